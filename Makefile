@@ -1,0 +1,29 @@
+# The gesture stack's everyday commands. `make help` lists them.
+PY := .venv/bin/python
+
+.PHONY: help setup demo test test-fast colcon bench clean
+
+help:
+	@echo "make setup   - create .venv, install everything (idempotent)"
+	@echo "make demo    - setup, then the simulated robot says a sentence and gestures (outputs in out/demo)"
+	@echo "make test    - setup, then the whole test suite"
+	@echo "make colcon  - colcon build of ros2_ws into ros2_ws/install"
+	@echo "make bench   - the benchmark scripts (tables on stdout)"
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(PY) -m gesture_bringup.cli --input tts --output out/demo
+
+test: setup
+	$(PY) -m pytest -ra tests
+
+colcon: setup
+	cd ros2_ws && ../.venv/bin/colcon build --base-paths src
+
+bench: setup
+	@for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf out ros2_ws/build ros2_ws/install ros2_ws/log

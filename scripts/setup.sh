@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# One-command setup of the gesture stack on a fresh Debian/Ubuntu machine.
+#
+#   - Debian packages (espeak-ng, EGL/OSMesa for offscreen rendering, ffmpeg): installed when run
+#     as root, otherwise printed with the command to install them.
+#   - .venv with the core library (editable), the ROS 2 nodes (pip wheels of rclpy and the message
+#     packages), torch==2.13.0 (the CPU build) and the test tools.
+#
+# Idempotent: a stamp file records a hash of everything that decides the install; when nothing
+# changed the script checks the imports and returns in a second or two.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+PY=${PYTHON:-python3}
+
+APT_PACKAGES=(espeak-ng libespeak-ng1 libegl1 libosmesa6 libgl1 ffmpeg)
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        log "installing Debian packages: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        log "missing Debian packages (not root, not installing): ${missing[*]}"
+        log "install them with: sudo apt-get install ${missing[*]}"
+    fi
+fi
+
+stamp="$VENV/.gesture-setup-stamp"
+want=$(cat pyproject.toml requirements/*.txt ros2_ws/src/*/setup.py scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c "import gesture_core, gesture_ros, gesture_bringup, rclpy, torch" 2>/dev/null; then
+    log "environment up to date ($VENV)"
+    exit 0
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV"
+    "$PY" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+log "installing Python packages (first run: a few minutes)"
+"${PIP[@]}" --upgrade pip
+"${PIP[@]}" -r requirements/ros.txt -r requirements/torch.txt -r requirements/dev.txt
+"${PIP[@]}" -e ".[torch,vosk-ko,test]"
+for pkg in ros2_ws/src/*/; do
+    "${PIP[@]}" -e "$pkg"
+done
+"$VENV/bin/python" -c "import gesture_core, gesture_ros, gesture_bringup, rclpy, torch"
+echo "$want" >"$stamp"
+log "done: activate with 'source .venv/bin/activate'"

@@ -1,0 +1,156 @@
+"""Shared test fixtures.
+
+ROS tests run real nodes as separate processes over real DDS. Each pytest run picks its own
+``ROS_DOMAIN_ID`` and keeps discovery on localhost, so parallel runs on one machine don't see each
+other. Node processes are started with this interpreter (``sys.executable``), which the rclpy
+wheels need, and are always stopped (SIGINT, then SIGKILL) when the test ends; their logs are
+printed when a test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["ROS_DOMAIN_ID"] = os.environ.get("GESTURE_TEST_DOMAIN_ID", str(random.randint(1, 200)))
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    os.environ.setdefault("MUJOCO_GL", "egl")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the project; tests that need it skip when it is absent."""
+    if not (SHARED / "docs" / "facts.md").exists():
+        pytest.skip(f"../shared not found at {SHARED} (reference data is not part of the project)")
+    return SHARED
+
+
+class NodeProcess:
+    """A node started as its own process: ``python -m gesture_ros.<module> --ros-args ...``."""
+
+    def __init__(self, module: str, args: list[str], log_path: Path):
+        self.module = module
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", module, *args],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGINT, wait, then SIGKILL the whole process group. Returns the exit code."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+class RosHarness:
+    """An in-test rclpy node plus the node processes under test."""
+
+    def __init__(self, tmp_path: Path):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        self.rclpy = rclpy
+        self.tmp_path = tmp_path
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(f"test_harness_{os.getpid()}", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.procs: list[NodeProcess] = []
+
+    def start(self, module: str, params: dict[str, Any] | None = None, args: list[str] | None = None) -> NodeProcess:
+        """Start ``module`` (e.g. ``gesture_ros.retarget_node``) with ``-p name:=value`` parameters."""
+        ros_args = ["--ros-args"]
+        for k, v in (params or {}).items():
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            ros_args += ["-p", f"{k}:={v}"]
+        name = module.rsplit(".", 1)[-1]
+        proc = NodeProcess(module, [*(args or []), *ros_args], self.tmp_path / f"{name}-{len(self.procs)}.log")
+        self.procs.append(proc)
+        return proc
+
+    def spin_until(self, predicate: Callable[[], bool], timeout: float, what: str = "condition") -> None:
+        """Spin the harness node until ``predicate()`` is true; fail the test after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.05)
+            if predicate():
+                return
+            for p in self.procs:
+                if not p.alive():
+                    pytest.fail(f"{p.module} exited with {p.proc.returncode} while waiting for {what}:\n{p.log()}")
+        pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+    def spin_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def wait_for_subscribers(self, publisher: Any, n: int = 1, timeout: float = 20.0) -> None:
+        self.spin_until(lambda: publisher.get_subscription_count() >= n, timeout, f"{n} subscriber(s) on {publisher.topic_name}")
+
+    def wait_for_publishers(self, topic: str, n: int = 1, timeout: float = 20.0) -> None:
+        self.spin_until(lambda: self.node.count_publishers(topic) >= n, timeout, f"{n} publisher(s) on {topic}")
+
+    def close(self) -> list[NodeProcess]:
+        for p in self.procs:
+            p.stop()
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.rclpy.shutdown(context=self.context)
+        return self.procs
+
+
+@pytest.fixture
+def ros(tmp_path: Path, request: pytest.FixtureRequest):
+    """A :class:`RosHarness`; prints the node processes' logs if the test failed."""
+    harness = RosHarness(tmp_path)
+    yield harness
+    procs = harness.close()
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        for p in procs:
+            print(f"\n----- log of {p.module} -----\n{p.log()}")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
