@@ -11,6 +11,7 @@ NODES = {
     "gesture_generator": "generator_node",
     "retarget": "retarget_node",
     "mujoco_sim": "sim_node",
+    "recorder": "recorder_node",
 }
 
 setup(

@@ -25,9 +25,9 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 
-def msg_class(topic: Topic) -> type:
-    """The message class of a topic contract, e.g. ``sensor_msgs/msg/Image`` -> ``Image``."""
-    pkg, kind, name = topic.msg_type.split("/")
+def msg_class(topic: Topic | str) -> type:
+    """The message class of a topic contract or of a type name, e.g. ``sensor_msgs/msg/Image`` -> ``Image``."""
+    pkg, kind, name = (topic.msg_type if isinstance(topic, Topic) else topic).split("/")
     return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
 
 

@@ -1,0 +1,80 @@
+"""Recorder node: every topic of the graph into one MCAP file (rosbag2-compatible).
+
+Subscribes to every topic it discovers (checked once a second), with raw (serialized) callbacks so
+messages are stored exactly as they travelled, and closes the file cleanly on shutdown (Ctrl-C).
+
+Parameters: ``output_dir`` (the file is ``<output_dir>/recording.mcap``), ``exclude`` (topic names
+not to record; ``/rosout`` and ``/parameter_events`` by default).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from gesture_core.recording import McapRecorder, MessageDefinitions
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from .ros_io import Param, declare_params, msg_class, run_node
+
+PARAMS = [
+    Param("output_dir", "out/recording", "directory of recording.mcap", dynamic=False),
+    Param("exclude", ["/rosout", "/parameter_events"], "topics not to record", dynamic=False),
+]
+
+
+def share_dirs() -> list[Path]:
+    """Where ``<pkg>/msg/*.msg`` definitions live: AMENT_PREFIX_PATH entries, then this Python's prefix."""
+    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [sys.prefix]
+    return [Path(p) / "share" for p in prefixes]
+
+
+class RecorderNode(Node):
+    def __init__(self) -> None:
+        super().__init__("recorder")
+        params = declare_params(self, PARAMS)
+        self.exclude = set(params["exclude"])
+        path = Path(params["output_dir"]) / "recording.mcap"
+        self.recorder = McapRecorder(path, MessageDefinitions(share_dirs()))
+        self.subs: dict[str, object] = {}
+        self.create_timer(1.0, self.discover)
+        self.discover()
+        self.get_logger().info(f"recording every topic into {path}")
+
+    def discover(self) -> None:
+        for topic, types in self.get_topic_names_and_types():
+            if topic in self.subs or topic in self.exclude or len(types) != 1:
+                continue
+            infos = self.get_publishers_info_by_topic(topic)
+            if not infos:
+                continue
+            reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
+            qos = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
+            try:
+                self.recorder.add_topic(topic, types[0])
+                msg_type = msg_class(types[0])
+            except Exception as exc:  # an unknown type must not stop the recording of the others
+                self.get_logger().error(f"cannot record {topic} ({types[0]}): {exc}")
+                self.exclude.add(topic)
+                continue
+            self.subs[topic] = self.create_subscription(
+                msg_type, topic, lambda data, t=topic: self.recorder.write(t, data, time.time_ns()), qos, raw=True
+            )
+            self.get_logger().info(f"recording {topic} [{types[0]}]")
+
+    def destroy_node(self) -> None:
+        self.recorder.close()
+        counts = ", ".join(f"{t}: {n}" for t, n in sorted(self.recorder.counts.items()))
+        self.get_logger().info(f"closed {self.recorder.path} ({counts})")
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(RecorderNode, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
