@@ -1,0 +1,1 @@
+"""Speech front end: audio sources, utterance reassembly, speech recognition (ROS-free)."""

@@ -1,0 +1,228 @@
+"""Reassemble the audio of utterances from ``speech/utterance`` events and ``speech/audio`` chunks.
+
+Every node that consumes speech audio (ASR, audio features, the gesture generator) needs the same
+thing: a contiguous waveform per utterance id, built from chunks placed by their stamps
+(:meth:`~gesture_core.contracts.AudioChunk.offset_samples`), with missing or repeated audio
+detected. :class:`UtteranceAssembler` does that, ROS-free:
+
+- ``start`` opens an utterance; audio for an id that was never started is rejected.
+- A chunk must continue where the audio so far ends. A chunk that starts *later* leaves a gap: the
+  gap is filled with zeros (silence) and reported through ``on_note``, so one lost message does not
+  ruin the rest of the utterance. A chunk that starts *earlier* overlaps audio already received and
+  is rejected (:class:`~gesture_core.errors.ContractError`). Offsets within ``tolerance`` samples
+  of the expected one (nanosecond rounding of stamps) count as contiguous.
+- ``end`` closes the utterance and returns it; if the ``end`` event's ``n_samples`` says audio is
+  missing at the tail, the tail is zero-filled and reported; extra audio is reported.
+- Memory is bounded: at most ``max_open`` utterances are open at once (the oldest is forgotten,
+  reported) and each holds at most ``max_seconds`` of audio. Ended utterances are forgotten
+  immediately; their ids are remembered (a bounded list) only to explain late chunks.
+
+Errors raise :class:`~gesture_core.errors.ContractError` (the node logs it and drops the message);
+repairs go to ``on_note`` (default: this module's logger at warning level).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..contracts import AUDIO_SAMPLE_RATE, AudioChunk, UtteranceEvent
+from ..errors import ConfigError, ContractError
+
+_log = logging.getLogger(__name__)
+
+
+class UtteranceAudio:
+    """The audio of one utterance received so far.
+
+    ``audio``: (n_samples,) float32 view at 16 kHz, sample 0 plays at ``start.start_ns``.
+    ``end`` is the ``end`` event once the utterance is complete, else None. ``notes`` lists every
+    repair made to this utterance's audio (gaps filled, tail padded), in order.
+    """
+
+    def __init__(self, start: UtteranceEvent, max_samples: int):
+        self.start = start
+        self.end: UtteranceEvent | None = None
+        self.notes: list[str] = []
+        self._max_samples = max_samples
+        self._buf = np.zeros(AUDIO_SAMPLE_RATE, dtype=np.float32)  # grows by doubling
+        self._n = 0
+
+    @property
+    def utterance_id(self) -> str:
+        return self.start.utterance_id
+
+    @property
+    def n_samples(self) -> int:
+        return self._n
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio received so far."""
+        return self._n / AUDIO_SAMPLE_RATE
+
+    @property
+    def audio(self) -> np.ndarray:
+        """(n_samples,) float32 waveform; a view, valid until more audio is appended."""
+        return self._buf[: self._n]
+
+    @property
+    def complete(self) -> bool:
+        return self.end is not None
+
+    def _append(self, samples: np.ndarray, gap: int) -> None:
+        """Append ``gap`` zeros then ``samples``."""
+        n_new = self._n + gap + samples.size
+        if n_new > self._max_samples:
+            raise ContractError(
+                f"utterance {self.utterance_id!r} would exceed {self._max_samples / AUDIO_SAMPLE_RATE:g} s of audio"
+            )
+        if n_new > self._buf.size:
+            grown = np.zeros(max(n_new, 2 * self._buf.size), dtype=np.float32)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
+        self._buf[self._n : self._n + gap] = 0.0
+        self._buf[self._n + gap : n_new] = samples
+        self._n = n_new
+
+
+@dataclass
+class ChunkResult:
+    """Where a chunk went: samples ``[start, stop)`` of ``utterance.audio`` are new.
+
+    ``start`` is where the new audio begins, including ``gap`` zero samples filled before the
+    chunk's own samples (``gap`` is 0 for a contiguous chunk).
+    """
+
+    utterance: UtteranceAudio
+    start: int
+    stop: int
+    gap: int = 0
+
+
+@dataclass
+class UtteranceAssembler:
+    """Turns utterance events and audio chunks into per-utterance contiguous waveforms.
+
+    ``max_open``: utterances open at once; ``max_seconds``: audio per utterance;
+    ``tolerance``: offset error (samples) still treated as contiguous; ``on_note``: receives one
+    line per repair (gap filled, tail padded, utterance forgotten).
+    """
+
+    max_open: int = 4
+    max_seconds: float = 600.0
+    tolerance: int = 1
+    on_note: Callable[[str], None] = field(default=_log.warning)
+    _open: OrderedDict[str, UtteranceAudio] = field(default_factory=OrderedDict, init=False, repr=False)
+    _ended: deque[str] = field(default_factory=lambda: deque(maxlen=256), init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_open < 1:
+            raise ConfigError(f"max_open must be >= 1, got {self.max_open}")
+        if not self.max_seconds > 0:
+            raise ConfigError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.tolerance < 0:
+            raise ConfigError(f"tolerance must be >= 0, got {self.tolerance}")
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def event(self, ev: UtteranceEvent) -> UtteranceAudio:
+        """Dispatch a decoded ``speech/utterance`` event to :meth:`start` or :meth:`end`."""
+        return self.start(ev) if ev.event == "start" else self.end(ev)
+
+    def start(self, ev: UtteranceEvent) -> UtteranceAudio:
+        """Open utterance ``ev.utterance_id``; returns its (empty) audio."""
+        uid = ev.utterance_id
+        if ev.event != "start":
+            raise ContractError(f"utterance {uid!r}: expected a 'start' event, got {ev.event!r}")
+        if uid in self._open or uid in self._ended:
+            raise ContractError(f"utterance {uid!r} was already started; ids must be unique")
+        while len(self._open) >= self.max_open:
+            old_id, old = self._open.popitem(last=False)
+            self._ended.append(old_id)
+            self.on_note(
+                f"forgot utterance {old_id!r} ({old.duration:.2f} s of audio, no end event) "
+                f"to keep at most {self.max_open} open"
+            )
+        utt = UtteranceAudio(ev, max_samples=int(self.max_seconds * AUDIO_SAMPLE_RATE))
+        self._open[uid] = utt
+        return utt
+
+    def end(self, ev: UtteranceEvent) -> UtteranceAudio:
+        """Close utterance ``ev.utterance_id`` and return it complete (and forget it).
+
+        Audio missing at the tail (``ev.n_samples`` more than received) is zero-filled; audio
+        beyond ``ev.n_samples`` is kept. Both are reported through ``on_note``.
+        """
+        if ev.event != "end":
+            raise ContractError(f"utterance {ev.utterance_id!r}: expected an 'end' event, got {ev.event!r}")
+        utt = self._get(ev.utterance_id)
+        if ev.start_ns != utt.start.start_ns:
+            raise ContractError(
+                f"utterance {ev.utterance_id!r}: end event start_ns {ev.start_ns} != start event's "
+                f"{utt.start.start_ns}"
+            )
+        assert ev.n_samples is not None  # guaranteed by UtteranceEvent for 'end' events
+        missing = ev.n_samples - utt.n_samples
+        if missing > 0:
+            utt._append(np.zeros(0, np.float32), gap=missing)
+            self._note(utt, f"utterance {utt.utterance_id!r}: {missing} samples missing at the end, filled with silence")
+        elif missing < 0:
+            self._note(
+                utt, f"utterance {utt.utterance_id!r}: received {-missing} samples more than its end event's n_samples"
+            )
+        utt.end = ev
+        del self._open[ev.utterance_id]
+        self._ended.append(ev.utterance_id)
+        return utt
+
+    # -- audio ----------------------------------------------------------------------------------
+
+    def add(self, chunk: AudioChunk) -> ChunkResult:
+        """Append ``chunk`` to its utterance at the offset given by its stamp."""
+        utt = self._get(chunk.utterance_id)
+        offset = chunk.offset_samples(utt.start.start_ns)
+        expected = utt.n_samples
+        if abs(offset - expected) <= self.tolerance:
+            offset = expected
+        if offset < expected:
+            raise ContractError(
+                f"utterance {utt.utterance_id!r}: chunk at sample {offset} overlaps audio already received "
+                f"up to sample {expected} (repeated or out-of-order chunk)"
+            )
+        gap = offset - expected
+        utt._append(np.asarray(chunk.samples, dtype=np.float32), gap)
+        if gap:
+            self._note(
+                utt,
+                f"utterance {utt.utterance_id!r}: gap of {gap} samples ({gap / AUDIO_SAMPLE_RATE * 1e3:.1f} ms) "
+                f"before sample {offset}, filled with silence",
+            )
+        return ChunkResult(utt, expected, utt.n_samples, gap)
+
+    def get(self, utterance_id: str) -> UtteranceAudio | None:
+        """The open utterance ``utterance_id``, or None."""
+        return self._open.get(utterance_id)
+
+    @property
+    def open_ids(self) -> list[str]:
+        """Ids of the open utterances, oldest first."""
+        return list(self._open)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _get(self, uid: str) -> UtteranceAudio:
+        utt = self._open.get(uid)
+        if utt is not None:
+            return utt
+        if uid in self._ended:
+            raise ContractError(f"utterance {uid!r} has already ended (or was forgotten); message dropped")
+        raise ContractError(f"unknown utterance {uid!r}: no 'start' event received for it")
+
+    def _note(self, utt: UtteranceAudio, text: str) -> None:
+        utt.notes.append(text)
+        self.on_note(text)
