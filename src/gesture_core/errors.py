@@ -32,3 +32,10 @@ class SpeechError(GestureError):
 
 class ModelError(GestureError):
     """A gesture model, checkpoint or runtime backend could not be built, loaded or run."""
+
+
+class DataError(GestureError):
+    """A dataset file, clip or array given to a data or metric function is missing or malformed.
+
+    The message names the clip (or file) and the field, e.g. ``clip 'scott_01' poses.npy: shape (10, 26)``.
+    """
