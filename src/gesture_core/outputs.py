@@ -1,0 +1,189 @@
+"""What a run leaves for a person to look at, made from its MCAP recording.
+
+- :func:`write_video`: an MP4 of the rendered robot with the speech audio muxed in, both placed on
+  the ROS timeline by their stamps, so sync can be judged by eye and ear.
+- :func:`plot_timeline`: one picture lining up the waveform, detected onsets and words with the
+  commanded and measured joint trajectories.
+- :func:`outputs_from_recording`: both, from ``recording.mcap`` (no ROS needed).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import contracts as c
+from .errors import ContractError, GestureError
+from .recording import read_messages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Timeline:
+    """Everything of one run on the ROS timeline (times in integer ns unless named ``*_s``)."""
+
+    utterances: dict[str, c.UtteranceEvent] = field(default_factory=dict)
+    audio: dict[str, list[c.AudioChunk]] = field(default_factory=dict)
+    words: dict[str, c.WordTimings] = field(default_factory=dict)
+    features: dict[str, c.AudioFeatures] = field(default_factory=dict)
+    frames: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    commands: list[c.JointCommand] = field(default_factory=list)
+    states: list[tuple[int, list[str], np.ndarray]] = field(default_factory=list)
+
+    def speech_span(self) -> tuple[int, int]:
+        """(first utterance start, last utterance end) in ns; GestureError when nothing was said."""
+        spans = []
+        for uid, ev in self.utterances.items():
+            n = sum(ch.samples.size for ch in self.audio.get(uid, []))
+            spans.append((ev.start_ns, ev.start_ns + round(n * c.NS_PER_S / c.AUDIO_SAMPLE_RATE)))
+        if not spans:
+            raise GestureError("the recording holds no utterance")
+        return min(s for s, _ in spans), max(e for _, e in spans)
+
+    def waveform(self, t0_ns: int, duration_s: float) -> np.ndarray:
+        """All utterances' audio placed on one 16 kHz track starting at ``t0_ns``, (N,) float32."""
+        track = np.zeros(int(round(duration_s * c.AUDIO_SAMPLE_RATE)), dtype=np.float32)
+        for uid, chunks in self.audio.items():
+            for ch in chunks:
+                i = int(round((ch.stamp_ns - t0_ns) * c.AUDIO_SAMPLE_RATE / c.NS_PER_S))
+                lo, hi = max(i, 0), min(i + ch.samples.size, track.size)
+                if hi > lo:
+                    track[lo:hi] += ch.samples[lo - i : hi - i]
+        return np.clip(track, -1.0, 1.0)
+
+
+def load_timeline(mcap_path: Path) -> Timeline:
+    """Decode the topics of a recording that the outputs need (malformed messages are skipped, logged)."""
+    tl = Timeline()
+    for topic, _t, msg in read_messages(mcap_path):
+        name = topic.lstrip("/")
+        try:
+            if name == c.UTTERANCE.name:
+                ev = c.decode_utterance(msg)
+                if ev.event == "start":
+                    tl.utterances[ev.utterance_id] = ev
+            elif name == c.AUDIO.name:
+                ch = c.decode_audio(msg)
+                tl.audio.setdefault(ch.utterance_id, []).append(ch)
+            elif name == c.WORDS.name:
+                wt = c.decode_words(msg)
+                if wt.final:
+                    tl.words[wt.utterance_id] = wt
+            elif name == c.FEATURES.name:
+                f = c.decode_features(msg)
+                if f.final:
+                    tl.features[f.utterance_id] = f
+            elif name == c.JOINT_TRAJECTORY.name:
+                tl.commands.append(c.decode_joint_trajectory(msg))
+            elif name == c.JOINT_STATES.name:
+                tl.states.append((c.stamp_to_ns(msg.header.stamp), list(msg.name), np.asarray(msg.position)))
+            elif name == "sim/image" and msg.encoding == "rgb8":
+                img = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width, 3)
+                tl.frames.append((c.stamp_to_ns(msg.header.stamp), img))
+        except ContractError as exc:
+            log.warning("skipping a malformed %s message in %s: %s", topic, mcap_path, exc)
+    tl.frames.sort(key=lambda f: f[0])
+    return tl
+
+
+def write_video(tl: Timeline, path: Path, fps: float = 25.0, tail_s: float = 0.4) -> float:
+    """MP4 of the rendered frames from the first utterance start to the last end + ``tail_s``.
+
+    Frame ``k`` shows the latest rendered image stamped at or before ``t0 + k / fps``; the speech
+    audio is muxed in on the same timeline. Returns the video duration in seconds.
+    """
+    import imageio_ffmpeg
+    import soundfile as sf
+
+    if not tl.frames:
+        raise GestureError("the recording holds no rendered frames (sim/image): was render on?")
+    t0, t1 = tl.speech_span()
+    duration = (t1 - t0) / c.NS_PER_S + tail_s
+    n = max(1, int(round(duration * fps)))
+    stamps = np.array([s for s, _ in tl.frames])
+    wav = path.with_suffix(".wav")
+    sf.write(wav, tl.waveform(t0, n / fps), c.AUDIO_SAMPLE_RATE)
+    h, w = tl.frames[0][1].shape[:2]
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (w, h), fps=fps, audio_path=str(wav), audio_codec="aac", macro_block_size=1,
+        output_params=["-shortest"],
+    )  # fmt: skip
+    writer.send(None)
+    for k in range(n):
+        t = t0 + round(k * c.NS_PER_S / fps)
+        i = max(0, int(np.searchsorted(stamps, t, side="right")) - 1)
+        writer.send(np.ascontiguousarray(tl.frames[i][1]))
+    writer.close()
+    wav.unlink()
+    return n / fps
+
+
+def plot_timeline(tl: Timeline, path: Path, max_joints: int = 6) -> None:
+    """PNG: waveform + words, onset strength + onsets, and commanded vs measured joint positions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t0, t1 = tl.speech_span()
+    span = (t1 - t0) / c.NS_PER_S + 2.0
+    fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True, gridspec_kw={"height_ratios": [1, 1, 2]})
+    audio = tl.waveform(t0, span)
+    axes[0].plot(np.arange(audio.size) / c.AUDIO_SAMPLE_RATE, audio, lw=0.5, color="0.3")
+    axes[0].set_ylabel("speech")
+    for uid, ev in tl.utterances.items():
+        off = (ev.start_ns - t0) / c.NS_PER_S
+        for w in tl.words.get(uid, c.WordTimings(uid, [], True, "asr")).words:
+            axes[0].axvspan(off + w.start, off + w.end, color="tab:blue", alpha=0.12)
+            axes[0].text(off + w.start, 0.9, w.word, fontsize=8, va="top", transform=axes[0].get_xaxis_transform())
+        f = tl.features.get(uid)
+        if f is not None:
+            axes[1].plot(off + f.frame_times(), f.onset_strength, color="tab:orange", lw=1)
+            for o in f.onsets:
+                for ax in axes:
+                    ax.axvline(off + o, color="tab:red", lw=0.6, alpha=0.5)
+    axes[1].set_ylabel("onset strength\n(red: onsets)")
+    ax = axes[2]
+    joints = _moving_joints(tl, max_joints)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for j, name in enumerate(joints):
+        col = colors[j % len(colors)]
+        for k, cmd in enumerate(tl.commands):
+            if name in cmd.joint_names:
+                t = (cmd.stamp_ns - t0) / c.NS_PER_S + cmd.times
+                ax.plot(t, cmd.positions[:, cmd.joint_names.index(name)], color=col, lw=1.2,
+                        label=f"{name} (command)" if k == 0 else None)  # fmt: skip
+        st = [(s, pos[names.index(name)]) for s, names, pos in tl.states if name in names]
+        if st:
+            ts, qs = zip(*st)
+            ax.plot((np.array(ts) - t0) / c.NS_PER_S, qs, color=col, lw=0.8, ls="--")
+    ax.set_ylabel("joint position (rad)\nsolid: command, dashed: measured")
+    ax.set_xlabel("time since speech start (s)")
+    ax.set_xlim(-0.5, span)
+    if joints:
+        ax.legend(fontsize=7, ncol=3, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _moving_joints(tl: Timeline, k: int) -> list[str]:
+    """The ``k`` commanded joints with the largest range of motion."""
+    ranges: dict[str, float] = {}
+    for cmd in tl.commands:
+        for j, name in enumerate(cmd.joint_names):
+            ranges[name] = max(ranges.get(name, 0.0), float(np.ptp(cmd.positions[:, j])))
+    return sorted(ranges, key=ranges.get, reverse=True)[:k]
+
+
+def outputs_from_recording(mcap_path: Path, out_dir: Path, fps: float = 25.0) -> dict[str, Path]:
+    """Make ``gesture.mp4`` and ``timeline.png`` in ``out_dir`` from a recording; returns their paths."""
+    tl = load_timeline(mcap_path)
+    out = {"video": out_dir / "gesture.mp4", "timeline": out_dir / "timeline.png"}
+    write_video(tl, out["video"], fps=fps)
+    plot_timeline(tl, out["timeline"])
+    return out
