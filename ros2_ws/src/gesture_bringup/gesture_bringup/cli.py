@@ -36,15 +36,12 @@ def package_dirs() -> tuple[Path, Path]:
     """(gesture_bringup share dir, gesture_description share dir): the ament index on a ROS install
     (colcon + ``source install/setup.bash``), else the source tree (``pip install -e``)."""
     try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+        from ament_index_python.packages import get_package_share_directory
 
-        try:
-            return Path(get_package_share_directory("gesture_bringup")), Path(
-                get_package_share_directory("gesture_description")
-            )
-        except PackageNotFoundError:
-            pass
-    except ImportError:
+        return Path(get_package_share_directory("gesture_bringup")), Path(
+            get_package_share_directory("gesture_description")
+        )
+    except (ImportError, LookupError, OSError):  # not installed with colcon, or no AMENT_PREFIX_PATH
         pass
     here = Path(__file__).resolve().parent.parent  # ros2_ws/src/gesture_bringup
     return here, here.parent / "gesture_description"
