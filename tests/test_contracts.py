@@ -68,6 +68,14 @@ def test_utterance_round_trip():
         c.UtteranceEvent("tts-2", "end", 123, "tts")
 
 
+def test_play_file_path_is_stripped_and_validated():
+    assert c.decode_play_file(String(data="  /tmp/a b.wav\n")) == "/tmp/a b.wav"
+    with pytest.raises(ContractError, match="empty"):
+        c.decode_play_file(String(data="   "))
+    with pytest.raises(ContractError, match="NUL"):
+        c.decode_play_file(String(data="/tmp/a\0.wav"))
+
+
 def test_features_round_trip_and_shape_check():
     n = 12
     f = c.AudioFeatures(

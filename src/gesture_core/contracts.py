@@ -19,6 +19,7 @@ standard messages have no other string field for it) and a time in ``header.stam
 topic                           message type                                          header.stamp
 ==============================  ====================================================  =================
 ``speech/say``                  ``std_msgs/msg/String`` (plain UTF-8 text)            --
+``speech/play_file``            ``std_msgs/msg/String`` (path of a WAV/FLAC file)     --
 ``speech/utterance``            ``std_msgs/msg/String`` (JSON, ``gesture.utterance/1``) in the payload
 ``speech/audio``                ``sensor_msgs/msg/Image`` (1 x N, ``32FC1``)           first sample
 ``speech/words``                ``std_msgs/msg/String`` (JSON, ``gesture.words/1``)   in the payload
@@ -71,6 +72,11 @@ class Topic:
 
 
 SAY = Topic("speech/say", "std_msgs/msg/String", "Text for the robot to speak (plain UTF-8).")
+PLAY_FILE = Topic(
+    "speech/play_file",
+    "std_msgs/msg/String",
+    "Path of an audio file (WAV/FLAC) for the speech source in file mode to publish as one utterance.",
+)
 UTTERANCE = Topic(
     "speech/utterance",
     "std_msgs/msg/String",
@@ -116,7 +122,9 @@ CLOCK = Topic("/clock", "rosgraph_msgs/msg/Clock", "Simulation time.", depth=1)
 #: Every topic of the project, by its relative name.
 TOPICS: dict[str, Topic] = {
     t.name: t
-    for t in (SAY, UTTERANCE, AUDIO, WORDS, FEATURES, HUMAN_POSE, JOINT_TRAJECTORY, JOINT_STATES, CLOCK)
+    for t in (
+        SAY, PLAY_FILE, UTTERANCE, AUDIO, WORDS, FEATURES, HUMAN_POSE, JOINT_TRAJECTORY, JOINT_STATES, CLOCK
+    )
 }
 
 # --------------------------------------------------------------------------------------------
@@ -191,6 +199,24 @@ def decode_say(msg: Any) -> str:
     if len(text) > MAX_SAY_CHARS:
         raise ContractError(f"speech/say text has {len(text)} characters, limit {MAX_SAY_CHARS}")
     return text
+
+
+# --------------------------------------------------------------------------------------------
+# speech/play_file
+# --------------------------------------------------------------------------------------------
+
+MAX_PATH_CHARS = 4096
+
+
+def decode_play_file(msg: Any) -> str:
+    """Path of a ``speech/play_file`` message: non-empty after stripping, at most 4096
+    characters, no NUL. Whether the file exists is checked by whoever opens it."""
+    path = str(msg.data).strip()
+    if not path:
+        raise ContractError("speech/play_file path is empty")
+    if len(path) > MAX_PATH_CHARS or "\0" in path:
+        raise ContractError(f"speech/play_file path is longer than {MAX_PATH_CHARS} characters or contains NUL")
+    return path
 
 
 # --------------------------------------------------------------------------------------------
