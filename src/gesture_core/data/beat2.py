@@ -1,0 +1,202 @@
+"""BEAT2 (SMPL-X) motion + speech -> the project's training format (TED poses at 15 fps).
+
+Steps (numbers from ``../shared/docs/facts.md``):
+
+1. Forward kinematics of the SMPL-X upper body from its rest joint positions: each joint's
+   axis-angle (``poses[:, 3*i:3*i+3]``) is a rotation relative to its parent, joint 0's is the
+   global orientation; ``pos[j] = pos[parent] + R_parent_global @ (rest[j] - rest[parent])``.
+   The root translation is ignored (bone directions do not depend on it).
+2. TED joints: spine3, neck, head, head top, left shoulder/elbow/wrist, right shoulder/elbow/wrist.
+   SMPL-X has no head-top joint: it is the neck->head rest offset carried on by the head joint's
+   own global rotation (``head + R_head @ (rest_head - rest_neck)``), i.e. the neck->head
+   direction extended in the head's frame, so that nods show. At rest it is exactly the straight
+   extension of neck->head.
+3. Axes: SMPL-X (x body's left, y up, z forward) -> TED by ``(x, y, z) -> (-x, -y, z)``.
+4. Unit bone directions, then resampling to 15 fps by linear interpolation of the joint
+   positions at ``t = k / 15`` s (for 30 fps mocap this is exactly every other frame) and
+   re-normalisation.
+5. Speech: any sample rate / channel count -> 16 kHz mono, cut or zero-padded to the motion.
+
+CLI: ``python -m gesture_core.data.beat2 NPZ [WAV] OUT_DIR --speaker ID [--start S] [--end S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.spatial.transform import Rotation
+
+from .. import skeleton
+from ..errors import DataError
+from . import format as fmt
+
+log = logging.getLogger(__name__)
+
+#: SMPL-X parents of body joints 0..21 (-1: root).
+SMPLX_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
+
+#: SMPL-X rest positions (m; +x body's left, +y up, +z forward) of the upper-body chain.
+SMPLX_REST = {
+    0: (0.0031, -0.3514, 0.0120),  # pelvis
+    3: (0.0004, -0.2415, -0.0156),  # spine1
+    6: (0.0098, -0.1097, -0.0215),  # spine2
+    9: (-0.0015, -0.0574, 0.0069),  # spine3
+    12: (-0.0137, 0.1077, -0.0247),  # neck
+    13: (0.0448, 0.0275, -0.0003),  # left_collar
+    14: (-0.0492, 0.0269, -0.0065),  # right_collar
+    15: (0.0111, 0.2682, -0.0040),  # head
+    16: (0.1641, 0.0852, -0.0158),  # left_shoulder
+    17: (-0.1518, 0.0804, -0.0191),  # right_shoulder
+    18: (0.4182, 0.0131, -0.0582),  # left_elbow
+    19: (-0.4229, 0.0439, -0.0456),  # right_elbow
+    20: (0.6702, 0.0363, -0.0607),  # left_wrist
+    21: (-0.6722, 0.0394, -0.0609),  # right_wrist
+}
+
+SMPLX_NECK, SMPLX_HEAD = 12, 15
+#: SMPL-X joint of each TED joint 0..9 (None: head top, built from the head joint).
+TED_FROM_SMPLX = (9, 12, 15, None, 16, 18, 20, 17, 19, 21)
+#: SMPL-X axes -> TED axes: (x, y, z) -> (-x, -y, z).
+SMPLX_TO_TED = np.array([-1.0, -1.0, 1.0])
+N_SMPLX_JOINTS = 55  # body 22 + jaw + 2 eyes + 30 hand joints: 165 axis-angle values
+
+
+def upper_body_positions(axis_angles: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, Rotation]]:
+    """Forward kinematics of the SMPL-X upper body.
+
+    ``axis_angles``: (N, 165) or (N, 55, 3) axis-angle per joint (rad). Returns global joint
+    positions ``{joint: (N, 3)}`` (m, SMPL-X axes, pelvis rest position as origin) and global
+    rotations ``{joint: Rotation of N}`` for the joints of :data:`SMPLX_REST`.
+    """
+    aa = np.asarray(axis_angles, dtype=np.float64)
+    if aa.ndim == 2 and aa.shape[1] == 3 * N_SMPLX_JOINTS:
+        aa = aa.reshape(len(aa), N_SMPLX_JOINTS, 3)
+    if aa.ndim != 3 or aa.shape[1:] != (N_SMPLX_JOINTS, 3):
+        raise DataError(f"SMPL-X poses: shape {np.shape(axis_angles)}, expected (N, {3 * N_SMPLX_JOINTS})")
+    if not np.all(np.isfinite(aa)):
+        raise DataError("SMPL-X poses: contains NaN or inf")
+    rest = {j: np.array(p) for j, p in SMPLX_REST.items()}
+    positions: dict[int, np.ndarray] = {}
+    rotations: dict[int, Rotation] = {}
+    for j in sorted(SMPLX_REST):  # parents have lower indices than their children
+        local = Rotation.from_rotvec(aa[:, j])
+        parent = SMPLX_PARENTS[j]
+        if parent < 0:
+            rotations[j] = local
+            positions[j] = np.broadcast_to(rest[j], (len(aa), 3)).copy()
+        else:
+            rotations[j] = rotations[parent] * local
+            positions[j] = positions[parent] + rotations[parent].apply(rest[j] - rest[parent])
+    return positions, rotations
+
+
+def smplx_to_ted_positions(axis_angles: np.ndarray) -> np.ndarray:
+    """TED joint positions (N, 10, 3), TED axes, metres, from SMPL-X axis-angles (N, 165)."""
+    positions, rotations = upper_body_positions(axis_angles)
+    rest_neck_to_head = np.array(SMPLX_REST[SMPLX_HEAD]) - np.array(SMPLX_REST[SMPLX_NECK])
+    head_top = positions[SMPLX_HEAD] + rotations[SMPLX_HEAD].apply(rest_neck_to_head)
+    joints = [head_top if j is None else positions[j] for j in TED_FROM_SMPLX]
+    return np.stack(joints, axis=1) * SMPLX_TO_TED
+
+
+def smplx_to_ted_poses(axis_angles: np.ndarray, src_fps: float) -> np.ndarray:
+    """TED poses (M, 27) float32 at 15 fps from SMPL-X axis-angles (N, 165) at ``src_fps``.
+
+    ``M = floor((N - 1) * 15 / src_fps) + 1``: every output time ``k / 15`` lies within the input.
+    """
+    positions = smplx_to_ted_positions(axis_angles)
+    n_out = int(np.floor((len(positions) - 1) * fmt.FPS / src_fps + 1e-9)) + 1
+    resampled = fmt.resample_frames(positions, src_fps, n_out)
+    return skeleton.directions_from_positions(resampled).astype(np.float32)
+
+
+def time_to_frame(t: float, n_frames: int) -> int:
+    """Frame index (15 fps) of time ``t`` s, rounded to the nearest frame; negative ``t`` counts from the end."""
+    if t < 0:
+        t += n_frames / fmt.FPS
+    return int(np.clip(np.floor(t * fmt.FPS + 0.5), 0, n_frames))
+
+
+def convert(
+    npz_path: str | Path,
+    wav_path: str | Path | None,
+    out_dir: str | Path,
+    speaker_id: str,
+    clip_id: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    audio_format: str = "flac",
+) -> fmt.ClipInfo:
+    """Convert one BEAT2 ``.npz`` (+ its speech) into a clip of the dataset at ``out_dir``.
+
+    ``wav_path`` None: the ``.wav`` beside the ``.npz``. ``start``/``end`` (s, negative: from the
+    end) keep frames ``[round(start*15), round(end*15))`` of the 15 fps motion and the matching
+    audio, e.g. ``start=-13.5`` for a held-out last 13.5 s and ``end=-13.5`` for the rest.
+    ``clip_id`` defaults to the file stem, plus ``_f<first>-<stop>`` frames when cut.
+    """
+    npz_path = Path(npz_path)
+    wav_path = Path(wav_path) if wav_path is not None else npz_path.with_suffix(".wav")
+    if not wav_path.is_file():
+        raise DataError(f"{wav_path}: speech file not found (give WAV explicitly)")
+    with np.load(npz_path, allow_pickle=False) as npz:
+        for key in ("poses", "mocap_frame_rate"):
+            if key not in npz.files:
+                raise DataError(f"{npz_path}: missing key {key!r} (keys: {npz.files})")
+        axis_angles, src_fps = npz["poses"], float(npz["mocap_frame_rate"])
+    if not src_fps > 0:
+        raise DataError(f"{npz_path}: mocap_frame_rate is {src_fps}")
+    poses = smplx_to_ted_poses(axis_angles, src_fps)
+    samples, rate = sf.read(wav_path, dtype="float32", always_2d=False)
+    audio = fmt.prepare_audio(samples, rate)
+    log.info(
+        "%s: %d frames at %g fps -> %d at 15 fps (%.3f s); speech %.3f s",
+        npz_path.name, len(axis_angles), src_fps, len(poses), len(poses) / fmt.FPS, audio.size / fmt.SAMPLE_RATE,
+    )  # fmt: skip
+    n_audio_frames = int(audio.size * fmt.FPS / fmt.SAMPLE_RATE)
+    if n_audio_frames < len(poses):
+        log.warning("%s: speech is %d frames shorter than the motion; motion cut to the speech", npz_path.name, len(poses) - n_audio_frames)
+        poses = poses[:n_audio_frames]
+
+    first = time_to_frame(start, len(poses)) if start is not None else 0
+    stop = time_to_frame(end, len(poses)) if end is not None else len(poses)
+    if stop - first < 1:
+        raise DataError(f"{npz_path}: time range start={start} end={end} keeps no frame of {len(poses)}")
+    if clip_id is None:
+        clip_id = npz_path.stem if (first, stop) == (0, len(poses)) else f"{npz_path.stem}_f{first}-{stop}"
+    audio_start = fmt.expected_audio_samples(first)
+    audio = fmt.fit_audio(audio[audio_start:], stop - first, clip_id)
+    source = f"beat2:{npz_path.name}[{first}:{stop}]"
+    with fmt.DatasetWriter(out_dir, audio_format) as writer:
+        return writer.add(clip_id, speaker_id, poses[first:stop], audio, [], source)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gesture-convert-beat2",
+        description="Convert a BEAT2 SMPL-X .npz (+ speech .wav) into the gesture training format.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="NPZ [WAV] OUT_DIR", help="motion file, optional speech file, dataset dir")
+    parser.add_argument("--speaker", required=True, help="speaker id stored in the manifest, e.g. scott")
+    parser.add_argument("--clip-id", default=None, help="clip id (default: the npz file name)")
+    parser.add_argument("--start", type=float, default=None, help="first second to keep (negative: from the end)")
+    parser.add_argument("--end", type=float, default=None, help="second to stop at (negative: from the end)")
+    parser.add_argument("--audio-format", choices=("flac", "wav"), default="flac")
+    args = parser.parse_args(argv)
+    if len(args.paths) not in (2, 3):
+        parser.error("expected NPZ [WAV] OUT_DIR")
+    npz, wav, out = (args.paths[0], None, args.paths[1]) if len(args.paths) == 2 else args.paths
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        info = convert(npz, wav, out, args.speaker, args.clip_id, args.start, args.end, args.audio_format)
+    except DataError as exc:
+        parser.exit(1, f"error: {exc}\n")
+    print(f"{info.clip_id}: {info.n_frames} frames ({info.duration:.3f} s) -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
