@@ -89,8 +89,11 @@ def expected_audio_samples(n_frames: int) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def check_poses(poses: np.ndarray, clip_id: str, n_frames: int | None = None) -> np.ndarray:
-    """Check ``poses`` is a finite (N, 27) array of unit bone vectors; returns it as float32."""
+def check_poses(poses: np.ndarray, clip_id: str, n_frames: int | None = None, first_frame: int = 0) -> np.ndarray:
+    """Check ``poses`` is a finite (N, 27) array of unit bone vectors; returns it as float32.
+
+    ``first_frame``: index in the clip of ``poses[0]`` (for messages about a slice).
+    """
     poses = np.asarray(poses)
     if poses.ndim != 2 or poses.shape[1] != skeleton.POSE_DIM:
         raise DataError(f"clip {clip_id!r} {POSES_FILE}: shape {poses.shape}, expected (N, {skeleton.POSE_DIM})")
@@ -102,7 +105,7 @@ def check_poses(poses: np.ndarray, clip_id: str, n_frames: int | None = None) ->
     if norms.size and np.max(np.abs(norms - 1.0)) > UNIT_TOLERANCE:
         frame, bone = np.unravel_index(np.argmax(np.abs(norms - 1.0)), norms.shape)
         raise DataError(
-            f"clip {clip_id!r} {POSES_FILE}: bone {skeleton.BONE_NAMES[bone]!r} of frame {frame} "
+            f"clip {clip_id!r} {POSES_FILE}: bone {skeleton.BONE_NAMES[bone]!r} of frame {first_frame + frame} "
             f"has length {norms[frame, bone]:.4f}, expected a unit vector"
         )
     return poses.astype(np.float32, copy=False)
