@@ -1,0 +1,231 @@
+"""Speech source node: the robot's voice (espeak-ng), audio files, or a live microphone.
+
+One node, three modes (parameter ``mode``, read at start-up):
+
+- ``tts``: speaks every text on ``speech/say`` with espeak-ng and publishes it as an utterance
+  whose words are known (``speech/words``, final, source ``tts``), so ASR skips it.
+- ``file``: publishes ``file_path`` (if set) once something subscribes to ``speech/audio`` (at
+  most ``startup_wait`` s after start-up), and every file named on ``speech/play_file``; words
+  are not known, so ASR runs.
+- ``mic``: streams the default microphone as one long utterance until shutdown, in real time.
+
+Publishes ``speech/utterance`` (start, then end with ``n_samples``), ``speech/words`` and
+``speech/audio`` (chunks of ``chunk_ms``). An utterance starts playing ``lead_time`` after its
+start event; the next one waits until the previous has finished playing (texts and files that
+arrive meanwhile are queued, never dropped). Audio chunks go out up to ``publish_ahead`` s before
+they play -- by default all of an utterance at once, because gesture generation wants the whole
+audio early; the playback itself keeps real time. ``real_time:=false`` publishes everything as
+fast as possible (stamps still lay the utterances end to end). The audio is played on the
+loudspeaker when sounddevice and a device exist (``play_audio``); otherwise timing is kept as if
+it were played. The :class:`~gesture_core.speech.schedule.SpeechSchedule` does the timing; this
+node decodes, calls the core and publishes.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import time
+
+import numpy as np
+from gesture_core import contracts as c
+from gesture_core.errors import ConfigError, SpeechError
+from gesture_core.speech.audio_io import load_audio
+from gesture_core.speech.playback import AudioPlayer, Microphone
+from gesture_core.speech.schedule import Pacing, PlayCue, SpeechSchedule, Utterance, new_utterance_id, samples_to_ns
+from gesture_core.speech.tts import PITCH_RANGE, RATE_RANGE, EspeakTTS
+from rclpy.node import Node
+
+from .ros_io import Param, declare_params, guarded, msg_class, run_node
+
+MODES = ("tts", "file", "mic")
+#: Period of the timer that publishes what is due (s).
+TICK_S = 0.02
+
+
+class SpeechSourceNode(Node):
+    def __init__(self) -> None:
+        super().__init__("speech_source")
+        self._tts: EspeakTTS | None = None
+        self._p = declare_params(self, self._params(), on_change=self._on_params)
+        self._pacing = self._make_pacing()
+        self._schedule = SpeechSchedule()
+        self._counter = 0
+        self._String, self._Image = msg_class(c.UTTERANCE), msg_class(c.AUDIO)
+        self._utterance_pub = self.create_publisher(self._String, c.UTTERANCE.name, c.UTTERANCE.depth)
+        self._words_pub = self.create_publisher(msg_class(c.WORDS), c.WORDS.name, c.WORDS.depth)
+        self._audio_pub = self.create_publisher(self._Image, c.AUDIO.name, c.AUDIO.depth)
+        self._player = AudioPlayer(enabled=self._p["play_audio"] and self._p["mode"] != "mic", logger=self.get_logger())
+        self._startup: tuple[Utterance, float] | None = None  # start-up file and its deadline (monotonic s)
+        self._mic: Microphone | None = None
+        self._mic_blocks: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+        self._mic_start: c.UtteranceEvent | None = None
+        self._mic_samples = 0
+
+        mode = self._p["mode"]
+        if mode == "tts":
+            self._tts = EspeakTTS()
+            problem = self._voice_problem(self._p["voice"])
+            if problem:
+                raise ConfigError(problem)
+            self.create_subscription(msg_class(c.SAY), c.SAY.name, guarded(self, c.SAY.name)(self._on_say), c.SAY.depth)
+        elif mode == "file":
+            topic = c.PLAY_FILE
+            self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_play_file), topic.depth)
+            if self._p["file_path"]:
+                self._load_startup_file(self._p["file_path"])
+        else:
+            self._open_microphone()
+        self.create_timer(TICK_S, self._tick)
+        self.get_logger().info(f"speech source ready, mode {mode}")
+
+    # -- parameters -------------------------------------------------------------------------------
+
+    def _params(self) -> list[Param]:
+        return [
+            Param("mode", "tts", "tts: speak speech/say; file: publish audio files; mic: live microphone",
+                  choices=MODES, dynamic=False),
+            Param("voice", "", "espeak-ng voice (en, en-us, ko, ...); empty: ko for Hangul text, else en-us",
+                  check=self._voice_problem),
+            Param("rate", 175, "speaking rate, words per minute", range=RATE_RANGE),
+            Param("pitch", 50, "voice pitch, 0-100 (50: the voice's own)", range=PITCH_RANGE),
+            Param("chunk_ms", 100, "audio per speech/audio message, ms", range=(10, 1000)),
+            Param("lead_time", 0.3, "s from an utterance's start event to its first sample playing", range=(0.0, 10.0)),
+            Param("publish_ahead", 30.0, "s: audio chunks are published at most this long before they play "
+                  "(large: whole utterances at once; small: paced like a live stream)", range=(0.0, 3600.0)),
+            Param("real_time", True, "false: publish as fast as possible, without waiting for play times"),
+            Param("play_audio", True, "play on the loudspeaker when sounddevice and a device exist", dynamic=False),
+            Param("file_path", "", "file mode: WAV/FLAC file published at start-up (empty: none)", dynamic=False),
+            Param("startup_wait", 5.0, "file mode: s to wait for a speech/audio subscriber before the start-up "
+                  "file", range=(0.0, 60.0), dynamic=False),
+            Param("language", "", "file/mic mode: language of the speech, for ASR (empty: unknown)",
+                  choices=("", "en", "ko")),
+        ]  # fmt: skip
+
+    def _voice_problem(self, voice: str) -> str | None:
+        if voice and self._tts is not None and not self._tts.has_voice(voice):
+            return f"voice={voice!r} is not an installed espeak-ng voice (see espeak-ng --voices)"
+        return None
+
+    def _make_pacing(self) -> Pacing:
+        p = self._p
+        return Pacing(p["lead_time"], float(p["chunk_ms"]), p["publish_ahead"], p["real_time"])
+
+    def _on_params(self, changes: dict) -> None:
+        self._p.update(changes)
+        self._pacing = self._make_pacing()
+
+    # -- inputs ------------------------------------------------------------------------------------
+
+    def _on_say(self, msg: object) -> None:
+        text = c.decode_say(msg)
+        assert self._tts is not None
+        speech = self._tts.synthesize(text, self._p["voice"] or None, self._p["rate"], self._p["pitch"])
+        utt = Utterance(self._new_id("tts"), "tts", speech.audio, text, speech.language, speech.words)
+        self._enqueue(utt, f"{len(speech.words)} words, voice {speech.voice}")
+
+    def _on_play_file(self, msg: object) -> None:
+        path = c.decode_play_file(msg)
+        self._enqueue(self._file_utterance(path), path)
+
+    def _file_utterance(self, path: str) -> Utterance:
+        return Utterance(self._new_id("file"), "file", load_audio(path), language=self._p["language"] or None)
+
+    def _load_startup_file(self, path: str) -> None:
+        try:
+            utt = self._file_utterance(path)
+        except SpeechError as exc:
+            self.get_logger().error(f"file_path: {exc}; waiting for speech/play_file")
+            return
+        self._startup = (utt, time.monotonic() + self._p["startup_wait"])
+
+    def _enqueue(self, utt: Utterance, what: str) -> None:
+        now = self._now_ns()
+        busy = not self._schedule.idle(now)
+        ahead = self._schedule.push(utt)
+        seconds = utt.audio.size / c.AUDIO_SAMPLE_RATE
+        if busy:
+            wait = max(0, self._schedule.timeline_end_ns - now) / c.NS_PER_S
+            self.get_logger().info(
+                f"{utt.utterance_id} ({what}, {seconds:.2f} s) queued: speech in progress for {wait:.2f} s more, "
+                f"{ahead} utterance(s) ahead"
+            )
+        else:
+            self.get_logger().info(f"{utt.utterance_id} ({what}, {seconds:.2f} s)")
+        self._tick()
+
+    def _new_id(self, prefix: str) -> str:
+        self._counter += 1
+        return new_utterance_id(prefix, self._counter)
+
+    # -- output ------------------------------------------------------------------------------------
+
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def _tick(self) -> None:
+        if self._startup is not None:
+            utt, deadline = self._startup
+            if self._audio_pub.get_subscription_count() > 0 or time.monotonic() >= deadline:
+                self._startup = None
+                self._enqueue(utt, self._p["file_path"])
+                return  # _enqueue ticked already
+        for m in self._schedule.step(self._now_ns(), self._pacing):
+            self._publish(m)
+        self._drain_microphone()
+
+    def _publish(self, m: c.UtteranceEvent | c.WordTimings | c.AudioChunk | PlayCue) -> None:
+        if isinstance(m, c.UtteranceEvent):
+            self._utterance_pub.publish(c.encode_utterance(self._String(), m))
+        elif isinstance(m, c.WordTimings):
+            self._words_pub.publish(c.encode_words(self._String(), m))
+        elif isinstance(m, c.AudioChunk):
+            self._audio_pub.publish(c.encode_audio(self._Image(), m))
+        else:
+            self._player.play(m.audio)
+
+    # -- microphone --------------------------------------------------------------------------------
+
+    def _open_microphone(self) -> None:
+        try:
+            self._mic = Microphone(self._pacing.chunk_samples, self._mic_blocks.put, logger=self.get_logger())
+            self._mic.start()
+        except SpeechError as exc:
+            self._mic = None
+            self.get_logger().error(f"mode mic: {exc}. The node stays up but publishes no audio.")
+
+    def _drain_microphone(self) -> None:
+        """Publish the captured blocks as chunks of one utterance; it starts with the first block."""
+        while not self._mic_blocks.empty():
+            block = np.clip(self._mic_blocks.get_nowait(), -1.0, 1.0)
+            if self._mic_start is None:  # the first block ends about now
+                start_ns = max(0, self._now_ns() - samples_to_ns(block.size))
+                uid = self._new_id("mic")
+                self._mic_start = c.UtteranceEvent(uid, "start", start_ns, "mic", language=self._p["language"] or None)
+                self._publish(self._mic_start)
+                self.get_logger().info(f"{uid}: streaming the microphone")
+            stamp = self._mic_start.start_ns + samples_to_ns(self._mic_samples)
+            self._publish(c.AudioChunk(self._mic_start.utterance_id, stamp, block))
+            self._mic_samples += block.size
+
+    def destroy_node(self) -> None:
+        self._player.stop()
+        if self._mic is not None:
+            self._mic.close()
+            s = self._mic_start
+            if s is not None:
+                end = c.UtteranceEvent(s.utterance_id, "end", s.start_ns, "mic", language=s.language,
+                                       n_samples=self._mic_samples)  # fmt: skip
+                try:  # the context may already be shut down (Ctrl-C): the end event is best effort
+                    self._publish(end)
+                except Exception as exc:
+                    self.get_logger().warning(f"could not publish the end of {s.utterance_id}: {exc}")
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(SpeechSourceNode, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
