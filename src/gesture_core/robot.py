@@ -331,8 +331,8 @@ def _lowest_point(model: mujoco.MjModel) -> float:
 
 def load_mujoco_model(
     urdf_path: str | Path,
-    kp: float = 400.0,
-    kv: float = 20.0,
+    kp: float = 1000.0,
+    kv: float = 40.0,
     armature: float = 0.05,
     timestep: float = 0.002,
     gravity_compensation: bool = True,
@@ -405,6 +405,12 @@ def _add_camera_and_lights(spec: mujoco.MjSpec) -> None:
     # A MuJoCo camera looks along its -z axis with +y up: image right = world +y, up = world +z.
     quat = np.zeros(4)
     mujoco.mju_mat2Quat(quat, np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0]], dtype=float).ravel())
-    spec.worldbody.add_camera(name=FRONT_CAMERA, pos=[2.3, 0.0, 0.35], quat=quat, fovy=45.0)
-    spec.worldbody.add_light(name="key", pos=[1.5, 1.0, 2.5], dir=[-0.5, -0.35, -1.0], diffuse=[0.7, 0.7, 0.7], castshadow=True)
-    spec.worldbody.add_light(name="fill", pos=[1.5, -1.5, 1.0], dir=[-1.0, 1.0, -0.3], diffuse=[0.3, 0.3, 0.3], castshadow=False)
+    spec.worldbody.add_camera(name=FRONT_CAMERA, pos=[2.0, 0.0, 0.4], quat=quat, fovy=45.0)
+    spec.worldbody.add_light(name="key", pos=[1.5, 1.0, 2.5], dir=[-0.5, -0.35, -1.0], diffuse=[0.5, 0.5, 0.5], castshadow=True)
+    spec.worldbody.add_light(name="fill", pos=[1.5, -1.5, 1.0], dir=[-1.0, 1.0, -0.3], diffuse=[0.2, 0.2, 0.2], castshadow=False)
+    spec.visual.headlight.diffuse = [0.3, 0.3, 0.3]
+    spec.visual.headlight.ambient = [0.15, 0.15, 0.15]
+    spec.add_texture(
+        name="sky", type=mujoco.mjtTexture.mjTEXTURE_SKYBOX, builtin=mujoco.mjtBuiltin.mjBUILTIN_GRADIENT,
+        rgb1=[0.55, 0.65, 0.75], rgb2=[0.95, 0.95, 0.97], width=256, height=256,
+    )  # fmt: skip
