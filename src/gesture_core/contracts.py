@@ -28,6 +28,7 @@ topic                           message type                                    
 ``joint_trajectory``            ``trajectory_msgs/msg/JointTrajectory`` (robot joints) first point
 ``joint_states``                ``sensor_msgs/msg/JointState``                        sample time
 ``/clock``                      ``rosgraph_msgs/msg/Clock``                           --
+``sim/image``                   ``sensor_msgs/msg/Image`` (``rgb8`` frames)            sim time of frame
 ==============================  ====================================================  =================
 
 Times inside JSON payloads and ``time_from_start`` are seconds relative to the utterance start.
@@ -118,12 +119,20 @@ JOINT_TRAJECTORY = Topic(
 )
 JOINT_STATES = Topic("joint_states", "sensor_msgs/msg/JointState", "Measured robot joint states.")
 CLOCK = Topic("/clock", "rosgraph_msgs/msg/Clock", "Simulation time.", depth=1)
+SIM_IMAGE = Topic(
+    "sim/image",
+    "sensor_msgs/msg/Image",
+    "Rendered frames of the simulated robot from the front (listener's) camera: rgb8, "
+    "frame_id = camera name, stamp = sim time of the frame (as on /clock).",
+    depth=2,
+)
 
 #: Every topic of the project, by its relative name.
 TOPICS: dict[str, Topic] = {
     t.name: t
     for t in (
-        SAY, PLAY_FILE, UTTERANCE, AUDIO, WORDS, FEATURES, HUMAN_POSE, JOINT_TRAJECTORY, JOINT_STATES, CLOCK
+        SAY, PLAY_FILE, UTTERANCE, AUDIO, WORDS, FEATURES, HUMAN_POSE, JOINT_TRAJECTORY, JOINT_STATES, CLOCK,
+        SIM_IMAGE,
     )
 }
 
