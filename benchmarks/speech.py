@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -25,7 +25,10 @@ ENGLISH = (
     "Good morning everyone. Today I will show you how a robot can move its arms while it talks, "
     "pointing at things, waving hello, and keeping the rhythm of its own voice."
 )
-KOREAN = "안녕하세요 여러분. 오늘은 로봇이 말하면서 팔을 움직이는 방법을 보여 드리겠습니다. 손을 흔들고 가리키며 리듬을 맞춥니다."
+KOREAN = (
+    "안녕하세요 여러분. 오늘은 로봇이 말하면서 팔을 움직이는 방법을 보여 드리겠습니다. "
+    "손을 흔들고 가리키며 리듬을 맞춥니다."
+)
 
 
 @dataclass
@@ -69,7 +72,9 @@ def bench_load_audio(repeats: int) -> list[Row]:
         path = Path(tmp) / "speech.wav"
         sf.write(path, noise, rate, subtype="PCM_16")
         audio_s = load_audio(path).size / AUDIO_SAMPLE_RATE
-        return [Row("load 44.1 kHz stereo WAV -> 16 kHz", audio_s, best_time(lambda: load_audio(path), repeats))]
+        return [
+            Row("load 44.1 kHz stereo WAV -> 16 kHz", audio_s, best_time(lambda: load_audio(path), repeats))
+        ]
 
 
 STAGES: list[Callable[[int], list[Row]]] = [bench_tts, bench_load_audio]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from gesture_core.contracts import AUDIO_SAMPLE_RATE
 from gesture_core.errors import ConfigError, SpeechError
 from gesture_core.speech.audio_io import chunk_audio, load_audio, to_mono_16k
+from gesture_core.speech.playback import AudioPlayer, Microphone, import_sounddevice
 
 
 def sine(freq: float, seconds: float, rate: int, amplitude: float = 0.5) -> np.ndarray:
@@ -88,3 +91,15 @@ def test_chunking_round_trip(n, chunk):
 def test_chunking_rejects_bad_size():
     with pytest.raises(ConfigError, match="chunk_samples"):
         chunk_audio(np.zeros(10), 0)
+
+
+@pytest.mark.skipif(
+    import_sounddevice()[0] is not None, reason="sounddevice and PortAudio are installed here"
+)
+def test_without_sounddevice_playback_is_silent_and_the_microphone_says_what_to_install(caplog):
+    with caplog.at_level(logging.INFO, logger="gesture_core.speech.playback"):
+        player = AudioPlayer()
+    assert not player.available and "as if played" in caplog.text
+    player.play(np.zeros(160, np.float32))  # no device: returns at once, plays nothing
+    with pytest.raises(SpeechError, match=r"gesture-core\[audio\]"):
+        Microphone(1600, lambda block: None)

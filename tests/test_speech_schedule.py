@@ -17,10 +17,14 @@ MS = NS_PER_S // 1000
 
 def utterance(i: int, n_samples: int, words: bool = False) -> Utterance:
     audio = np.linspace(-0.5, 0.5, n_samples, dtype=np.float32)
-    return Utterance(f"tts-{i}", "tts", audio, text="hi", language="en", words=[Word("hi", 0.0, 0.1)] if words else None)
+    return Utterance(
+        f"tts-{i}", "tts", audio, text="hi", language="en", words=[Word("hi", 0.0, 0.1)] if words else None
+    )
 
 
-def run(schedule: SpeechSchedule, pacing: Pacing, until_ns: int, tick_ns: int = 20 * MS) -> list[tuple[int, object]]:
+def run(
+    schedule: SpeechSchedule, pacing: Pacing, until_ns: int, tick_ns: int = 20 * MS
+) -> list[tuple[int, object]]:
     """Step the schedule every ``tick_ns`` from t=0; returns (time, message) pairs."""
     out = []
     for now in range(0, until_ns, tick_ns):
@@ -36,7 +40,9 @@ def test_one_utterance_in_contract_order_with_contiguous_stamps():
     assert isinstance(start, UtteranceEvent) and start.event == "start" and start.words_known
     assert start.start_ns == 300 * MS
     assert isinstance(words, WordTimings) and words.final and words.source == "tts"
-    assert all(isinstance(c, AudioChunk) for c in chunks) and [c.samples.size for c in chunks] == [1600] * 3 + [200]
+    assert all(isinstance(c, AudioChunk) for c in chunks) and [c.samples.size for c in chunks] == [
+        1600
+    ] * 3 + [200]
     assert [c.offset_samples(start.start_ns) for c in chunks] == [0, 1600, 3200, 4800]
     assert isinstance(end, UtteranceEvent) and end.event == "end" and end.n_samples == 5000
     assert isinstance(cue, PlayCue)

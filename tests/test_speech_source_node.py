@@ -32,9 +32,15 @@ class Listener:
         self.words: list[c.WordTimings] = []
         self.chunks: list[c.AudioChunk] = []
         self.audio: dict[str, np.ndarray] = {}
-        ros.node.create_subscription(String, c.UTTERANCE.name, lambda m: self.events.append(c.decode_utterance(m)), 100)
-        ros.node.create_subscription(String, c.WORDS.name, lambda m: self.words.append(c.decode_words(m)), 100)
-        ros.node.create_subscription(Image, c.AUDIO.name, lambda m: self.chunks.append(c.decode_audio(m)), 2000)
+        ros.node.create_subscription(
+            String, c.UTTERANCE.name, lambda m: self.events.append(c.decode_utterance(m)), 100
+        )
+        ros.node.create_subscription(
+            String, c.WORDS.name, lambda m: self.words.append(c.decode_words(m)), 100
+        )
+        ros.node.create_subscription(
+            Image, c.AUDIO.name, lambda m: self.chunks.append(c.decode_audio(m)), 2000
+        )
 
     def finished(self) -> list[c.UtteranceEvent]:
         """End events of the utterances whose audio has fully arrived, in order."""
@@ -94,7 +100,10 @@ def test_say_speaks_queues_and_survives_bad_text(ros):
     ros.spin_until(lambda: len(listener.finished()) == 3, 40, "two more utterances")
     assert node.alive()
     first, second = (listener.check(end) for end in listener.finished()[1:])
-    assert second.language == "ko" and [w.word for w in listener.words[-1].words] == ["안녕하세요", "로봇입니다"]
+    assert second.language == "ko" and [w.word for w in listener.words[-1].words] == [
+        "안녕하세요",
+        "로봇입니다",
+    ]
     first_end_ns = first.start_ns + listener.finished()[1].n_samples * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
     assert second.start_ns >= first_end_ns
     log = node.log()
@@ -125,7 +134,10 @@ def test_file_mode_publishes_start_up_file_and_play_file_requests(ros, tmp_path)
     ros.spin_until(lambda: len(listener.finished()) == 2, 30, "the play_file request")
     second = listener.check(listener.finished()[1])
     assert listener.audio[second.utterance_id].size == 8000  # 0.5 s at 16 kHz
-    assert second.start_ns >= start.start_ns + listener.finished()[0].n_samples * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
+    assert (
+        second.start_ns
+        >= start.start_ns + listener.finished()[0].n_samples * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
+    )
     assert node.alive() and "missing.wav" in node.log()
 
 

@@ -24,7 +24,7 @@ def check_speech(speech, text: str) -> None:
     audio = speech.audio
     assert audio.dtype == np.float32 and audio.ndim == 1
     assert np.all(np.abs(audio) <= 1.0) and np.sqrt(np.mean(audio**2)) > 0.01
-    assert [w.word for w in speech.words] == [w.strip(".,!?\"") for w in text.split()]
+    assert [w.word for w in speech.words] == [w.strip('.,!?"') for w in text.split()]
     starts = np.array([w.start for w in speech.words])
     ends = np.array([w.end for w in speech.words])
     assert np.all(np.diff(starts) > 0), "every word starts after the previous one"

@@ -9,8 +9,9 @@ were playing -- while :class:`Microphone` raises a :class:`SpeechError` that say
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

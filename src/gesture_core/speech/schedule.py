@@ -174,7 +174,13 @@ class SpeechSchedule:
         start_ns = max(now_ns + lead_ns, self._timeline_end_ns)
         self._timeline_end_ns = start_ns + utt.duration_ns
         start = UtteranceEvent(
-            utt.utterance_id, "start", start_ns, utt.source, utt.text, utt.language, words_known=utt.words is not None
+            utt.utterance_id,
+            "start",
+            start_ns,
+            utt.source,
+            utt.text,
+            utt.language,
+            words_known=utt.words is not None,
         )
         chunks = [
             AudioChunk(utt.utterance_id, start_ns + samples_to_ns(offset), samples)

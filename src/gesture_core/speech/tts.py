@@ -78,7 +78,9 @@ class _Event(ctypes.Structure):
     ]
 
 
-_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_SynthCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 
 
 @dataclass
@@ -124,9 +126,8 @@ class EspeakTTS:
         try:
             lib = ctypes.CDLL(library)
         except OSError as exc:
-            raise SpeechError(
-                f"espeak-ng library {library!r} cannot be loaded ({exc}); install it, e.g. apt install libespeak-ng1"
-            ) from None
+            hint = "install it, e.g. apt install libespeak-ng1"
+            raise SpeechError(f"espeak-ng library {library!r} cannot be loaded ({exc}); {hint}") from None
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
         lib.espeak_SetSynthCallback.restype = None
@@ -142,9 +143,13 @@ class EspeakTTS:
         self._pcm: list[np.ndarray] = []
         self._events: list[tuple[int, int]] = []
         with _LIBRARY_LOCK:
-            self.native_rate = int(lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, _INITIALIZE_DONT_EXIT))
+            self.native_rate = int(
+                lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, _INITIALIZE_DONT_EXIT)
+            )
         if self.native_rate <= 0:
-            raise SpeechError(f"espeak_Initialize failed (returned {self.native_rate}): espeak-ng data not found?")
+            raise SpeechError(
+                f"espeak_Initialize failed (returned {self.native_rate}): espeak-ng data not found?"
+            )
         if not self.has_voice(default_voice):
             raise SpeechError(f"default_voice {default_voice!r} is not an installed espeak-ng voice")
         self.default_voice = default_voice
@@ -170,12 +175,16 @@ class EspeakTTS:
         data = text.encode("utf-8")
         with _LIBRARY_LOCK:
             if self._lib.espeak_SetVoiceByName(voice.encode()) != _EE_OK:
-                raise SpeechError(f"voice {voice!r} is not an installed espeak-ng voice (see espeak-ng --voices)")
+                raise SpeechError(
+                    f"voice {voice!r} is not an installed espeak-ng voice (see espeak-ng --voices)"
+                )
             self._lib.espeak_SetParameter(_PARAM_RATE, int(rate), 0)
             self._lib.espeak_SetParameter(_PARAM_PITCH, int(pitch), 0)
             self._pcm, self._events = [], []
             self._lib.espeak_SetSynthCallback(self._callback)
-            status = self._lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+            status = self._lib.espeak_Synth(
+                data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+            )
             pcm, events = self._pcm, self._events
             self._pcm, self._events = [], []
         if status != _EE_OK:

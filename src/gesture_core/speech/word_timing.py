@@ -117,7 +117,9 @@ def time_words(
     return [Word(w.text, float(s), float(e)) for w, s, e in zip(words, starts, ends)]
 
 
-def _trim_trailing_silence(starts: np.ndarray, ends: np.ndarray, voiced: np.ndarray, frame: float) -> np.ndarray:
+def _trim_trailing_silence(
+    starts: np.ndarray, ends: np.ndarray, voiced: np.ndarray, frame: float
+) -> np.ndarray:
     """Pull each end back over a pause (>= ``MIN_PAUSE_S`` of silence) that precedes it.
 
     The next word's voice may begin up to ``ONSET_GUARD_S`` before its event; that onset is

@@ -28,13 +28,21 @@ import sys
 import time
 
 import numpy as np
+from rclpy.node import Node
+
 from gesture_core import contracts as c
 from gesture_core.errors import ConfigError, SpeechError
 from gesture_core.speech.audio_io import load_audio
 from gesture_core.speech.playback import AudioPlayer, Microphone
-from gesture_core.speech.schedule import Pacing, PlayCue, SpeechSchedule, Utterance, new_utterance_id, samples_to_ns
+from gesture_core.speech.schedule import (
+    Pacing,
+    PlayCue,
+    SpeechSchedule,
+    Utterance,
+    new_utterance_id,
+    samples_to_ns,
+)
 from gesture_core.speech.tts import PITCH_RANGE, RATE_RANGE, EspeakTTS
-from rclpy.node import Node
 
 from .ros_io import Param, declare_params, guarded, msg_class, run_node
 
@@ -55,7 +63,9 @@ class SpeechSourceNode(Node):
         self._utterance_pub = self.create_publisher(self._String, c.UTTERANCE.name, c.UTTERANCE.depth)
         self._words_pub = self.create_publisher(msg_class(c.WORDS), c.WORDS.name, c.WORDS.depth)
         self._audio_pub = self.create_publisher(self._Image, c.AUDIO.name, c.AUDIO.depth)
-        self._player = AudioPlayer(enabled=self._p["play_audio"] and self._p["mode"] != "mic", logger=self.get_logger())
+        self._player = AudioPlayer(
+            enabled=self._p["play_audio"] and self._p["mode"] != "mic", logger=self.get_logger()
+        )
         self._startup: tuple[Utterance, float] | None = None  # start-up file and its deadline (monotonic s)
         self._mic: Microphone | None = None
         self._mic_blocks: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
@@ -68,10 +78,14 @@ class SpeechSourceNode(Node):
             problem = self._voice_problem(self._p["voice"])
             if problem:
                 raise ConfigError(problem)
-            self.create_subscription(msg_class(c.SAY), c.SAY.name, guarded(self, c.SAY.name)(self._on_say), c.SAY.depth)
+            self.create_subscription(
+                msg_class(c.SAY), c.SAY.name, guarded(self, c.SAY.name)(self._on_say), c.SAY.depth
+            )
         elif mode == "file":
             topic = c.PLAY_FILE
-            self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_play_file), topic.depth)
+            self.create_subscription(
+                msg_class(topic), topic.name, guarded(self, topic.name)(self._on_play_file), topic.depth
+            )
             if self._p["file_path"]:
                 self._load_startup_file(self._p["file_path"])
         else:
@@ -82,22 +96,22 @@ class SpeechSourceNode(Node):
     # -- parameters -------------------------------------------------------------------------------
 
     def _params(self) -> list[Param]:
+        ahead = "s: audio chunks go out at most this long before they play (large: whole utterances at once)"
         return [
-            Param("mode", "tts", "tts: speak speech/say; file: publish audio files; mic: live microphone",
+            Param("mode", "tts", "tts: speak speech/say; file: audio files; mic: live microphone",
                   choices=MODES, dynamic=False),
-            Param("voice", "", "espeak-ng voice (en, en-us, ko, ...); empty: ko for Hangul text, else en-us",
+            Param("voice", "", "espeak-ng voice (en-us, ko, ...); empty: ko for Hangul text, else en-us",
                   check=self._voice_problem),
             Param("rate", 175, "speaking rate, words per minute", range=RATE_RANGE),
             Param("pitch", 50, "voice pitch, 0-100 (50: the voice's own)", range=PITCH_RANGE),
             Param("chunk_ms", 100, "audio per speech/audio message, ms", range=(10, 1000)),
-            Param("lead_time", 0.3, "s from an utterance's start event to its first sample playing", range=(0.0, 10.0)),
-            Param("publish_ahead", 30.0, "s: audio chunks are published at most this long before they play "
-                  "(large: whole utterances at once; small: paced like a live stream)", range=(0.0, 3600.0)),
-            Param("real_time", True, "false: publish as fast as possible, without waiting for play times"),
-            Param("play_audio", True, "play on the loudspeaker when sounddevice and a device exist", dynamic=False),
-            Param("file_path", "", "file mode: WAV/FLAC file published at start-up (empty: none)", dynamic=False),
-            Param("startup_wait", 5.0, "file mode: s to wait for a speech/audio subscriber before the start-up "
-                  "file", range=(0.0, 60.0), dynamic=False),
+            Param("lead_time", 0.3, "s from start event to first sample played", range=(0.0, 10.0)),
+            Param("publish_ahead", 30.0, ahead, range=(0.0, 3600.0)),
+            Param("real_time", True, "false: publish as fast as possible, not waiting for play times"),
+            Param("play_audio", True, "play on a loudspeaker if one exists", dynamic=False),
+            Param("file_path", "", "file mode: WAV/FLAC file to publish at start", dynamic=False),
+            Param("startup_wait", 5.0, "file mode: s to wait for a speech/audio subscriber before file_path",
+                  range=(0.0, 60.0), dynamic=False),
             Param("language", "", "file/mic mode: language of the speech, for ASR (empty: unknown)",
                   choices=("", "en", "ko")),
         ]  # fmt: skip
@@ -147,8 +161,8 @@ class SpeechSourceNode(Node):
         if busy:
             wait = max(0, self._schedule.timeline_end_ns - now) / c.NS_PER_S
             self.get_logger().info(
-                f"{utt.utterance_id} ({what}, {seconds:.2f} s) queued: speech in progress for {wait:.2f} s more, "
-                f"{ahead} utterance(s) ahead"
+                f"{utt.utterance_id} ({what}, {seconds:.2f} s) queued: speech in progress for "
+                f"{wait:.2f} s more, {ahead} utterance(s) ahead"
             )
         else:
             self.get_logger().info(f"{utt.utterance_id} ({what}, {seconds:.2f} s)")
@@ -201,7 +215,9 @@ class SpeechSourceNode(Node):
             if self._mic_start is None:  # the first block ends about now
                 start_ns = max(0, self._now_ns() - samples_to_ns(block.size))
                 uid = self._new_id("mic")
-                self._mic_start = c.UtteranceEvent(uid, "start", start_ns, "mic", language=self._p["language"] or None)
+                self._mic_start = c.UtteranceEvent(
+                    uid, "start", start_ns, "mic", language=self._p["language"] or None
+                )
                 self._publish(self._mic_start)
                 self.get_logger().info(f"{uid}: streaming the microphone")
             stamp = self._mic_start.start_ns + samples_to_ns(self._mic_samples)
