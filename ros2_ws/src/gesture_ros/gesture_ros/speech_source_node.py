@@ -52,6 +52,8 @@ TICK_S = 0.02
 
 
 class SpeechSourceNode(Node):
+    """Publishes utterances from espeak-ng, audio files or the microphone (see the module docstring)."""
+
     def __init__(self) -> None:
         super().__init__("speech_source")
         self._tts: EspeakTTS | None = None
