@@ -1,0 +1,334 @@
+"""Retargeting configuration: YAML under ``config/`` loaded into validated dataclasses.
+
+Every error is a :class:`ConfigError` whose message starts with the path of the bad key, e.g.
+``chains.left_arm.joints[2]: unknown joint 'l_elbo_roll'``. :func:`load_config` checks the file's
+structure (missing, unknown and wrongly typed keys), the value ranges, and then the names it uses
+against the robot's URDF (joints, marker links).
+
+A file looks like ``config/retarget_humanoid.yaml``; its keys are the fields of
+:class:`RetargetConfig` (documented there) and of the nested dataclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .. import skeleton
+from ..errors import ConfigError
+from ..robot import RobotDescription, parse_urdf
+from .safety import JointLimits
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """One kinematic chain solved on its own: its robot ``joints`` (in order) and the TED ``bones``
+    whose directions it matches, with a weight each (e.g. ``{left_upper_arm: 1.0, left_forearm: 1.0}``)."""
+
+    joints: list[str]
+    bones: dict[str, float]
+
+
+@dataclass(frozen=True)
+class IKConfig:
+    """Damped least squares on bone-direction errors, per frame (see :mod:`.ik`).
+
+    - ``iterations``: Gauss-Newton steps at most per frame; ``tolerance``: stop when no joint moves
+      more than this (rad) in a step.
+    - ``damping``: Levenberg-Marquardt damping of each step (dimensionless, on unit-vector errors).
+    - ``rest_weight``: weight of the pull towards the rest pose (resolves redundancy and
+      singularities; small, so it barely biases reachable directions).
+    - ``retry_error``: when a chain's worst bone error (chord length, ~rad) is above this, the
+      chain is re-solved from ``restarts`` other postures (escapes local minima), at most once per
+      ``retry_interval`` frames.
+    """
+
+    iterations: int = 30
+    tolerance: float = 1e-4
+    damping: float = 1e-3
+    rest_weight: float = 1e-4
+    retry_error: float = 0.1
+    restarts: int = 4
+    retry_interval: int = 15
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """How the safety stage derives its limits from the URDF.
+
+    - ``margin``: rad kept clear of each URDF position limit.
+    - ``velocity_scale``: fraction of the URDF ``<limit velocity>`` allowed.
+    - ``acceleration``: rad/s^2 for every joint (URDF has no acceleration limits), overridden per
+      joint by ``acceleration_per_joint``; all multiplied by ``acceleration_scale``.
+    """
+
+    margin: float = 0.05
+    velocity_scale: float = 0.8
+    acceleration: float = 15.0
+    acceleration_per_joint: dict[str, float] = field(default_factory=dict)
+    acceleration_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class RetargetConfig:
+    """Everything the retargeter and the safety stage need for one robot.
+
+    - ``urdf``: robot description, relative to the repository root (or the installed share, see
+      :func:`resolve_urdf`), or absolute.
+    - ``markers``: TED joint name (``skeleton.JOINTS``) -> fixed marker link of the robot; every
+      bone of a chain needs both its ends here.
+    - ``chains``: name -> :class:`ChainConfig`; chains use disjoint joints and disjoint bones.
+    - ``rest_pose``: joint -> rad; joints left out rest at 0 (or the nearest limit).
+    - ``amplitude_scale``: scale of the human motion around the TED mean pose (1 = as generated).
+    - ``smoothing_cutoff_hz``: low-pass cutoff of the safety stage; ``controller_rate_hz``: rate of
+      the output trajectory; ``join_time``: s to blend in from the current commanded state;
+      ``rest_hold_time``: s to hold the last commanded posture before returning to rest;
+      ``rest_blend_time``: s to return to the rest pose when gestures stop.
+    - ``speed_scale``: extra scale (<= 1) of the velocity limits, its square of the acceleration
+      limits (as if the motion were slowed down in time).
+    """
+
+    urdf: str
+    markers: dict[str, str]
+    chains: dict[str, ChainConfig]
+    rest_pose: dict[str, float] = field(default_factory=dict)
+    amplitude_scale: float = 1.0
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    ik: IKConfig = field(default_factory=IKConfig)
+    smoothing_cutoff_hz: float = 4.0
+    controller_rate_hz: float = 100.0
+    join_time: float = 0.5
+    rest_hold_time: float = 0.5
+    rest_blend_time: float = 1.5
+    speed_scale: float = 1.0
+    #: Where the file was loaded from (not a YAML key); relative ``urdf`` paths resolve against it.
+    source: Path | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        _in_range("amplitude_scale", self.amplitude_scale, 0.0, 3.0)
+        _in_range("controller_rate_hz", self.controller_rate_hz, 10.0, 1000.0)
+        _in_range("smoothing_cutoff_hz", self.smoothing_cutoff_hz, 0.1, 0.45 * self.controller_rate_hz)
+        _in_range("join_time", self.join_time, 0.0, 5.0)
+        _in_range("rest_hold_time", self.rest_hold_time, 0.0, 10.0)
+        _in_range("rest_blend_time", self.rest_blend_time, 0.1, 10.0)
+        _in_range("speed_scale", self.speed_scale, 0.05, 1.0)
+        _in_range("limits.margin", self.limits.margin, 0.0, 0.5)
+        _in_range("limits.velocity_scale", self.limits.velocity_scale, 0.01, 1.0)
+        _in_range("limits.acceleration", self.limits.acceleration, 0.1, 1000.0)
+        _in_range("limits.acceleration_scale", self.limits.acceleration_scale, 0.01, 1.0)
+        for joint, value in self.limits.acceleration_per_joint.items():
+            _in_range(f"limits.acceleration_per_joint.{joint}", value, 0.1, 1000.0)
+        _in_range("ik.iterations", self.ik.iterations, 1, 1000)
+        _in_range("ik.tolerance", self.ik.tolerance, 1e-12, 0.1)
+        _in_range("ik.damping", self.ik.damping, 0.0, 10.0)
+        _in_range("ik.rest_weight", self.ik.rest_weight, 0.0, 10.0)
+        _in_range("ik.retry_error", self.ik.retry_error, 0.0, 2.0)
+        _in_range("ik.restarts", self.ik.restarts, 0, 50)
+        _in_range("ik.retry_interval", self.ik.retry_interval, 1, 10_000)
+        for joint, value in self.rest_pose.items():
+            _in_range(f"rest_pose.{joint}", value, -2 * math.pi, 2 * math.pi)
+        for ted_joint in self.markers:
+            if ted_joint not in skeleton.JOINTS:
+                raise ConfigError(f"markers.{ted_joint}: not a TED joint (one of {', '.join(skeleton.JOINTS)})")
+        if not self.chains:
+            raise ConfigError("chains: at least one chain is needed")
+        seen_joints: dict[str, str] = {}
+        seen_bones: dict[str, str] = {}
+        for name, chain in self.chains.items():
+            if not chain.joints:
+                raise ConfigError(f"chains.{name}.joints: empty")
+            if not chain.bones:
+                raise ConfigError(f"chains.{name}.bones: empty")
+            for i, joint in enumerate(chain.joints):
+                if joint in seen_joints:
+                    raise ConfigError(f"chains.{name}.joints[{i}]: {joint!r} is already in chain {seen_joints[joint]!r}")
+                seen_joints[joint] = name
+            for bone, weight in chain.bones.items():
+                key = f"chains.{name}.bones.{bone}"
+                if bone not in skeleton.BONE_NAMES:
+                    raise ConfigError(f"{key}: not a TED bone (one of {', '.join(skeleton.BONE_NAMES)})")
+                if bone in seen_bones:
+                    raise ConfigError(f"{key}: already matched by chain {seen_bones[bone]!r}")
+                seen_bones[bone] = name
+                _in_range(key, weight, 1e-3, 100.0)
+                parent, child = skeleton.BONES[skeleton.BONE_NAMES.index(bone)]
+                for end in (skeleton.JOINTS[parent], skeleton.JOINTS[child]):
+                    if end not in self.markers:
+                        raise ConfigError(f"{key}: needs a marker for TED joint {end!r} under markers")
+
+    @property
+    def joint_names(self) -> list[str]:
+        """Every retargeted joint, chain by chain: the column order of joint arrays."""
+        return [j for chain in self.chains.values() for j in chain.joints]
+
+    def with_overrides(self, **changes: Any) -> RetargetConfig:
+        """A copy with top-level fields (``amplitude_scale=...``) or limits fields
+        (``limits_margin=...``) changed, validated again."""
+        limits = {k.removeprefix("limits_"): v for k, v in changes.items() if k.startswith("limits_")}
+        top = {k: v for k, v in changes.items() if not k.startswith("limits_")}
+        unknown = set(top) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ConfigError(f"{sorted(unknown)[0]}: not a retarget setting")
+        try:
+            new_limits = dataclasses.replace(self.limits, **limits)
+        except TypeError:
+            raise ConfigError(f"limits: unknown setting among {sorted(limits)}") from None
+        return dataclasses.replace(self, limits=new_limits, **top)
+
+
+def _in_range(key: str, value: float, lo: float, hi: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
+        raise ConfigError(f"{key}: {value!r} outside [{lo:g}, {hi:g}]")
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading: YAML -> dataclasses, with the key path in every error
+# ------------------------------------------------------------------------------------------------
+
+
+def _convert(value: Any, kind: Any, key: str) -> Any:
+    """``value`` checked against the annotation ``kind`` (float, int, str, list[T], dict[str, T],
+    a dataclass), converted where lossless (int -> float)."""
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value, key)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {type(value).__name__}")
+        (item,) = typing.get_args(kind)
+        return [_convert(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+        _, item = typing.get_args(kind)
+        for k in value:
+            if not isinstance(k, str):
+                raise ConfigError(f"{key}: key {k!r} is not a string")
+        return {k: _convert(v, item, f"{key}.{k}") for k, v in value.items()}
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if kind is str:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{key}: expected a non-empty string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported setting type {kind}")  # a bug in this module
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    """Build dataclass ``cls`` from a YAML mapping; missing/unknown/mistyped keys name their path."""
+    where = prefix or "the top level"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    for key in data:
+        if key not in fields:
+            raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: unknown key (known: {', '.join(fields)})")
+    kwargs = {}
+    for name, f in fields.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{key}: missing")
+            continue
+        kind = hints[name]
+        if isinstance(kind, types.UnionType):  # "X | None": only the X part is a YAML value
+            kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        kwargs[name] = _convert(data[name], kind, key)
+    return cls(**kwargs)
+
+
+def config_from_dict(data: Any, source: Path | None = None) -> RetargetConfig:
+    """A :class:`RetargetConfig` from an already-parsed YAML mapping (structure and ranges checked,
+    names not yet checked against the robot: see :func:`check_against_robot`)."""
+    cfg = _build(RetargetConfig, data, "")
+    return dataclasses.replace(cfg, source=source) if source is not None else cfg
+
+
+def resolve_urdf(cfg: RetargetConfig) -> Path:
+    """The URDF file of ``cfg``: absolute as given, else relative to the repository root (the
+    parent of ``config/``) or, for an installed share, to ``share/gesture_description``."""
+    path = Path(cfg.urdf)
+    candidates = [path] if path.is_absolute() else []
+    if cfg.source is not None and not path.is_absolute():
+        config_dir = cfg.source.resolve().parent
+        candidates += [config_dir.parent / path, config_dir.parent.parent / "gesture_description" / path]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"urdf: {cfg.urdf!r} not found (looked at {', '.join(map(str, candidates)) or 'nothing'})")
+
+
+def check_against_robot(cfg: RetargetConfig, robot: RobotDescription) -> None:
+    """Check every name ``cfg`` uses against the robot (joints, marker links) and the rest pose and
+    margin against its joint limits."""
+    joints = {j.name: (j.lower, j.upper) for j in robot.movable_joints}
+    links = set(robot.links)
+    for name, chain in cfg.chains.items():
+        for i, joint in enumerate(chain.joints):
+            if joint not in joints:
+                raise ConfigError(f"chains.{name}.joints[{i}]: unknown joint {joint!r}")
+    for ted_joint, link in cfg.markers.items():
+        if link not in links:
+            raise ConfigError(f"markers.{ted_joint}: unknown link {link!r}")
+    used = set(cfg.joint_names)
+    for section, mapping in (("rest_pose", cfg.rest_pose), ("limits.acceleration_per_joint", cfg.limits.acceleration_per_joint)):
+        for joint in mapping:
+            if joint not in used:
+                raise ConfigError(f"{section}.{joint}: not a joint of any chain")
+    for joint in cfg.joint_names:
+        lo, hi = joints[joint]
+        if hi - lo <= 2 * cfg.limits.margin:
+            raise ConfigError(f"limits.margin: {cfg.limits.margin} leaves joint {joint!r} ([{lo}, {hi}]) no range")
+    for joint, angle in cfg.rest_pose.items():
+        lo, hi = joints[joint]
+        if not lo + cfg.limits.margin <= angle <= hi - cfg.limits.margin:
+            raise ConfigError(
+                f"rest_pose.{joint}: {angle} outside the joint's limits [{lo}, {hi}] less the margin {cfg.limits.margin}"
+            )
+
+
+def safety_limits(cfg: RetargetConfig, robot: RobotDescription) -> JointLimits:
+    """The limits the safety stage enforces on ``cfg.joint_names``: URDF position limits less the
+    margin, URDF velocity x ``velocity_scale`` x ``speed_scale``, and the configured acceleration
+    x ``acceleration_scale`` x ``speed_scale^2``."""
+    names = cfg.joint_names
+    lower, upper = robot.limits(names)
+    velocity = np.array([robot.joint(n).velocity for n in names]) * cfg.limits.velocity_scale * cfg.speed_scale
+    accel = np.array([cfg.limits.acceleration_per_joint.get(n, cfg.limits.acceleration) for n in names])
+    accel = accel * cfg.limits.acceleration_scale * cfg.speed_scale**2
+    margin = cfg.limits.margin
+    return JointLimits(tuple(names), lower + margin, upper - margin, velocity, accel)
+
+
+def load_config(path: str | Path) -> RetargetConfig:
+    """Load a retarget YAML file and validate it completely, against its robot's URDF too."""
+    cfg = read_config(path)
+    check_against_robot(cfg, parse_urdf(resolve_urdf(cfg)))
+    return cfg
+
+
+def read_config(path: str | Path) -> RetargetConfig:
+    """Parse and structurally validate a retarget YAML file (no robot needed)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: not valid YAML: {exc}") from None
+    return config_from_dict(data, source=path)
