@@ -13,6 +13,7 @@ from gesture_core.contracts import NS_PER_S, JointCommand
 from gesture_core.errors import ConfigError, ContractError
 from gesture_core.robot import default_urdf_path
 from gesture_core.sim import Renderer, Simulator, TrajectoryReference, rms_tracking_error, wave_gesture
+from gesture_core.sim.clock import Pacer, SimClock
 
 #: A reached target is within this of the commanded position (rad).
 REACH_TOLERANCE = 0.01
@@ -201,3 +202,27 @@ def test_renderer_rejects_bad_settings(sim: Simulator) -> None:
         Renderer(sim.model, width=0, height=10)
     with pytest.raises(ConfigError, match="camera 'side'"):
         Renderer(sim.model, camera="side")
+
+
+# --------------------------------------------------------------------------------------------
+# Sim time against ROS time and the wall clock
+# --------------------------------------------------------------------------------------------
+
+
+@given(origin=st.integers(0, 2**62), sim_s=st.floats(0.0, 1e6))
+def test_sim_clock_round_trip(origin: int, sim_s: float) -> None:
+    clock = SimClock(origin)
+    assert clock.to_sim(clock.to_ros_ns(sim_s)) == pytest.approx(sim_s, abs=1e-9)
+    assert clock.to_ros_ns(0.0) == origin
+
+
+def test_pacer_runs_at_the_real_time_factor_and_drops_what_it_cannot_catch_up() -> None:
+    pacer = Pacer(2.0, wall_now=100.0, sim_now=5.0, max_lag=0.1)
+    assert pacer.target(100.05, 5.0) == pytest.approx((5.1, 0.0))
+    target, dropped = pacer.target(101.0, 5.1)  # the simulation stalled: 1.9 s behind
+    assert target == pytest.approx(5.2) and dropped == pytest.approx(1.8)
+    assert pacer.target(101.05, 5.2) == pytest.approx((5.3, 0.0))  # and goes on from there
+    pacer.set_rate(0.5, wall_now=102.0, sim_now=5.3)
+    assert pacer.target(102.1, 5.3) == pytest.approx((5.35, 0.0))
+    with pytest.raises(ConfigError, match="real_time_factor"):
+        pacer.set_rate(0.0, 0.0, 0.0)

@@ -1,0 +1,165 @@
+"""MuJoCo simulation node: the simulated robot that executes joint trajectories.
+
+Subscribes to ``joint_trajectory`` and executes each trajectory with joint_trajectory_controller
+semantics (:class:`gesture_core.sim.Simulator`); publishes ``joint_states`` (every joint's
+position, velocity and effort, ``publish_rate`` times per sim second), ``/clock`` (sim time) and,
+with ``render:=true``, ``sim/image`` (rgb8 frames from the front camera, ``render_rate`` per sim
+second; rendering runs in the node's one thread, so large frames slow the simulation down).
+
+Time: sim time 0 is the ROS time at which the node started; ``/clock`` and every stamp it
+publishes are that start time plus the sim time, so with ``real_time_factor`` 1 they track the
+system clock and nodes may use either. A trajectory's ``header.stamp`` is mapped back the same
+way; stamp 0 means "start now" (as in JTC), and a stamp in the past skips the points already due.
+The simulation runs ``real_time_factor`` times faster than the wall clock; if it falls behind by
+more than 0.1 s (a slow machine), the lost time is dropped and logged rather than caught up.
+Trajectories that are invalid or name unknown joints are logged and dropped; targets beyond the
+joint limits are logged and clipped by the servos.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must be set before mujoco loads
+
+from gesture_core import contracts as c  # noqa: E402
+from gesture_core.sim import Renderer, Simulator  # noqa: E402
+from gesture_core.sim.clock import Pacer, SimClock  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+
+from .ros_io import Param, declare_params, guarded, msg_class, run_node  # noqa: E402
+
+#: Shortest wall period of the simulation timer (s).
+MIN_TICK_S = 0.002
+#: A trajectory starting more than this before the current sim time is reported late (s).
+LATE_S = 0.02
+
+
+class SimNode(Node):
+    def __init__(self) -> None:
+        super().__init__("mujoco_sim")
+        self._p = declare_params(self, self._params(), on_change=self._on_params)
+        self._sim = Simulator(self._p["robot_description_file"] or None)
+        self._sim_clock = SimClock(self.get_clock().now().nanoseconds)
+        self._pacer: Pacer | None = None  # started by the first tick, once the node spins
+        self._JointState, self._Clock, self._Image = msg_class(c.JOINT_STATES), msg_class(c.CLOCK), msg_class(c.SIM_IMAGE)
+        self._state_pub = self.create_publisher(self._JointState, c.JOINT_STATES.name, c.JOINT_STATES.depth)
+        self._clock_pub = self.create_publisher(self._Clock, c.CLOCK.name, c.CLOCK.depth)
+        self._image_pub = self.create_publisher(self._Image, c.SIM_IMAGE.name, c.SIM_IMAGE.depth)
+        topic = c.JOINT_TRAJECTORY
+        self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_trajectory), topic.depth)
+        self._renderer: Renderer | None = None
+        self._next_frame = 0.0  # sim time of the next rendered frame (s)
+        self._set_render(self._p["render"])
+        self._timer = self.create_timer(self._tick_period(), self._tick)
+        self.get_logger().info(
+            f"simulating {self._sim.description.name} ({len(self._sim.joint_names)} joints) from "
+            f"{self._sim.urdf_path} at {self._p['real_time_factor']:g}x real time"
+        )
+
+    # -- parameters -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _params() -> list[Param]:
+        return [
+            Param("robot_description_file", "", "URDF of the robot (empty: the bundled gesture_humanoid)", dynamic=False),
+            Param("publish_rate", 50.0, "joint_states and /clock messages per second of sim time", range=(1.0, 500.0)),
+            Param("real_time_factor", 1.0, "sim seconds per wall second", range=(0.05, 20.0)),
+            Param("render", False, "publish rendered frames on sim/image"),
+            Param("render_rate", 10.0, "frames per second of sim time", range=(0.5, 60.0)),
+            Param("render_width", 320, "frame width, pixels", range=(16, 1920), dynamic=False),
+            Param("render_height", 240, "frame height, pixels", range=(16, 1080), dynamic=False),
+        ]  # fmt: skip
+
+    def _on_params(self, changes: dict) -> None:
+        self._p.update(changes)
+        if "real_time_factor" in changes and self._pacer is not None:
+            self._pacer.set_rate(self._p["real_time_factor"], time.monotonic(), self._sim.time)
+        if "publish_rate" in changes or "real_time_factor" in changes:
+            self._timer.cancel()
+            self.destroy_timer(self._timer)
+            self._timer = self.create_timer(self._tick_period(), self._tick)
+        if "render" in changes:
+            self._set_render(self._p["render"])
+
+    def _tick_period(self) -> float:
+        return max(MIN_TICK_S, 1.0 / (self._p["publish_rate"] * self._p["real_time_factor"]))
+
+    def _set_render(self, on: bool) -> None:
+        if on and self._renderer is None:
+            self._renderer = Renderer(self._sim.model, self._p["render_width"], self._p["render_height"])
+            self._next_frame = self._sim.time
+        elif not on and self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    # -- input ------------------------------------------------------------------------------------
+
+    def _on_trajectory(self, msg: object) -> None:
+        cmd = c.decode_joint_trajectory(msg)
+        start = self._sim_clock.to_sim(cmd.stamp_ns) if cmd.stamp_ns else self._sim.time
+        if start < self._sim.time - LATE_S:
+            self.get_logger().warning(
+                f"trajectory {cmd.utterance_id} starts {self._sim.time - start:.3f} s in the past; skipping points already due"
+            )
+        self._sim.execute(cmd, start)
+        self.get_logger().info(
+            f"trajectory {cmd.utterance_id}: {len(cmd.joint_names)} joints, {len(cmd.times)} points, "
+            f"{cmd.times[-1]:.2f} s, starting at sim time {start:.3f} s"
+        )
+
+    # -- simulation and outputs -------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self._pacer is None:
+            self._pacer = Pacer(self._p["real_time_factor"], time.monotonic(), self._sim.time)
+        target, dropped = self._pacer.target(time.monotonic(), self._sim.time)
+        if dropped > 0:
+            self.get_logger().warning(
+                f"simulation is slower than {self._p['real_time_factor']:g}x real time: dropped {dropped:.3f} s",
+                throttle_duration_sec=5.0,
+            )
+        self._sim.advance_to(target)
+        stamp = self._sim_clock.to_ros_ns(self._sim.time)
+        self._publish_state(stamp)
+        clock = self._Clock()
+        c.ns_to_stamp(stamp, clock.clock)
+        self._clock_pub.publish(clock)
+        if self._renderer is not None and self._sim.time >= self._next_frame:
+            self._publish_frame(stamp)
+            self._next_frame = max(self._next_frame + 1.0 / self._p["render_rate"], self._sim.time)
+
+    def _publish_state(self, stamp: int) -> None:
+        msg = self._JointState()
+        c.ns_to_stamp(stamp, msg.header.stamp)
+        msg.name = list(self._sim.joint_names)
+        msg.position = self._sim.positions().tolist()
+        msg.velocity = self._sim.velocities().tolist()
+        msg.effort = self._sim.efforts().tolist()
+        self._state_pub.publish(msg)
+
+    def _publish_frame(self, stamp: int) -> None:
+        assert self._renderer is not None
+        frame = self._renderer.render(self._sim.data)
+        msg = self._Image()
+        c.ns_to_stamp(stamp, msg.header.stamp)
+        msg.header.frame_id = self._renderer.camera
+        msg.height, msg.width = frame.shape[:2]
+        msg.encoding, msg.is_bigendian, msg.step = "rgb8", 0, 3 * frame.shape[1]
+        msg.data = frame.tobytes()
+        self._image_pub.publish(msg)
+
+    def destroy_node(self) -> None:
+        self._set_render(False)
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [%(name)s]: %(message)s")
+    return run_node(SimNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
