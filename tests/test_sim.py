@@ -40,7 +40,9 @@ def command(names: list[str], times, positions, velocities=None, stamp_ns: int =
     values=st.lists(st.floats(-2.0, 2.0), min_size=18, max_size=18),
     with_velocities=st.booleans(),
 )
-def test_reference_passes_through_every_point(gaps: list[float], values: list[float], with_velocities: bool) -> None:
+def test_reference_passes_through_every_point(
+    gaps: list[float], values: list[float], with_velocities: bool
+) -> None:
     times = np.cumsum(gaps)
     n = len(times)
     pos = np.array(values[:n])[:, None] * [1.0, -0.5]
@@ -136,7 +138,9 @@ def test_a_trajectory_is_executed(sim: Simulator) -> None:
     np.testing.assert_allclose([sim.position(n) for n in others], 0.0, atol=REACH_TOLERANCE)
 
 
-def test_targets_beyond_the_limits_are_clipped_and_logged(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
+def test_targets_beyond_the_limits_are_clipped_and_logged(
+    sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING):
         sim.hold({"l_shoulder_pitch": -3.0, "head_yaw": 0.2})
     assert "l_shoulder_pitch" in caplog.text and "head_yaw" not in caplog.text

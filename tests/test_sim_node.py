@@ -30,7 +30,9 @@ class SimListener:
         self.clock: list[int] = []
         self.images: list[Image] = []
         ros.node.create_subscription(JointState, c.JOINT_STATES.name, self._on_state, 100)
-        ros.node.create_subscription(Clock, c.CLOCK.name, lambda m: self.clock.append(c.stamp_to_ns(m.clock)), 100)
+        ros.node.create_subscription(
+            Clock, c.CLOCK.name, lambda m: self.clock.append(c.stamp_to_ns(m.clock)), 100
+        )
         ros.node.create_subscription(Image, c.SIM_IMAGE.name, self.images.append, 10)
 
     def _on_state(self, msg: JointState) -> None:
@@ -39,10 +41,14 @@ class SimListener:
 
     def at(self, targets: dict[str, float]) -> bool:
         """Whether the latest joint state is within TOLERANCE of ``targets``."""
-        return bool(self.states) and all(abs(self.states[-1][1][n] - v) < TOLERANCE for n, v in targets.items())
+        return bool(self.states) and all(
+            abs(self.states[-1][1][n] - v) < TOLERANCE for n, v in targets.items()
+        )
 
 
-def trajectory(names: list[str], times: list[float], positions: list[list[float]], stamp_ns: int = 0, uid: str = "test"):
+def trajectory(
+    names: list[str], times: list[float], positions: list[list[float]], stamp_ns: int = 0, uid: str = "test"
+):
     cmd = c.JointCommand(uid, stamp_ns, names, np.array(times), np.array(positions))
     return c.encode_joint_trajectory(JointTrajectory(), cmd, JointTrajectoryPoint)
 
@@ -83,7 +89,9 @@ def test_a_stamped_trajectory_starts_at_its_stamp(ros):
     ros.spin_until(lambda: len(listener.clock) > 0, 10.0, "/clock")
     start = listener.clock[-1] + int(1.5 * c.NS_PER_S)  # 1.5 s of sim time from now
     pub.publish(trajectory(["torso_pitch"], [0.0, 0.5], [[0.0], [0.4]], stamp_ns=start))
-    ros.spin_until(lambda: listener.states[-1][0] > start + c.NS_PER_S, 20.0, "1 s past the trajectory's stamp")
+    ros.spin_until(
+        lambda: listener.states[-1][0] > start + c.NS_PER_S, 20.0, "1 s past the trajectory's stamp"
+    )
     before = [s["torso_pitch"] for t, s in listener.states if t < start]
     after = [s["torso_pitch"] for t, s in listener.states if t > start + int(0.6 * c.NS_PER_S)]
     assert before and max(abs(q) for q in before) < 0.01  # nothing moved before the stamp

@@ -16,14 +16,23 @@ from gesture_core.errors import RobotDescriptionError
 BODY_JOINTS = ["torso_yaw", "torso_pitch", "head_yaw", "head_pitch"]
 ARM_JOINTS = {
     "5dof": ["shoulder_pitch", "shoulder_roll", "elbow_yaw", "elbow_roll", "wrist_yaw"],
-    "7dof": ["shoulder_pitch", "shoulder_roll", "shoulder_yaw", "elbow_roll", "wrist_yaw", "wrist_pitch", "wrist_roll"],
+    "7dof": [
+        "shoulder_pitch",
+        "shoulder_roll",
+        "shoulder_yaw",
+        "elbow_roll",
+        "wrist_yaw",
+        "wrist_pitch",
+        "wrist_roll",
+    ],
 }
 MARKERS = [f"ted_{j}" for j in ("spine", "thorax", "nose", "head_top")] + [
     f"ted_{side}_{j}" for side in ("left", "right") for j in ("shoulder", "elbow", "wrist")
 ]
 #: The link each marker is fixed to (it moves with that link).
 MARKER_PARENTS = {"ted_spine": "torso_link", "ted_thorax": "torso_link", "ted_nose": "head_link",
-                  "ted_head_top": "head_link", "ted_left_shoulder": "torso_link", "ted_right_shoulder": "torso_link",
+                  "ted_head_top": "head_link",
+                  "ted_left_shoulder": "torso_link", "ted_right_shoulder": "torso_link",
                   "ted_left_elbow": "l_upper_arm_link", "ted_left_wrist": "l_forearm_link",
                   "ted_right_elbow": "r_upper_arm_link", "ted_right_wrist": "r_forearm_link"}  # fmt: skip
 
@@ -74,7 +83,9 @@ def mirror_sign(description: robot.RobotDescription, left: robot.Joint) -> float
     mirrored_axis = -np.array([1.0, -1.0, 1.0]) * left.axis
     if np.allclose(right.axis, mirrored_axis):
         return 1.0
-    np.testing.assert_allclose(right.axis, -mirrored_axis, err_msg=f"{left.name} and its mirror have unrelated axes")
+    np.testing.assert_allclose(
+        right.axis, -mirrored_axis, err_msg=f"{left.name} and its mirror have unrelated axes"
+    )
     return -1.0
 
 
@@ -148,7 +159,9 @@ def test_mirrored_configurations_give_mirrored_bodies(description, model) -> Non
         data = forward(model, q)
         for b in range(1, model.nbody):
             name = model.body(b).name
-            np.testing.assert_allclose(data.body(mirror_name(name)).xpos, data.xpos[b] * [1, -1, 1], atol=1e-9)
+            np.testing.assert_allclose(
+                data.body(mirror_name(name)).xpos, data.xpos[b] * [1, -1, 1], atol=1e-9
+            )
     for b in range(1, model.nbody):
         other = model.body(mirror_name(model.body(b).name))
         assert np.isclose(model.body_mass[b], model.body_mass[other.id])
@@ -209,7 +222,10 @@ def test_arms_clear_the_body_at_the_inward_roll_limit(description, model) -> Non
         for g1 in (g for g in collision if model.geom_bodyid[g] in arm):
             for g2 in (g for g in collision if model.geom_bodyid[g] in trunk):
                 distance = mujoco.mj_geomDistance(model, data, g1, g2, 1.0, fromto)
-                assert distance > 0.0, (model.body(model.geom_bodyid[g1]).name, model.body(model.geom_bodyid[g2]).name)
+                assert distance > 0.0, (
+                    model.body(model.geom_bodyid[g1]).name,
+                    model.body(model.geom_bodyid[g2]).name,
+                )
 
 
 def test_mujoco_model_has_a_position_servo_per_joint(description, model) -> None:
@@ -225,7 +241,9 @@ def test_mujoco_model_has_a_position_servo_per_joint(description, model) -> None
 
 
 def test_generated_files_are_up_to_date(repo_root: Path, tmp_path: Path) -> None:
-    subprocess.run([sys.executable, str(repo_root / "urdf" / "generate.py"), "--out", str(tmp_path)], check=True)
+    subprocess.run(
+        [sys.executable, str(repo_root / "urdf" / "generate.py"), "--out", str(tmp_path)], check=True
+    )
     for filename in robot.VARIANTS.values():
         assert (tmp_path / filename).read_text() == (repo_root / "urdf" / filename).read_text(), filename
 
@@ -234,14 +252,19 @@ def test_generated_files_are_up_to_date(repo_root: Path, tmp_path: Path) -> None
 # Bad descriptions
 # --------------------------------------------------------------------------------------------
 
+
 def inertial(mass: str = "1", iyy: str = "0.01", izz: str = "0.01") -> str:
-    return f'<inertial><mass value="{mass}"/><inertia ixx="0.01" ixy="0" ixz="0" iyy="{iyy}" iyz="0" izz="{izz}"/></inertial>'
+    inertia = f'<inertia ixx="0.01" ixy="0" ixz="0" iyy="{iyy}" iyz="0" izz="{izz}"/>'
+    return f'<inertial><mass value="{mass}"/>{inertia}</inertial>'
 
 
 def joint(name: str = "j", parent: str = "a", child: str = "b", kind: str = "revolute", **limit: str) -> str:
     limit = {"lower": "-1", "upper": "1", "velocity": "2", "effort": "10", **limit}
-    limit_el = "<limit " + " ".join(f'{k}="{v}"' for k, v in limit.items()) + "/>" if kind == "revolute" else ""
-    return f'<joint name="{name}" type="{kind}"><parent link="{parent}"/><child link="{child}"/><axis xyz="0 0 1"/>{limit_el}</joint>'
+    limit_el = (
+        "<limit " + " ".join(f'{k}="{v}"' for k, v in limit.items()) + "/>" if kind == "revolute" else ""
+    )
+    ends = f'<parent link="{parent}"/><child link="{child}"/>'
+    return f'<joint name="{name}" type="{kind}">{ends}<axis xyz="0 0 1"/>{limit_el}</joint>'
 
 
 INERTIAL = inertial()
@@ -270,14 +293,27 @@ def test_a_minimal_urdf_parses() -> None:
         (urdf(joints=joint(velocity="0")), "must be > 0"),
         (urdf(joints=joint(effort="x")), "effort"),
         (urdf(links='<link name="a"/><link name="b"/>'), "has no <inertial>"),
-        (urdf(links=f'<link name="a"/><link name="b">{inertial(iyy="-0.01")}</link>'), "not positive definite"),
+        (
+            urdf(links=f'<link name="a"/><link name="b">{inertial(iyy="-0.01")}</link>'),
+            "not positive definite",
+        ),
         (urdf(links=f'<link name="a"/><link name="b">{inertial(izz="0.05")}</link>'), "triangle inequality"),
         (urdf(links=f'<link name="a"/><link name="b">{inertial(mass="0")}</link>'), "mass must be > 0"),
         (urdf(links='<link name="a"/><link name="a"/>', joints=""), "duplicate link 'a'"),
-        (urdf(links=f'<link name="a">{INERTIAL}</link><link name="b">{INERTIAL}</link>',
-              joints=joint("j1", "a", "b") + joint("j2", "b", "a")), "joints form a cycle"),
-        (urdf(links=f'<link name="r"/><link name="a">{INERTIAL}</link><link name="b">{INERTIAL}</link>',
-              joints=joint("j1", "a", "b") + joint("j2", "b", "a")), "'a', 'b'\\] form a cycle"),
+        (
+            urdf(
+                links=f'<link name="a">{INERTIAL}</link><link name="b">{INERTIAL}</link>',
+                joints=joint("j1", "a", "b") + joint("j2", "b", "a"),
+            ),
+            "joints form a cycle",
+        ),
+        (
+            urdf(
+                links=f'<link name="r"/><link name="a">{INERTIAL}</link><link name="b">{INERTIAL}</link>',
+                joints=joint("j1", "a", "b") + joint("j2", "b", "a"),
+            ),
+            "'a', 'b'\\] form a cycle",
+        ),
         (urdf(joints=joint() + joint("j2")), "child of two joints"),
     ],
 )

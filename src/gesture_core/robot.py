@@ -14,7 +14,6 @@ position, velocity and effort limits. Units are SI (m, rad, kg, kg m^2, N m, rad
 from __future__ import annotations
 
 import logging
-import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,7 +173,9 @@ def _parse_inertial(el: ET.Element | None, link: str) -> Inertial | None:
     )
     principal = np.linalg.eigvalsh(inertia)
     if principal[0] <= 0:
-        raise RobotDescriptionError(f"{what} inertia is not positive definite (principal moments {principal})")
+        raise RobotDescriptionError(
+            f"{what} inertia is not positive definite (principal moments {principal})"
+        )
     a, b, c = principal
     if a + b < c * (1 - 1e-9):
         raise RobotDescriptionError(f"{what} principal moments {principal} break the triangle inequality")
@@ -208,7 +209,9 @@ def _parse_joint(el: ET.Element, links: dict[str, Link]) -> Joint:
     limit = el.find("limit")
     if limit is None:
         raise RobotDescriptionError(f"{what} is {jtype} but has no <limit>")
-    lower, upper, velocity, effort = (_float_attr(limit, k, f"{what} limit") for k in ("lower", "upper", "velocity", "effort"))
+    lower, upper, velocity, effort = (
+        _float_attr(limit, k, f"{what} limit") for k in ("lower", "upper", "velocity", "effort")
+    )
     if not lower < upper:
         raise RobotDescriptionError(f"{what} limit lower={lower} is not below upper={upper}")
     if velocity <= 0 or effort <= 0:
@@ -223,13 +226,17 @@ def _find_root(name: str, links: dict[str, Link], joints: dict[str, Joint]) -> s
     parent_of: dict[str, str] = {}
     for j in joints.values():
         if j.child in parent_of:
-            raise RobotDescriptionError(f"link {j.child!r} is the child of two joints ({parent_of[j.child]!r}, {j.name!r})")
+            raise RobotDescriptionError(
+                f"link {j.child!r} is the child of two joints ({parent_of[j.child]!r}, {j.name!r})"
+            )
         parent_of[j.child] = j.name
     roots = [link for link in links if link not in parent_of]
     if not roots:
         raise RobotDescriptionError(f"robot {name!r} has no root link: the joints form a cycle")
     if len(roots) > 1:
-        raise RobotDescriptionError(f"robot {name!r} has {len(roots)} root links {roots}; the tree must be connected")
+        raise RobotDescriptionError(
+            f"robot {name!r} has {len(roots)} root links {roots}; the tree must be connected"
+        )
     reached, todo = {roots[0]}, [roots[0]]
     while todo:
         link = todo.pop()
@@ -238,7 +245,9 @@ def _find_root(name: str, links: dict[str, Link], joints: dict[str, Joint]) -> s
                 reached.add(j.child)
                 todo.append(j.child)
     if len(reached) != len(links):
-        raise RobotDescriptionError(f"links {sorted(set(links) - reached)} form a cycle, unreachable from {roots[0]!r}")
+        raise RobotDescriptionError(
+            f"links {sorted(set(links) - reached)} form a cycle, unreachable from {roots[0]!r}"
+        )
     return roots[0]
 
 
@@ -305,7 +314,9 @@ def default_urdf_path(variant: str = "5dof") -> Path:
 
         installed = Path(get_package_share_directory("gesture_description")) / "urdf" / filename
     except (ImportError, LookupError, OSError) as exc:  # no ament index, or no package in it
-        raise RobotDescriptionError(f"bundled URDF {filename} is not at {source_tree} and not installed: {exc}") from None
+        raise RobotDescriptionError(
+            f"bundled URDF {filename} is not at {source_tree} and not installed: {exc}"
+        ) from None
     if not installed.is_file():
         raise RobotDescriptionError(f"bundled URDF {filename} is neither at {source_tree} nor at {installed}")
     return installed
@@ -325,7 +336,11 @@ def _lowest_point(model: mujoco.MjModel) -> float:
     mujoco.mj_forward(model, data)
     centre, half = model.geom_aabb[:, :3], model.geom_aabb[:, 3:]
     rot = data.geom_xmat.reshape(-1, 3, 3)
-    z = data.geom_xpos[:, 2] + np.einsum("gj,gj->g", rot[:, 2, :], centre) - np.einsum("gj,gj->g", np.abs(rot[:, 2, :]), half)
+    z = (
+        data.geom_xpos[:, 2]
+        + np.einsum("gj,gj->g", rot[:, 2, :], centre)
+        - np.einsum("gj,gj->g", np.abs(rot[:, 2, :]), half)
+    )
     return float(z.min())
 
 
@@ -394,7 +409,9 @@ def _add_floor(spec: mujoco.MjSpec) -> None:
         name="grid", type=mujoco.mjtTexture.mjTEXTURE_2D, builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
         rgb1=[0.82, 0.82, 0.80], rgb2=[0.72, 0.72, 0.70], width=256, height=256,
     )  # fmt: skip
-    spec.add_material(name="floor", texrepeat=[8, 8], reflectance=0.05).textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = "grid"
+    spec.add_material(name="floor", texrepeat=[8, 8], reflectance=0.05).textures[
+        mujoco.mjtTextureRole.mjTEXROLE_RGB
+    ] = "grid"
     spec.worldbody.add_geom(
         name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[3, 3, 0.05], pos=[0, 0, height],
         material="floor", contype=0, conaffinity=1,
@@ -406,8 +423,12 @@ def _add_camera_and_lights(spec: mujoco.MjSpec) -> None:
     quat = np.zeros(4)
     mujoco.mju_mat2Quat(quat, np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0]], dtype=float).ravel())
     spec.worldbody.add_camera(name=FRONT_CAMERA, pos=[2.0, 0.0, 0.4], quat=quat, fovy=45.0)
-    spec.worldbody.add_light(name="key", pos=[1.5, 1.0, 2.5], dir=[-0.5, -0.35, -1.0], diffuse=[0.5, 0.5, 0.5], castshadow=True)
-    spec.worldbody.add_light(name="fill", pos=[1.5, -1.5, 1.0], dir=[-1.0, 1.0, -0.3], diffuse=[0.2, 0.2, 0.2], castshadow=False)
+    spec.worldbody.add_light(
+        name="key", pos=[1.5, 1.0, 2.5], dir=[-0.5, -0.35, -1.0], diffuse=[0.5, 0.5, 0.5], castshadow=True
+    )
+    spec.worldbody.add_light(
+        name="fill", pos=[1.5, -1.5, 1.0], dir=[-1.0, 1.0, -0.3], diffuse=[0.2, 0.2, 0.2], castshadow=False
+    )
     spec.visual.headlight.diffuse = [0.3, 0.3, 0.3]
     spec.visual.headlight.ambient = [0.15, 0.15, 0.15]
     spec.add_texture(

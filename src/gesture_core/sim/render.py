@@ -27,7 +27,9 @@ class Renderer:
     Use as a context manager, or call :meth:`close`, to free the OpenGL context.
     """
 
-    def __init__(self, model: mujoco.MjModel, width: int = 640, height: int = 480, camera: str = FRONT_CAMERA):
+    def __init__(
+        self, model: mujoco.MjModel, width: int = 640, height: int = 480, camera: str = FRONT_CAMERA
+    ):
         if not (16 <= width <= MAX_SIZE and 16 <= height <= MAX_SIZE):
             raise ConfigError(f"render width/height must be in [16, {MAX_SIZE}], got {width}x{height}")
         if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera) < 0:

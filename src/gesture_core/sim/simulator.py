@@ -115,13 +115,17 @@ class Simulator:
         outside = (cmd.positions < self.lower[idx] - 1e-9) | (cmd.positions > self.upper[idx] + 1e-9)
         if outside.any():
             names = sorted({cmd.joint_names[k] for k in np.flatnonzero(outside.any(axis=0))})
-            log.warning("command %s exceeds the position limits of %s; clipped to the limits", cmd.utterance_id, names)
+            log.warning(
+                "command %s exceeds the position limits of %s; clipped to the limits", cmd.utterance_id, names
+            )
         self.reference.add(cmd, start, self.time)
 
     def hold(self, positions: dict[str, float]) -> None:
         """Go to ``positions`` (joint name -> rad) now and stay there."""
         names = list(positions)
-        self.execute(JointCommand("hold", 0, names, np.zeros(1), np.array([[positions[n] for n in names]])), self.time)
+        self.execute(
+            JointCommand("hold", 0, names, np.zeros(1), np.array([[positions[n] for n in names]])), self.time
+        )
 
     # ---------------------------------------------------------------------------------------
     # Time

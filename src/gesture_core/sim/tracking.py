@@ -10,7 +10,11 @@ from .simulator import Simulator
 
 
 def wave_gesture(
-    description: RobotDescription, duration: float = 4.0, rate: float = 50.0, frequency: float = 0.8, reach: float = 0.6
+    description: RobotDescription,
+    duration: float = 4.0,
+    rate: float = 50.0,
+    frequency: float = 0.8,
+    reach: float = 0.6,
 ) -> JointCommand:
     """A smooth wave of every movable joint, within its position and velocity limits.
 
@@ -21,8 +25,12 @@ def wave_gesture(
     """
     joints = description.movable_joints
     t = np.arange(1, int(round(duration * rate)) + 1) / rate
-    amplitude = np.array([np.clip(reach * (j.upper if j.upper >= -j.lower else j.lower), -1.0, 1.0) for j in joints])
-    freq = np.array([min(frequency, 0.8 * j.velocity / (np.pi * max(abs(a), 1e-6))) for j, a in zip(joints, amplitude)])
+    amplitude = np.array(
+        [np.clip(reach * (j.upper if j.upper >= -j.lower else j.lower), -1.0, 1.0) for j in joints]
+    )
+    freq = np.array(
+        [min(frequency, 0.8 * j.velocity / (np.pi * max(abs(a), 1e-6))) for j, a in zip(joints, amplitude)]
+    )
     phase = 2 * np.pi * np.outer(t, freq)
     positions = amplitude * (1 - np.cos(phase)) / 2
     velocities = amplitude * np.pi * freq * np.sin(phase)

@@ -27,7 +27,6 @@ from scipy.interpolate import CubicHermiteSpline, PchipInterpolator, PPoly
 from ..contracts import JointCommand
 from ..errors import ContractError
 
-
 #: Two times closer than this (s) are the same instant.
 EPS = 1e-9
 
@@ -67,7 +66,9 @@ class TrajectoryReference:
         self._index = {name: i for i, name in enumerate(self.joint_names)}
         self._hold = np.asarray(hold, dtype=float).copy()
         if self._hold.shape != (len(self.joint_names),):
-            raise ContractError(f"hold positions shape {self._hold.shape}, expected ({len(self.joint_names)},)")
+            raise ContractError(
+                f"hold positions shape {self._hold.shape}, expected ({len(self.joint_names)},)"
+            )
         #: Per joint, its segments by increasing ``begin``.
         self._segments: list[list[_Segment]] = [[] for _ in self.joint_names]
 

@@ -24,10 +24,11 @@ import time
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must be set before mujoco loads
 
+from rclpy.node import Node  # noqa: E402
+
 from gesture_core import contracts as c  # noqa: E402
 from gesture_core.sim import Renderer, Simulator  # noqa: E402
 from gesture_core.sim.clock import Pacer, SimClock  # noqa: E402
-from rclpy.node import Node  # noqa: E402
 
 from .ros_io import Param, declare_params, guarded, msg_class, run_node  # noqa: E402
 
@@ -44,12 +45,18 @@ class SimNode(Node):
         self._sim = Simulator(self._p["robot_description_file"] or None)
         self._sim_clock = SimClock(self.get_clock().now().nanoseconds)
         self._pacer: Pacer | None = None  # started by the first tick, once the node spins
-        self._JointState, self._Clock, self._Image = msg_class(c.JOINT_STATES), msg_class(c.CLOCK), msg_class(c.SIM_IMAGE)
+        self._JointState, self._Clock, self._Image = (
+            msg_class(c.JOINT_STATES),
+            msg_class(c.CLOCK),
+            msg_class(c.SIM_IMAGE),
+        )
         self._state_pub = self.create_publisher(self._JointState, c.JOINT_STATES.name, c.JOINT_STATES.depth)
         self._clock_pub = self.create_publisher(self._Clock, c.CLOCK.name, c.CLOCK.depth)
         self._image_pub = self.create_publisher(self._Image, c.SIM_IMAGE.name, c.SIM_IMAGE.depth)
         topic = c.JOINT_TRAJECTORY
-        self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_trajectory), topic.depth)
+        self.create_subscription(
+            msg_class(topic), topic.name, guarded(self, topic.name)(self._on_trajectory), topic.depth
+        )
         self._renderer: Renderer | None = None
         self._next_frame = 0.0  # sim time of the next rendered frame (s)
         self._set_render(self._p["render"])
@@ -64,8 +71,10 @@ class SimNode(Node):
     @staticmethod
     def _params() -> list[Param]:
         return [
-            Param("robot_description_file", "", "URDF of the robot (empty: the bundled gesture_humanoid)", dynamic=False),
-            Param("publish_rate", 50.0, "joint_states and /clock messages per second of sim time", range=(1.0, 500.0)),
+            Param("robot_description_file", "", "URDF of the robot (empty: the bundled gesture_humanoid)",
+                  dynamic=False),
+            Param("publish_rate", 50.0, "joint_states and /clock messages per second of sim time",
+                  range=(1.0, 500.0)),
             Param("real_time_factor", 1.0, "sim seconds per wall second", range=(0.05, 20.0)),
             Param("render", False, "publish rendered frames on sim/image"),
             Param("render_rate", 10.0, "frames per second of sim time", range=(0.5, 60.0)),
@@ -101,8 +110,9 @@ class SimNode(Node):
         cmd = c.decode_joint_trajectory(msg)
         start = self._sim_clock.to_sim(cmd.stamp_ns) if cmd.stamp_ns else self._sim.time
         if start < self._sim.time - LATE_S:
+            late = self._sim.time - start
             self.get_logger().warning(
-                f"trajectory {cmd.utterance_id} starts {self._sim.time - start:.3f} s in the past; skipping points already due"
+                f"trajectory {cmd.utterance_id} starts {late:.3f} s in the past; skipping points already due"
             )
         self._sim.execute(cmd, start)
         self.get_logger().info(
@@ -117,8 +127,9 @@ class SimNode(Node):
             self._pacer = Pacer(self._p["real_time_factor"], time.monotonic(), self._sim.time)
         target, dropped = self._pacer.target(time.monotonic(), self._sim.time)
         if dropped > 0:
+            rtf = self._p["real_time_factor"]
             self.get_logger().warning(
-                f"simulation is slower than {self._p['real_time_factor']:g}x real time: dropped {dropped:.3f} s",
+                f"simulation is slower than {rtf:g}x real time: dropped {dropped:.3f} s",
                 throttle_duration_sec=5.0,
             )
         self._sim.advance_to(target)
