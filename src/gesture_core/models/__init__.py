@@ -1,0 +1,1 @@
+"""Learned gesture models (Trimodal, ...): PyTorch modules, checkpoints and torch-free runtimes."""
