@@ -1,0 +1,212 @@
+"""Fréchet Gesture Distance (FGD): Fréchet distance between pose-autoencoder features of real and
+generated motion (Yoon et al. 2020, the Trimodal paper).
+
+The feature extractor is the authors' pose autoencoder for the TED direction-vector pose (a
+directory with ``config.json`` + ``model.safetensors``, e.g. ``../shared/models/fgd_autoencoder_ted``;
+the directory is always an argument, nothing is downloaded). Its input is a 60-frame window of
+poses minus the autoencoder's own ``mean_dir_vec`` (from its ``config.json``, not the Trimodal
+model's); the feature is the encoder's 32-value ``fc_mu`` output, run in eval mode.
+
+torch is imported by this module: use it where the ``torch`` extra is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import linalg
+from torch import nn
+
+from .. import skeleton
+from ..errors import DataError, ModelError
+
+log = logging.getLogger(__name__)
+
+#: Frames per FGD window (15 fps), fixed by the autoencoder's ``out_net`` input (32 x 25 = 800).
+FGD_WINDOW = 60
+FEATURE_DIM = 32
+
+
+def _conv_block(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Sequential:
+    """Conv1d + BatchNorm1d + LeakyReLU(0.2), no padding (state-dict names ``.0``, ``.1``)."""
+    return nn.Sequential(nn.Conv1d(c_in, c_out, kernel, stride), nn.BatchNorm1d(c_out), nn.LeakyReLU(0.2))
+
+
+class PoseEncoder(nn.Module):
+    """(B, 60, 27) normalised poses -> (B, 32) ``fc_mu`` features (and ``fc_logvar``)."""
+
+    def __init__(self, pose_dim: int = skeleton.POSE_DIM):
+        super().__init__()
+        # time: 60 -> 58 -> 56 -> 27 -> 25 steps
+        self.net = nn.Sequential(
+            _conv_block(pose_dim, 32, 3),
+            _conv_block(32, 64, 3),
+            _conv_block(64, 64, 4, stride=2),
+            nn.Conv1d(64, 32, 3),
+        )
+        # the authors' nn.LeakyReLU(True) has negative slope 1.0: the identity
+        self.out_net = nn.Sequential(
+            nn.Linear(32 * 25, 256),
+            nn.BatchNorm1d(256),
+            nn.LeakyReLU(1.0),
+            nn.Linear(256, 128),
+            nn.BatchNorm1d(128),
+            nn.LeakyReLU(1.0),
+            nn.Linear(128, FEATURE_DIM),
+        )
+        self.fc_mu = nn.Linear(FEATURE_DIM, FEATURE_DIM)
+        self.fc_logvar = nn.Linear(FEATURE_DIM, FEATURE_DIM)
+
+    def forward(self, poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``poses`` (B, 60, 27) -> (mu, logvar), each (B, 32)."""
+        h = self.out_net(self.net(poses.transpose(1, 2)).flatten(1))
+        return self.fc_mu(h), self.fc_logvar(h)
+
+
+class PoseDecoder(nn.Module):
+    """(B, 32) features -> (B, 60, 27) normalised poses."""
+
+    def __init__(self, pose_dim: int = skeleton.POSE_DIM):
+        super().__init__()
+        self.pre_net = nn.Sequential(nn.Linear(FEATURE_DIM, 128), nn.BatchNorm1d(128), nn.LeakyReLU(1.0), nn.Linear(128, 240))
+        # time: (4 channels x 60) -> 62 -> 64 -> 62 -> 60
+        self.net = nn.Sequential(
+            nn.ConvTranspose1d(4, 32, 3),
+            nn.BatchNorm1d(32),
+            nn.LeakyReLU(0.2),
+            nn.ConvTranspose1d(32, 32, 3),
+            nn.BatchNorm1d(32),
+            nn.LeakyReLU(0.2),
+            nn.Conv1d(32, 32, 3),
+            nn.Conv1d(32, pose_dim, 3),
+        )
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        return self.net(self.pre_net(feat).view(len(feat), 4, -1)).transpose(1, 2)
+
+
+class PoseAutoencoder(nn.Module):
+    """The FGD autoencoder; state-dict keys ``pose_encoder.*`` and ``decoder.*`` as distributed."""
+
+    def __init__(self, pose_dim: int = skeleton.POSE_DIM):
+        super().__init__()
+        self.pose_encoder = PoseEncoder(pose_dim)
+        self.decoder = PoseDecoder(pose_dim)
+
+    def forward(self, poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``poses`` (B, 60, 27) normalised -> (reconstruction (B, 60, 27), features (B, 32))."""
+        mu, _ = self.pose_encoder(poses)
+        return self.decoder(mu), mu
+
+
+@dataclass
+class FGDExtractor:
+    """The loaded autoencoder (eval mode) with the mean pose its inputs are centred on."""
+
+    model: PoseAutoencoder
+    mean_dir_vec: np.ndarray  # (27,)
+
+    def _normalised(self, poses: np.ndarray) -> torch.Tensor:
+        poses = np.asarray(poses, dtype=np.float32)
+        if poses.ndim != 3 or poses.shape[1:] != (FGD_WINDOW, skeleton.POSE_DIM):
+            raise DataError(f"FGD windows: shape {poses.shape}, expected (B, {FGD_WINDOW}, {skeleton.POSE_DIM})")
+        if not np.all(np.isfinite(poses)):
+            raise DataError("FGD windows: contain NaN or inf")
+        return torch.from_numpy(poses - self.mean_dir_vec.astype(np.float32))
+
+    @torch.no_grad()
+    def features(self, windows: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """``windows`` (B, 60, 27) unit-direction poses -> (B, 32) float64 ``fc_mu`` features."""
+        x = self._normalised(windows)
+        out = [self.model.pose_encoder(x[i : i + batch_size])[0] for i in range(0, len(x), batch_size)]
+        return torch.cat(out).double().numpy() if out else np.zeros((0, FEATURE_DIM))
+
+    @torch.no_grad()
+    def reconstruct(self, windows: np.ndarray) -> np.ndarray:
+        """``windows`` (B, 60, 27) -> the autoencoder's reconstruction (B, 60, 27), mean added back."""
+        recon, _ = self.model(self._normalised(windows))
+        return recon.numpy() + self.mean_dir_vec
+
+
+def load_fgd_extractor(directory: str | Path) -> FGDExtractor:
+    """Load the FGD autoencoder from ``directory`` (``config.json`` + ``model.safetensors``), strictly.
+
+    Raises :class:`ModelError` naming the file and key when the directory does not hold it.
+    """
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    config_path, weights_path = directory / "config.json", directory / "model.safetensors"
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise ModelError(f"FGD autoencoder: {path} not found")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        mean = np.asarray(config["training_args"]["mean_dir_vec"], dtype=np.float64).ravel()
+        pose_dim = int(config.get("pose_dim", skeleton.POSE_DIM))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{config_path}: needs training_args.mean_dir_vec (27 numbers): {exc!r}") from None
+    if pose_dim != skeleton.POSE_DIM or mean.shape != (skeleton.POSE_DIM,):
+        raise ModelError(f"{config_path}: pose_dim {pose_dim} / mean_dir_vec of {mean.size} values, expected 27")
+    model = PoseAutoencoder(pose_dim)
+    try:
+        model.load_state_dict(load_file(weights_path), strict=True)
+    except RuntimeError as exc:  # missing/unexpected keys or shape mismatches
+        raise ModelError(f"{weights_path}: does not match the FGD autoencoder: {exc}") from None
+    model.eval()
+    log.info("loaded FGD autoencoder from %s", directory)
+    return FGDExtractor(model, mean)
+
+
+def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (D,) and covariance (D, D) (unbiased) of ``features`` (N, D), N >= 2."""
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise DataError(f"features: need (N >= 2, D), got shape {features.shape}")
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def _sqrtm(a: np.ndarray) -> tuple[np.ndarray, float]:
+    """Matrix square root of ``a`` and its relative error ``|X X - a|_F / |a|_F`` (inf if not finite)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)  # singular input: judged by the error below
+        root = linalg.sqrtm(a)
+    if not np.all(np.isfinite(root)):
+        return root, float("inf")
+    return root, float(np.linalg.norm(root @ root - a) / max(np.linalg.norm(a), 1e-300))
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, eps: float = 1e-6) -> float:
+    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2).
+
+    ``|mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))``. When the square root of the
+    product is inaccurate (singular covariances, e.g. fewer samples than dimensions), ``eps`` is
+    added to both diagonals (logged); a tiny imaginary part from round-off is dropped, and a
+    round-off result below 0 is returned as 0.
+    """
+    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
+    sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
+        raise DataError(f"Fréchet distance: shapes mu {mu1.shape}/{mu2.shape}, sigma {sigma1.shape}/{sigma2.shape} differ")
+    covmean, error = _sqrtm(sigma1 @ sigma2)
+    if error > 1e-6:
+        log.info("Fréchet distance: sqrtm error %.2g (singular covariances), adding %g to the diagonals", error, eps)
+        offset = eps * np.eye(len(sigma1))
+        covmean, _ = _sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    if np.iscomplexobj(covmean):
+        if not np.allclose(np.diagonal(covmean).imag, 0.0, atol=1e-3):
+            raise DataError(f"Fréchet distance: sqrtm has a large imaginary part {np.max(np.abs(covmean.imag)):.3g}")
+        covmean = covmean.real
+    diff = mu1 - mu2
+    return max(0.0, float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean)))
+
+
+def fgd(real_features: np.ndarray, generated_features: np.ndarray) -> float:
+    """FGD between two feature sets ``(N, 32)`` and ``(M, 32)`` (Gaussians fitted to each)."""
+    return frechet_distance(*gaussian_stats(real_features), *gaussian_stats(generated_features))
