@@ -49,7 +49,7 @@ def test_chunks_reassemble_exactly_and_gaps_become_silence(n, cuts, dropped):
     for a, b in kept:
         res = asm.add(chunk(a, wave[a:b]))
         assert res.stop == b and res.start <= a
-    utt = asm.end(end(n))
+    utt = asm.end(end(n), now=0.0) or asm.expire(now=asm.end_timeout)[0]
     expected = np.zeros(n, np.float32)
     for a, b in kept:
         expected[a:b] = wave[a:b]
@@ -99,14 +99,32 @@ def test_overlap_unknown_and_late_chunks_are_rejected():
         asm.end(end(0, uid="zz"))
 
 
-def test_end_pads_missing_tail_and_reports_extra_audio():
+def test_end_before_the_last_chunks_completes_with_the_last_chunk():
+    """Events and audio are separate topics: an end event may overtake the last chunks."""
     notes: list[str] = []
     asm = make_assembler(notes)
+    asm.start(start())
+    asm.add(chunk(0, np.ones(100)))
+    assert asm.end(end(300), now=0.0) is None and asm.open_ids == ["u1"]
+    assert not asm.add(chunk(100, np.ones(100))).completed
+    res = asm.add(chunk(200, np.ones(100)))
+    assert res.completed and res.utterance.complete and res.utterance.n_samples == 300
+    assert asm.open_ids == [] and notes == []
+    assert asm.expire(now=100.0) == []
+
+
+def test_missing_tail_is_awaited_then_padded_and_extra_audio_reported():
+    notes: list[str] = []
+    asm = make_assembler(notes, end_timeout=2.0)
     asm.start(start("a"))
     asm.add(chunk(0, np.ones(100), uid="a"))
-    utt = asm.end(end(160, uid="a"))
-    assert utt.n_samples == 160 and np.all(utt.audio[100:] == 0)
-    assert "60 samples missing" in notes[-1]
+    assert asm.end(end(160, uid="a"), now=10.0) is None
+    assert asm.expire(now=11.9) == [] and notes == []
+    asm.add(chunk(100, np.ones(20), uid="a"), now=11.5)  # audio still coming: keep waiting
+    assert asm.expire(now=13.4) == [] and notes == []
+    (utt,) = asm.expire(now=13.5)
+    assert utt.complete and utt.n_samples == 160 and np.all(utt.audio[120:] == 0)
+    assert "40 samples missing" in notes[-1]
     asm.start(start("b"))
     asm.add(chunk(0, np.ones(100), uid="b"))
     assert asm.end(end(80, uid="b")).n_samples == 100
@@ -114,6 +132,10 @@ def test_end_pads_missing_tail_and_reports_extra_audio():
     asm.start(start("c"))
     with pytest.raises(ContractError, match="start_ns"):
         asm.end(end(0, uid="c", start_ns=START_NS + 1))
+    asm.add(chunk(0, np.ones(10), uid="c"))
+    asm.end(end(20, uid="c"))
+    with pytest.raises(ContractError, match="already has an end event"):
+        asm.end(end(20, uid="c"))
 
 
 def test_memory_is_bounded_oldest_open_utterance_is_forgotten():
@@ -141,7 +163,9 @@ def test_interleaved_utterances_stay_separate():
 
 
 @pytest.mark.parametrize(
-    "kw, key", [({"max_open": 0}, "max_open"), ({"max_seconds": 0}, "max_seconds"), ({"tolerance": -1}, "tolerance")]
+    "kw, key",
+    [({"max_open": 0}, "max_open"), ({"max_seconds": 0}, "max_seconds"), ({"tolerance": -1}, "tolerance"),
+     ({"end_timeout": -1.0}, "end_timeout")],
 )
 def test_bad_config_names_the_key(kw, key):
     with pytest.raises(ConfigError, match=key):

@@ -11,8 +11,14 @@ detected. :class:`UtteranceAssembler` does that, ROS-free:
   ruin the rest of the utterance. A chunk that starts *earlier* overlaps audio already received and
   is rejected (:class:`~gesture_core.errors.ContractError`). Offsets within ``tolerance`` samples
   of the expected one (nanosecond rounding of stamps) count as contiguous.
-- ``end`` closes the utterance and returns it; if the ``end`` event's ``n_samples`` says audio is
-  missing at the tail, the tail is zero-filled and reported; extra audio is reported.
+- ``end`` completes the utterance once all its ``n_samples`` have arrived. Events and audio travel
+  on different topics, so the ``end`` event may be handled while the last chunks are still queued:
+  the utterance then stays open and completes with the chunk that brings the last sample
+  (:attr:`ChunkResult.completed`). If that audio never comes, :meth:`UtteranceAssembler.expire`
+  completes it once neither its ``end`` event nor any of its chunks arrived for ``end_timeout``
+  seconds (a busy consumer still draining its queue keeps the utterance alive), tail zero-filled
+  and reported.
+  Audio beyond ``n_samples`` is kept and reported.
 - Memory is bounded: at most ``max_open`` utterances are open at once (the oldest is forgotten,
   reported) and each holds at most ``max_seconds`` of audio. Ended utterances are forgotten
   immediately; their ids are remembered (a bounded list) only to explain late chunks.
@@ -24,6 +30,7 @@ repairs go to ``on_note`` (default: this module's logger at warning level).
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable
@@ -40,14 +47,17 @@ class UtteranceAudio:
     """The audio of one utterance received so far.
 
     ``audio``: (n_samples,) float32 view at 16 kHz, sample 0 plays at ``start.start_ns``.
-    ``end`` is the ``end`` event once the utterance is complete, else None. ``notes`` lists every
-    repair made to this utterance's audio (gaps filled, tail padded), in order.
+    ``end`` is the ``end`` event once received (the utterance may still wait for audio), else None;
+    ``complete`` tells that all of it is here. ``notes`` lists every repair made to this
+    utterance's audio (gaps filled, tail padded), in order.
     """
 
     def __init__(self, start: UtteranceEvent, max_samples: int):
         self.start = start
         self.end: UtteranceEvent | None = None
+        self.complete = False
         self.notes: list[str] = []
+        self.last_arrival = 0.0  # monotonic s of the last chunk or end event
         self._max_samples = max_samples
         self._buf = np.zeros(AUDIO_SAMPLE_RATE, dtype=np.float32)  # grows by doubling
         self._n = 0
@@ -70,10 +80,6 @@ class UtteranceAudio:
         """(n_samples,) float32 waveform; a view, valid until more audio is appended."""
         return self._buf[: self._n]
 
-    @property
-    def complete(self) -> bool:
-        return self.end is not None
-
     def _append(self, samples: np.ndarray, gap: int) -> None:
         """Append ``gap`` zeros then ``samples``."""
         n_new = self._n + gap + samples.size
@@ -95,13 +101,15 @@ class ChunkResult:
     """Where a chunk went: samples ``[start, stop)`` of ``utterance.audio`` are new.
 
     ``start`` is where the new audio begins, including ``gap`` zero samples filled before the
-    chunk's own samples (``gap`` is 0 for a contiguous chunk).
+    chunk's own samples (``gap`` is 0 for a contiguous chunk). ``completed``: this chunk brought
+    the last sample of an utterance whose ``end`` event came first; the utterance is now complete.
     """
 
     utterance: UtteranceAudio
     start: int
     stop: int
     gap: int = 0
+    completed: bool = False
 
 
 @dataclass
@@ -109,13 +117,15 @@ class UtteranceAssembler:
     """Turns utterance events and audio chunks into per-utterance contiguous waveforms.
 
     ``max_open``: utterances open at once; ``max_seconds``: audio per utterance;
-    ``tolerance``: offset error (samples) still treated as contiguous; ``on_note``: receives one
-    line per repair (gap filled, tail padded, utterance forgotten).
+    ``tolerance``: offset error (samples) still treated as contiguous; ``end_timeout``: seconds
+    to wait, after an ``end`` event, for audio still missing; ``on_note``: receives one line per
+    repair (gap filled, tail padded, utterance forgotten).
     """
 
     max_open: int = 4
     max_seconds: float = 600.0
     tolerance: int = 1
+    end_timeout: float = 2.0
     on_note: Callable[[str], None] = field(default=_log.warning)
     _open: OrderedDict[str, UtteranceAudio] = field(default_factory=OrderedDict, init=False, repr=False)
     _ended: deque[str] = field(default_factory=lambda: deque(maxlen=256), init=False, repr=False)
@@ -127,12 +137,14 @@ class UtteranceAssembler:
             raise ConfigError(f"max_seconds must be > 0, got {self.max_seconds}")
         if self.tolerance < 0:
             raise ConfigError(f"tolerance must be >= 0, got {self.tolerance}")
+        if not self.end_timeout >= 0:
+            raise ConfigError(f"end_timeout must be >= 0, got {self.end_timeout}")
 
     # -- events ---------------------------------------------------------------------------------
 
-    def event(self, ev: UtteranceEvent) -> UtteranceAudio:
+    def event(self, ev: UtteranceEvent, now: float | None = None) -> UtteranceAudio | None:
         """Dispatch a decoded ``speech/utterance`` event to :meth:`start` or :meth:`end`."""
-        return self.start(ev) if ev.event == "start" else self.end(ev)
+        return self.start(ev) if ev.event == "start" else self.end(ev, now)
 
     def start(self, ev: UtteranceEvent) -> UtteranceAudio:
         """Open utterance ``ev.utterance_id``; returns its (empty) audio."""
@@ -152,38 +164,38 @@ class UtteranceAssembler:
         self._open[uid] = utt
         return utt
 
-    def end(self, ev: UtteranceEvent) -> UtteranceAudio:
-        """Close utterance ``ev.utterance_id`` and return it complete (and forget it).
+    def end(self, ev: UtteranceEvent, now: float | None = None) -> UtteranceAudio | None:
+        """Take the ``end`` event of an utterance; returns it if complete, None while audio is missing.
 
-        Audio missing at the tail (``ev.n_samples`` more than received) is zero-filled; audio
-        beyond ``ev.n_samples`` is kept. Both are reported through ``on_note``.
+        ``now``: monotonic seconds (default ``time.monotonic()``), for :meth:`expire`.
         """
         if ev.event != "end":
             raise ContractError(f"utterance {ev.utterance_id!r}: expected an 'end' event, got {ev.event!r}")
         utt = self._get(ev.utterance_id)
+        if utt.end is not None:
+            raise ContractError(f"utterance {ev.utterance_id!r} already has an end event")
         if ev.start_ns != utt.start.start_ns:
             raise ContractError(
                 f"utterance {ev.utterance_id!r}: end event start_ns {ev.start_ns} != start event's "
                 f"{utt.start.start_ns}"
             )
-        assert ev.n_samples is not None  # guaranteed by UtteranceEvent for 'end' events
-        missing = ev.n_samples - utt.n_samples
-        if missing > 0:
-            utt._append(np.zeros(0, np.float32), gap=missing)
-            self._note(utt, f"utterance {utt.utterance_id!r}: {missing} samples missing at the end, filled with silence")
-        elif missing < 0:
-            self._note(
-                utt, f"utterance {utt.utterance_id!r}: received {-missing} samples more than its end event's n_samples"
-            )
         utt.end = ev
-        del self._open[ev.utterance_id]
-        self._ended.append(ev.utterance_id)
-        return utt
+        utt.last_arrival = time.monotonic() if now is None else now
+        return self._complete(utt) if utt.n_samples >= self._expected(utt) else None
+
+    def expire(self, now: float | None = None) -> list[UtteranceAudio]:
+        """Complete (tail zero-filled) the ended utterances with no arrival for ``end_timeout`` s at ``now``."""
+        now = time.monotonic() if now is None else now
+        due = [u for u in self._open.values() if u.end is not None and now >= u.last_arrival + self.end_timeout]
+        return [self._complete(u) for u in due]
 
     # -- audio ----------------------------------------------------------------------------------
 
-    def add(self, chunk: AudioChunk) -> ChunkResult:
-        """Append ``chunk`` to its utterance at the offset given by its stamp."""
+    def add(self, chunk: AudioChunk, now: float | None = None) -> ChunkResult:
+        """Append ``chunk`` to its utterance at the offset given by its stamp.
+
+        ``now``: monotonic seconds (default ``time.monotonic()``), for :meth:`expire`.
+        """
         utt = self._get(chunk.utterance_id)
         offset = chunk.offset_samples(utt.start.start_ns)
         expected = utt.n_samples
@@ -196,13 +208,17 @@ class UtteranceAssembler:
             )
         gap = offset - expected
         utt._append(np.asarray(chunk.samples, dtype=np.float32), gap)
+        utt.last_arrival = time.monotonic() if now is None else now
         if gap:
             self._note(
                 utt,
                 f"utterance {utt.utterance_id!r}: gap of {gap} samples ({gap / AUDIO_SAMPLE_RATE * 1e3:.1f} ms) "
                 f"before sample {offset}, filled with silence",
             )
-        return ChunkResult(utt, expected, utt.n_samples, gap)
+        completed = utt.end is not None and utt.n_samples >= self._expected(utt)
+        if completed:
+            self._complete(utt)
+        return ChunkResult(utt, expected, utt.n_samples, gap, completed)
 
     def get(self, utterance_id: str) -> UtteranceAudio | None:
         """The open utterance ``utterance_id``, or None."""
@@ -222,6 +238,27 @@ class UtteranceAssembler:
         if uid in self._ended:
             raise ContractError(f"utterance {uid!r} has already ended (or was forgotten); message dropped")
         raise ContractError(f"unknown utterance {uid!r}: no 'start' event received for it")
+
+    @staticmethod
+    def _expected(utt: UtteranceAudio) -> int:
+        """Total samples announced by the utterance's end event."""
+        assert utt.end is not None and utt.end.n_samples is not None  # UtteranceEvent checks 'end' events
+        return utt.end.n_samples
+
+    def _complete(self, utt: UtteranceAudio) -> UtteranceAudio:
+        """Mark ``utt`` complete (tail zero-filled to its end event's n_samples) and forget it."""
+        missing = self._expected(utt) - utt.n_samples
+        if missing > 0:
+            utt._append(np.zeros(0, np.float32), gap=missing)
+            self._note(utt, f"utterance {utt.utterance_id!r}: {missing} samples missing at the end, filled with silence")
+        elif missing < 0:
+            self._note(
+                utt, f"utterance {utt.utterance_id!r}: received {-missing} samples more than its end event's n_samples"
+            )
+        utt.complete = True
+        del self._open[utt.utterance_id]
+        self._ended.append(utt.utterance_id)
+        return utt
 
     def _note(self, utt: UtteranceAudio, text: str) -> None:
         utt.notes.append(text)
