@@ -56,7 +56,7 @@ class IKConfig:
     damping: float = 1e-3
     rest_weight: float = 1e-4
     retry_error: float = 0.1
-    restarts: int = 4
+    restarts: int = 6
     retry_interval: int = 15
 
 

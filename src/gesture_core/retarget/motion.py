@@ -1,0 +1,148 @@
+"""Retargeting and the safety stage on the utterance timeline: what the retarget node runs.
+
+The :class:`MotionPlanner` turns each :class:`~gesture_core.contracts.GestureSequence` into a
+:class:`~gesture_core.contracts.JointCommand` whose ``stamp_ns`` is the time of its first point:
+
+- on time: ``stamp = utterance start + first frame time``; a streaming window
+  (``first_frame > 0``) of the utterance being played continues it (the IK is warm-started from
+  where the previous window ended, the trajectory from the commanded state at the stamp);
+- late (the first frame is already in the past): ``stamp = now``; the past frames are dropped
+  and the motion starts from the current commanded state, now (logged).
+
+It remembers the commands it issued, so it knows the robot's *commanded* state at any time:
+the newest command whose stamp is not after that time governs it (a trajectory controller
+replaces the old trajectory from the new one's start time on). Every trajectory starts exactly at
+that state, and ends at rest; :meth:`plan_rest` blends back to the rest pose.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..contracts import GESTURE_FPS, NS_PER_S, GestureSequence, JointCommand
+from .config import RetargetConfig, check_against_robot, safety_limits
+from .ik import Retargeter, load_robot
+from .safety import JointState, SafetyStage, Trajectory
+
+log = logging.getLogger(__name__)
+
+#: Utterance id of the commands that return the robot to rest.
+REST_ID = "rest"
+#: How many issued commands are remembered (older ones can no longer govern the future).
+HISTORY = 16
+
+
+@dataclass(frozen=True)
+class _Issued:
+    stamp_ns: int
+    trajectory: Trajectory
+
+    @property
+    def end_ns(self) -> int:
+        return self.stamp_ns + round(self.trajectory.duration * NS_PER_S)
+
+
+class MotionPlanner:
+    """Human gesture sequences -> safe robot joint commands, joined to what was commanded before.
+
+    ``cfg``: a validated :class:`RetargetConfig` (see :func:`~.config.load_config`). The robot
+    starts (as far as the planner knows) at rest.
+    """
+
+    def __init__(self, cfg: RetargetConfig):
+        self.robot, model = load_robot(cfg)
+        self.retargeter = Retargeter(cfg, self.robot, model)
+        self._issued: list[_Issued] = []
+        self._stream: tuple[str, int, np.ndarray] | None = None  # (utterance id, next frame, last IK solution)
+        self.configure(cfg)
+
+    @property
+    def joint_names(self) -> list[str]:
+        return self.retargeter.joint_names
+
+    @property
+    def rest(self) -> np.ndarray:
+        """The rest pose (J,), rad, inside the limits less the margin."""
+        return self.retargeter.rest
+
+    def configure(self, cfg: RetargetConfig) -> None:
+        """Apply new settings (amplitude, limits, smoothing, rates, ...) to the next command.
+        Raises :class:`ConfigError` if they do not fit the robot; the old settings stay then."""
+        check_against_robot(cfg, self.robot)
+        safety = SafetyStage(safety_limits(cfg, self.robot), cfg.controller_rate_hz, cfg.smoothing_cutoff_hz, cfg.join_time)
+        self.retargeter.configure(cfg)
+        self.cfg, self.safety = cfg, safety
+
+    # -- the commanded state ---------------------------------------------------------------------
+
+    def state_at(self, t_ns: int) -> JointState:
+        """The commanded state at ROS time ``t_ns`` (the rest pose before any command)."""
+        for issued in reversed(self._issued):
+            if issued.stamp_ns <= t_ns:
+                return issued.trajectory.state_at((t_ns - issued.stamp_ns) / NS_PER_S)
+        return JointState.at_rest(self.rest)
+
+    @property
+    def end_ns(self) -> int | None:
+        """When the newest command ends (its last point, at rest), or None before any command."""
+        return self._issued[-1].end_ns if self._issued else None
+
+    def resting(self) -> bool:
+        """True when the newest command ends in the rest pose (or none was issued)."""
+        return not self._issued or bool(np.allclose(self._issued[-1].trajectory.positions[-1], self.rest, atol=1e-6))
+
+    def _issue(self, uid: str, stamp_ns: int, traj: Trajectory) -> JointCommand:
+        self._issued.append(_Issued(stamp_ns, traj))
+        del self._issued[:-HISTORY]
+        return JointCommand(uid, stamp_ns, list(self.joint_names), traj.times, traj.positions, traj.velocities)
+
+    # -- planning --------------------------------------------------------------------------------
+
+    def plan_gesture(self, seq: GestureSequence, now_ns: int) -> JointCommand | None:
+        """The joint command for ``seq`` at ROS time ``now_ns``; None (logged) if it is all past."""
+        first_ns = seq.start_ns + round(seq.first_frame * NS_PER_S / GESTURE_FPS)
+        stamp_ns = max(first_ns, now_ns)
+        times = (seq.start_ns - stamp_ns) / NS_PER_S + seq.times()  # s, relative to the stamp
+        if times[-1] < 0.0:
+            log.error(
+                "gesture %s frames %d-%d arrived %.3f s after its last frame; dropped",
+                seq.utterance_id, seq.first_frame, seq.first_frame + len(times) - 1, -times[-1],
+            )  # fmt: skip
+            return None
+        keep = max(0, int(np.searchsorted(times, 0.0, side="right")) - 1)  # the frame just before the stamp
+        if stamp_ns > first_ns:
+            log.warning(
+                "gesture %s frame %d arrived %.3f s late: dropped %d past frames, starting from the commanded state now",
+                seq.utterance_id, seq.first_frame, (stamp_ns - first_ns) / NS_PER_S, keep,
+            )  # fmt: skip
+        start = self.state_at(stamp_ns)
+        continues = self._stream is not None and self._stream[:2] == (seq.utterance_id, seq.first_frame)
+        q_init = self._stream[2] if continues else start.position
+        q = self.retargeter.retarget(seq.poses[keep:], q_init)
+        self._stream = (seq.utterance_id, seq.first_frame + len(seq.poses), q[-1])
+        traj = self.safety.plan(times[keep:], q, start)
+        if traj is None:
+            return None
+        return self._issue(seq.utterance_id, stamp_ns, traj)
+
+    def plan_rest(self, now_ns: int) -> JointCommand:
+        """A command that blends from the commanded state at ``now_ns`` to the rest pose over
+        ``rest_blend_time`` (stamp ``now_ns``, utterance id ``rest``)."""
+        self._stream = None
+        traj = self.safety.blend_to(self.rest, self.state_at(now_ns), self.cfg.rest_blend_time)
+        return self._issue(REST_ID, now_ns, traj)
+
+    def plan_startup(self, now_ns: int) -> JointCommand:
+        """The start-up command: one point, the rest pose, ``rest_blend_time`` after ``now_ns``.
+
+        The planner does not know where the robot is before its first command, so this is the one
+        command that is not joined to a known state: the trajectory controller interpolates from
+        the robot's actual posture to the rest pose (hence the single point, well in the future).
+        """
+        self._stream = None
+        self._issued.clear()
+        at = np.array([self.cfg.rest_blend_time])
+        return JointCommand(REST_ID, now_ns, list(self.joint_names), at, self.rest[None, :], np.zeros((1, len(self.rest))))
