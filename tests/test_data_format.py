@@ -146,16 +146,6 @@ def test_resample_reproduces_linear_motion(src_fps, slope, offset, n):
     np.testing.assert_allclose(out, offset + slope * np.arange(n_out) / 15, atol=1e-9)
 
 
-def test_prepare_audio_makes_16k_mono():
-    rate = 44_100
-    t = np.arange(rate) / rate
-    stereo = np.stack([np.sin(2 * np.pi * 300 * t), np.sin(2 * np.pi * 300 * t)], axis=1)
-    out = fmt.prepare_audio(stereo, rate)
-    assert out.dtype == np.float32 and out.shape == (16_000,)
-    # a 300 Hz tone stays a 300 Hz tone: its spectrum peaks at 300 Hz (1 Hz bins for 1 s)
-    assert np.argmax(np.abs(np.fft.rfft(out))) == 300
-
-
 def test_fit_audio_cuts_and_pads():
     a = np.ones(1000, dtype=np.float32)
     out = fmt.fit_audio(a, 3, "x")

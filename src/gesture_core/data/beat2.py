@@ -15,7 +15,8 @@ Steps (numbers from ``../shared/docs/facts.md``):
 4. Unit bone directions, then resampling to 15 fps by linear interpolation of the joint
    positions at ``t = k / 15`` s (for 30 fps mocap this is exactly every other frame) and
    re-normalisation.
-5. Speech: any sample rate / channel count -> 16 kHz mono, cut or zero-padded to the motion.
+5. Speech: any sample rate / channel count -> 16 kHz mono (:func:`gesture_core.speech.audio_io.load_audio`),
+   cut or zero-padded to the motion.
 
 CLI: ``python -m gesture_core.data.beat2 NPZ [WAV] OUT_DIR --speaker ID [--start S] [--end S]``.
 """
@@ -27,11 +28,11 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from scipy.spatial.transform import Rotation
 
 from .. import skeleton
-from ..errors import DataError
+from ..errors import DataError, GestureError
+from ..speech.audio_io import load_audio
 from . import format as fmt
 
 log = logging.getLogger(__name__)
@@ -150,8 +151,7 @@ def convert(
     if not src_fps > 0:
         raise DataError(f"{npz_path}: mocap_frame_rate is {src_fps}")
     poses = smplx_to_ted_poses(axis_angles, src_fps)
-    samples, rate = sf.read(wav_path, dtype="float32", always_2d=False)
-    audio = fmt.prepare_audio(samples, rate)
+    audio = load_audio(wav_path)
     log.info(
         "%s: %d frames at %g fps -> %d at 15 fps (%.3f s); speech %.3f s",
         npz_path.name, len(axis_angles), src_fps, len(poses), len(poses) / fmt.FPS, audio.size / fmt.SAMPLE_RATE,
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         info = convert(npz, wav, out, args.speaker, args.clip_id, args.start, args.end, args.audio_format)
-    except DataError as exc:
+    except GestureError as exc:
         parser.exit(1, f"error: {exc}\n")
     print(f"{info.clip_id}: {info.n_frames} frames ({info.duration:.3f} s) -> {out}")
     return 0

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import librosa
 import numpy as np
 import soundfile as sf
 
@@ -383,18 +382,6 @@ def resample_frames(frames: np.ndarray, src_fps: float, n_out: int, dst_fps: flo
     flat = frames.reshape(len(frames), -1)
     out = np.stack([np.interp(dst_t, src_t, flat[:, c]) for c in range(flat.shape[1])], axis=1)
     return out.reshape((n_out,) + frames.shape[1:])
-
-
-def prepare_audio(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Any audio ``(S,)`` or ``(S, channels)`` at ``sample_rate`` -> (S',) float32 mono at 16 kHz."""
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
-    if samples.ndim != 1:
-        raise DataError(f"audio: expected (samples,) or (samples, channels), got shape {samples.shape}")
-    if sample_rate != SAMPLE_RATE:
-        samples = librosa.resample(samples, orig_sr=sample_rate, target_sr=SAMPLE_RATE)
-    return samples.astype(np.float32, copy=False)
 
 
 def fit_audio(samples: np.ndarray, n_frames: int, what: str) -> np.ndarray:
