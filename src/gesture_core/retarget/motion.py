@@ -103,9 +103,11 @@ class MotionPlanner:
 
     def plan_gesture(self, seq: GestureSequence, now_ns: int) -> JointCommand | None:
         """The joint command for ``seq`` at ROS time ``now_ns``; None (logged) if it is all past."""
-        first_ns = seq.start_ns + round(seq.first_frame * NS_PER_S / GESTURE_FPS)
+        frames = seq.first_frame + np.arange(len(seq.poses))
+        frame_ns = seq.start_ns + np.round(frames * (NS_PER_S / GESTURE_FPS)).astype(np.int64)
+        first_ns = int(frame_ns[0])
         stamp_ns = max(first_ns, now_ns)
-        times = (seq.start_ns - stamp_ns) / NS_PER_S + seq.times()  # s, relative to the stamp
+        times = (frame_ns - stamp_ns) / NS_PER_S  # s, relative to the stamp (exactly 0 for an on-time first frame)
         if times[-1] < 0.0:
             log.error(
                 "gesture %s frames %d-%d arrived %.3f s after its last frame; dropped",
