@@ -127,13 +127,14 @@ class Trajectory:
 
     def state_at(self, t: float) -> JointState:
         """Commanded state ``t`` seconds after the start: linear interpolation between samples,
-        the velocity of the segment; before the start the first point, after the end the last
-        point at rest."""
+        with the velocity of the step that arrives there (at a sample, the step that ended at it,
+        so a trajectory joined there sees the same finite differences); before the start the
+        first point, after the end the last point at rest."""
         if t <= 0.0 or len(self.times) == 1:
             return JointState(self.positions[0].copy(), self.velocities[0].copy())
         if t >= self.times[-1]:
             return JointState.at_rest(self.positions[-1])
-        k = int(np.searchsorted(self.times, t, side="right")) - 1
+        k = int(np.searchsorted(self.times, t, side="left")) - 1
         t0, t1 = self.times[k], self.times[k + 1]
         w = (t - t0) / (t1 - t0)
         x0, x1 = self.positions[k], self.positions[k + 1]
