@@ -19,7 +19,18 @@ GLOBAL = 0
 def rest_directions() -> np.ndarray:
     """TED bone directions (9, 3) of the SMPL-X rest pose, straight from the rest positions."""
     rest = {j: np.array(p) * [-1.0, -1.0, 1.0] for j, p in beat2.SMPLX_REST.items()}  # TED axes
-    joints = [rest[9], rest[12], rest[15], 2 * rest[15] - rest[12], rest[16], rest[18], rest[20], rest[17], rest[19], rest[21]]
+    joints = [
+        rest[9],
+        rest[12],
+        rest[15],
+        2 * rest[15] - rest[12],
+        rest[16],
+        rest[18],
+        rest[20],
+        rest[17],
+        rest[19],
+        rest[21],
+    ]
     d = np.array([joints[c] - joints[p] for p, c in skeleton.BONES])
     return d / np.linalg.norm(d, axis=1, keepdims=True)
 
@@ -35,7 +46,9 @@ def smplx_poses(n: int, **rotvecs: np.ndarray) -> np.ndarray:
 def test_zero_pose_gives_the_rest_directions():
     poses = beat2.smplx_to_ted_poses(smplx_poses(3), src_fps=30.0)
     assert poses.shape == (2, 27)  # frames at 0 and 1/15 s
-    np.testing.assert_allclose(poses.reshape(-1, 9, 3), np.broadcast_to(rest_directions(), (2, 9, 3)), atol=1e-6)
+    np.testing.assert_allclose(
+        poses.reshape(-1, 9, 3), np.broadcast_to(rest_directions(), (2, 9, 3)), atol=1e-6
+    )
 
 
 def test_left_elbow_rotation_moves_only_the_left_forearm():
@@ -54,7 +67,9 @@ def test_left_elbow_rotation_moves_only_the_left_forearm():
 
 def test_global_orientation_turns_the_whole_body():
     """Turning the body 180 deg about the vertical axis negates every bone's x and z."""
-    poses = beat2.smplx_to_ted_poses(smplx_poses(1, j0=np.array([0.0, np.pi, 0.0])), src_fps=30.0).reshape(9, 3)
+    poses = beat2.smplx_to_ted_poses(smplx_poses(1, j0=np.array([0.0, np.pi, 0.0])), src_fps=30.0).reshape(
+        9, 3
+    )
     np.testing.assert_allclose(poses, rest_directions() * [-1.0, 1.0, -1.0], atol=1e-6)
 
 
@@ -84,7 +99,12 @@ def test_convert_rejects_missing_speech(tmp_path):
 def test_real_beat2_file(shared_dir, tmp_path):
     src = shared_dir / "data" / "beat2_scott"
     out = tmp_path / "beat2"
-    assert beat2.main([str(src / "2_scott_0_1_1.npz"), str(src / "2_scott_0_1_1.wav"), str(out), "--speaker", "scott"]) == 0
+    assert (
+        beat2.main(
+            [str(src / "2_scott_0_1_1.npz"), str(src / "2_scott_0_1_1.wav"), str(out), "--speaker", "scott"]
+        )
+        == 0
+    )
     (info,) = fmt.read_manifest(out)
     assert info.n_frames == 953  # 1906 frames at 30 fps
     assert info.duration == pytest.approx(1906 / 30)

@@ -46,7 +46,12 @@ def dataset_dir(tmp_path):
 def test_window_count_and_speakers(dataset_dir):
     ds = GestureWindows(dataset_dir, VOCAB)
     # 60 frames: starts 0, 10, 20 (20 + 34 <= 60); 20 frames: none; 34 frames: one
-    assert [(ds.clips[c].info.clip_id, s) for c, s in ds.windows] == [("long", 0), ("long", 10), ("long", 20), ("exact", 0)]
+    assert [(ds.clips[c].info.clip_id, s) for c, s in ds.windows] == [
+        ("long", 0),
+        ("long", 10),
+        ("long", 20),
+        ("exact", 0),
+    ]
     assert ds.speakers == {"alice": 1, "bob": 2}
     assert [int(ds[i]["speaker"]) for i in range(len(ds))] == [2, 2, 2, 1]
 
@@ -62,7 +67,8 @@ def test_poses_audio_and_words_line_up(dataset_dir):
 
     text = item["text"]
     assert text.shape == (34,) and text.dtype == np.int64
-    # "early" (0-0.75 s) overlaps the window start -> frame 0; "Hello," at 1.05 s -> floor((1.05 - 2/3) * 15) = 5
+    # "early" (0-0.75 s) overlaps the window start -> frame 0;
+    # "Hello," at 1.05 s -> frame floor((1.05 - 2/3) * 15) = 5
     # "world" at 3.2 s is past the window's end (0.667 + 2.267 = 2.933 s)
     expected = np.zeros(34, np.int64)
     expected[0], expected[5] = VOCAB.lookup("early"), VOCAB.lookup("hello")
@@ -106,7 +112,12 @@ def test_corrupted_window_is_reported(dataset_dir):
 
 def test_other_stride(dataset_dir):
     ds = GestureWindows(dataset_dir, stride=13)
-    assert [(ds.clips[c].info.clip_id, s) for c, s in ds.windows] == [("long", 0), ("long", 13), ("long", 26), ("exact", 0)]
+    assert [(ds.clips[c].info.clip_id, s) for c, s in ds.windows] == [
+        ("long", 0),
+        ("long", 13),
+        ("long", 26),
+        ("exact", 0),
+    ]
 
 
 def test_torch_adapter_batches(dataset_dir):

@@ -35,7 +35,11 @@ def test_round_trip(tmp_path, audio_format):
     poses, audio = random_poses(40), speech(40)
     with fmt.DatasetWriter(tmp_path, audio_format) as writer:
         info = writer.add("clip-a", "alice", poses, audio, WORDS, "test")
-    assert (info.n_frames, info.duration, info.audio_file) == (40, pytest.approx(40 / 15), f"audio.{audio_format}")
+    assert (info.n_frames, info.duration, info.audio_file) == (
+        40,
+        pytest.approx(40 / 15),
+        f"audio.{audio_format}",
+    )
 
     (listed,) = fmt.read_manifest(tmp_path)
     assert listed == info

@@ -60,12 +60,18 @@ def test_convert_tiny_lmdb(tmp_path):
     clip_c, dirs_c = make_clip(32, 3.0, [["before", 2.5, 3.2], ["so", 3.5, 3.6]], seed=3)
     videos = [{"vid": "abc-123_X", "clips": [clip_a, clip_b]}, {"vid": "second", "clips": [clip_c]}]
     # the first video as Python 3 pickles usually are, the second with protocol 2 (as from Python 2 tools)
-    write_lmdb(tmp_path / "lmdb_train", [pickle.dumps(videos[0], protocol=4), pickle.dumps(videos[1], protocol=2)])
+    write_lmdb(
+        tmp_path / "lmdb_train", [pickle.dumps(videos[0], protocol=4), pickle.dumps(videos[1], protocol=2)]
+    )
 
     written = ted_lmdb.convert(tmp_path / "lmdb_train", tmp_path / "out")
     assert [i.clip_id for i in written] == ["abc-123_X_000", "abc-123_X_001", "second_000"]
     infos = {i.clip_id: i for i in fmt.read_manifest(tmp_path / "out")}
-    assert [infos[c].speaker_id for c in ("abc-123_X_000", "abc-123_X_001", "second_000")] == ["abc-123_X", "abc-123_X", "second"]
+    assert [infos[c].speaker_id for c in ("abc-123_X_000", "abc-123_X_001", "second_000")] == [
+        "abc-123_X",
+        "abc-123_X",
+        "second",
+    ]
     # 60 frames at 30 fps = 2 s -> 30 frames at 15 fps: exactly every other input frame
     for clip_id, dirs in (("abc-123_X_000", dirs_a), ("abc-123_X_001", dirs_b), ("second_000", dirs_c)):
         clip = fmt.load_clip(tmp_path / "out", infos[clip_id])
@@ -75,10 +81,16 @@ def test_convert_tiny_lmdb(tmp_path):
         assert clip.audio.size == fmt.expected_audio_samples(n)
 
     words = fmt.load_clip(tmp_path / "out", infos["abc-123_X_000"]).words
-    assert [(w.word, round(w.start, 6), round(w.end, 6)) for w in words] == [("hello", 0.2, 0.5), ("world", 1.0, 1.4)]
+    assert [(w.word, round(w.start, 6), round(w.end, 6)) for w in words] == [
+        ("hello", 0.2, 0.5),
+        ("world", 1.0, 1.4),
+    ]
     # a word that began before the clip is clipped to its start
     words = fmt.load_clip(tmp_path / "out", infos["second_000"]).words
-    assert [(w.word, round(w.start, 6), round(w.end, 6)) for w in words] == [("before", 0.0, 0.2), ("so", 0.5, 0.6)]
+    assert [(w.word, round(w.start, 6), round(w.end, 6)) for w in words] == [
+        ("before", 0.0, 0.2),
+        ("so", 0.5, 0.6),
+    ]
 
 
 def test_bad_clip_is_skipped_and_reported(tmp_path, caplog):
@@ -118,7 +130,12 @@ def test_disallowed_class_is_refused_without_running_it(tmp_path):
 
 
 def test_restricted_loads_rebuilds_numpy_and_containers():
-    value = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "t": np.float64(1.5), "w": [("x", 1, 2.0)], "s": {1, 2}}
+    value = {
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "t": np.float64(1.5),
+        "w": [("x", 1, 2.0)],
+        "s": {1, 2},
+    }
     for protocol in (2, 3, 4, 5):
         out = ted_lmdb.restricted_loads(pickle.dumps(value, protocol=protocol))
         np.testing.assert_array_equal(out["a"], value["a"])

@@ -23,7 +23,8 @@ def test_identical_sets_have_zero_distance():
 
 
 def test_frechet_distance_of_gaussians_matches_the_closed_form():
-    """Commuting covariances S1 = R diag(a) R^T, S2 = R diag(b) R^T: d = |mu1-mu2|^2 + sum (sqrt a - sqrt b)^2."""
+    """Commuting covariances S1 = R diag(a) R^T, S2 = R diag(b) R^T:
+    d = |mu1 - mu2|^2 + sum (sqrt a - sqrt b)^2."""
     rng = np.random.default_rng(1)
     rot, _ = np.linalg.qr(rng.standard_normal((5, 5)))
     a, b = np.array([4.0, 1.0, 0.25, 2.0, 9.0]), np.array([1.0, 1.0, 1.0, 0.5, 4.0])
@@ -32,7 +33,9 @@ def test_frechet_distance_of_gaussians_matches_the_closed_form():
     d = fgd.frechet_distance(mu1, rot @ np.diag(a) @ rot.T, mu2, rot @ np.diag(b) @ rot.T)
     assert d == pytest.approx(expected, rel=1e-9)
     # 1-D: (mu1 - mu2)^2 + (s1 - s2)^2
-    assert fgd.frechet_distance(np.array([1.0]), np.array([[4.0]]), np.array([-2.0]), np.array([[1.0]])) == pytest.approx(10.0)
+    assert fgd.frechet_distance(
+        np.array([1.0]), np.array([[4.0]]), np.array([-2.0]), np.array([[1.0]])
+    ) == pytest.approx(10.0)
 
 
 def test_fgd_of_samples_approaches_the_closed_form():
@@ -73,7 +76,9 @@ def test_loader_round_trip_and_errors(tmp_path):
     assert extractor.reconstruct(windows).shape == (3, 60, 27)
 
     write_checkpoint(tmp_path / "missing_key", model, mean, drop="pose_encoder.fc_mu.weight")
-    with pytest.raises(ModelError, match=r"(?s)model.safetensors: does not match.*Missing.*pose_encoder.fc_mu.weight"):
+    with pytest.raises(
+        ModelError, match=r"(?s)model.safetensors: does not match.*Missing.*pose_encoder.fc_mu.weight"
+    ):
         fgd.load_fgd_extractor(tmp_path / "missing_key")
     with pytest.raises(ModelError, match="config.json not found"):
         fgd.load_fgd_extractor(tmp_path / "nowhere")
@@ -107,7 +112,10 @@ def test_reconstruction_round_trip_on_real_motion(shared_dir):
     feats = extractor.features(windows)
     assert feats.shape == (30, 32) and np.all(np.isfinite(feats))
     # the second half of the take is closer to the first half than a frozen mean pose is
-    frozen = extractor.features(np.broadcast_to(extractor.mean_dir_vec, windows.shape) + 0.01 * np.random.default_rng(0).standard_normal(windows.shape))
+    frozen = extractor.features(
+        np.broadcast_to(extractor.mean_dir_vec, windows.shape)
+        + 0.01 * np.random.default_rng(0).standard_normal(windows.shape)
+    )
     assert fgd.fgd(feats[:15], feats[15:]) < fgd.fgd(feats, frozen)
 
 

@@ -71,7 +71,9 @@ def syllables(times: list[float], duration: float) -> np.ndarray:
 
 
 def test_audio_onsets_find_syllables():
-    np.testing.assert_allclose(motion.audio_onsets(syllables([0.5, 1.3, 2.2], 3.0)), [0.5, 1.3, 2.2], atol=0.02)
+    np.testing.assert_allclose(
+        motion.audio_onsets(syllables([0.5, 1.3, 2.2], 3.0)), [0.5, 1.3, 2.2], atol=0.02
+    )
     assert motion.audio_onsets(np.zeros(16000)).size == 0
 
 
@@ -106,7 +108,9 @@ def test_cubic_trajectory_has_its_known_jerk_and_acceleration(a, b, c, n):
     x = (a * t**3 + b * t**2 + c * t)[:, None]  # (T, 1) one scalar joint
     assert motion.mean_jerk(x) == pytest.approx(abs(6 * a), rel=1e-6, abs=1e-6)
     # second differences are exact for a cubic at the interior frames
-    assert motion.mean_acceleration(x) == pytest.approx(np.mean(np.abs(6 * a * t[1:-1] + 2 * b)), rel=1e-6, abs=1e-6)
+    assert motion.mean_acceleration(x) == pytest.approx(
+        np.mean(np.abs(6 * a * t[1:-1] + 2 * b)), rel=1e-6, abs=1e-6
+    )
 
 
 def test_jerk_of_3d_points_is_the_vector_norm():
@@ -145,7 +149,12 @@ def test_limit_violations_count_known_crossings():
 def test_limits_without_violations_and_scalar_limits():
     q = np.full((10, 2), 0.5)
     v = motion.limit_violations(q, np.arange(10) * 0.1, -1.0, 1.0, np.inf)
-    assert (v.position_count, v.velocity_count, v.max_position_excess, v.max_velocity_excess) == (0, 0, 0.0, 0.0)
+    assert (v.position_count, v.velocity_count, v.max_position_excess, v.max_velocity_excess) == (
+        0,
+        0,
+        0.0,
+        0.0,
+    )
 
 
 def test_limit_inputs_are_checked():
@@ -189,7 +198,9 @@ def test_evaluator_beat_align_smoothness_and_reset():
     assert np.isnan(scores["fgd"]) and np.isnan(scores["diversity"])
 
     ev.push(on_beat)
-    assert ev.compute()["diversity"] == pytest.approx(motion.diversity(np.stack([off_beat[:60], on_beat[:60]])))
+    assert ev.compute()["diversity"] == pytest.approx(
+        motion.diversity(np.stack([off_beat[:60], on_beat[:60]]))
+    )
     ev.reset()
     after = ev.compute()
     assert after["n_sequences"] == 0 and np.isnan(after["beat_align"]) and np.isnan(after["mean_jerk"])

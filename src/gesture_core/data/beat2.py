@@ -116,7 +116,8 @@ def smplx_to_ted_poses(axis_angles: np.ndarray, src_fps: float) -> np.ndarray:
 
 
 def time_to_frame(t: float, n_frames: int) -> int:
-    """Frame index (15 fps) of time ``t`` s, rounded to the nearest frame; negative ``t`` counts from the end."""
+    """Frame index (15 fps) of time ``t`` s, rounded to the nearest frame; negative ``t`` counts back
+    from the end of ``n_frames`` frames."""
     if t < 0:
         t += n_frames / fmt.FPS
     return int(np.clip(np.floor(t * fmt.FPS + 0.5), 0, n_frames))
@@ -154,11 +155,16 @@ def convert(
     audio = load_audio(wav_path)
     log.info(
         "%s: %d frames at %g fps -> %d at 15 fps (%.3f s); speech %.3f s",
-        npz_path.name, len(axis_angles), src_fps, len(poses), len(poses) / fmt.FPS, audio.size / fmt.SAMPLE_RATE,
+        npz_path.name, len(axis_angles), src_fps, len(poses),
+        len(poses) / fmt.FPS, audio.size / fmt.SAMPLE_RATE,
     )  # fmt: skip
     n_audio_frames = int(audio.size * fmt.FPS / fmt.SAMPLE_RATE)
     if n_audio_frames < len(poses):
-        log.warning("%s: speech is %d frames shorter than the motion; motion cut to the speech", npz_path.name, len(poses) - n_audio_frames)
+        log.warning(
+            "%s: speech is %d frames shorter than the motion; motion cut to the speech",
+            npz_path.name,
+            len(poses) - n_audio_frames,
+        )
         poses = poses[:n_audio_frames]
 
     first = time_to_frame(start, len(poses)) if start is not None else 0
@@ -177,12 +183,20 @@ def convert(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="gesture-convert-beat2",
+        usage="%(prog)s NPZ [WAV] OUT_DIR --speaker ID [--clip-id ID] [--start S] [--end S] [--audio-format F]",
         description="Convert a BEAT2 SMPL-X .npz (+ speech .wav) into the gesture training format.",
     )
-    parser.add_argument("paths", nargs="+", metavar="NPZ [WAV] OUT_DIR", help="motion file, optional speech file, dataset dir")
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="NPZ motion file, optional WAV speech file, OUT_DIR dataset dir",
+    )
     parser.add_argument("--speaker", required=True, help="speaker id stored in the manifest, e.g. scott")
     parser.add_argument("--clip-id", default=None, help="clip id (default: the npz file name)")
-    parser.add_argument("--start", type=float, default=None, help="first second to keep (negative: from the end)")
+    parser.add_argument(
+        "--start", type=float, default=None, help="first second to keep (negative: from the end)"
+    )
     parser.add_argument("--end", type=float, default=None, help="second to stop at (negative: from the end)")
     parser.add_argument("--audio-format", choices=("flac", "wav"), default="flac")
     args = parser.parse_args(argv)

@@ -50,8 +50,9 @@ class GestureWindows:
     """Map-style dataset of windows over every clip of the dataset at ``root``.
 
     ``vocab``: word -> id lookup for ``"text"`` (None: all PAD). ``speakers``: speaker name -> id
-    (None: 1..S by sorted name). Clip headers are checked on construction; each window's values
-    when it is read.
+    (None: 1..S by sorted name). ``spec``: window geometry (None: 34 frames at 15 fps).
+    ``stride``: frames between window starts. Clip headers are checked on construction; each
+    window's values when it is read.
     """
 
     def __init__(
@@ -59,32 +60,53 @@ class GestureWindows:
         root: str | Path,
         vocab: WordLookup | None = None,
         speakers: Mapping[str, int] | None = None,
-        spec: WindowSpec = WindowSpec(),
+        spec: WindowSpec | None = None,
         stride: int = TRAIN_STRIDE,
     ):
+        spec = spec or WindowSpec()
         if stride < 1:
             raise DataError(f"window stride must be >= 1, got {stride}")
         if spec.fps != fmt.FPS or spec.sample_rate != fmt.SAMPLE_RATE:
-            raise DataError(f"window spec: fps {spec.fps} / sample_rate {spec.sample_rate}, the data has {fmt.FPS} / {fmt.SAMPLE_RATE}")
+            raise DataError(
+                f"window spec: fps {spec.fps} / sample_rate {spec.sample_rate}, "
+                f"the data has {fmt.FPS} / {fmt.SAMPLE_RATE}"
+            )
         self.root = Path(root)
         self.spec = spec
         self.clips = [fmt.open_clip(self.root, info) for info in fmt.read_manifest(self.root)]
         # words as token ids, looked up once (None without a vocabulary)
         self.tokens = [
-            [TimedToken(vocab.lookup(w.word), w.start, w.end) for w in clip.words] if vocab is not None else None
+            [TimedToken(vocab.lookup(w.word), w.start, w.end) for w in clip.words]
+            if vocab is not None
+            else None
             for clip in self.clips
         ]
         names = sorted({c.info.speaker_id for c in self.clips})
-        self.speakers = dict(speakers) if speakers is not None else {name: i + 1 for i, name in enumerate(names)}
+        self.speakers = (
+            dict(speakers) if speakers is not None else {name: i + 1 for i, name in enumerate(names)}
+        )
         missing = [name for name in names if name not in self.speakers]
         if missing:
             raise DataError(f"speakers: no id for speaker(s) {missing} of dataset {self.root}")
         n = spec.n_poses
-        self.windows = [(c, s) for c, clip in enumerate(self.clips) for s in range(0, clip.info.n_frames - n + 1, stride)]
+        self.windows = [
+            (c, s) for c, clip in enumerate(self.clips) for s in range(0, clip.info.n_frames - n + 1, stride)
+        ]
         short = sum(1 for clip in self.clips if clip.info.n_frames < n)
         if short:
-            log.info("%d of %d clips are shorter than a window (%d frames) and give no window", short, len(self.clips), n)
-        log.info("dataset %s: %d clips, %d speakers, %d windows", self.root, len(self.clips), len(names), len(self.windows))
+            log.info(
+                "%d of %d clips are shorter than a window (%d frames) and give no window",
+                short,
+                len(self.clips),
+                n,
+            )
+        log.info(
+            "dataset %s: %d clips, %d speakers, %d windows",
+            self.root,
+            len(self.clips),
+            len(names),
+            len(self.windows),
+        )
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -98,7 +120,11 @@ class GestureWindows:
         poses = fmt.check_poses(clip.read_poses(start, start + n), clip.info.clip_id, first_frame=start)
         audio = clip.read_audio(fmt.expected_audio_samples(start), self.spec.audio_samples)
         tokens = self.tokens[clip_index]
-        text = np.zeros(n, dtype=np.int64) if tokens is None else window_text_ids(tokens, start / fmt.FPS, self.spec)
+        text = (
+            np.zeros(n, dtype=np.int64)
+            if tokens is None
+            else window_text_ids(tokens, start / fmt.FPS, self.spec)
+        )
         return {
             "poses": poses,
             "audio": audio,

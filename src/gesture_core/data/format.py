@@ -72,9 +72,11 @@ class Clip:
 
 
 def validate_clip_id(clip_id: Any) -> str:
-    """Return ``clip_id`` if it is usable as a directory name (1-128 of ``[A-Za-z0-9_.-]``, no leading dot)."""
+    """Return ``clip_id`` if it can name a directory: 1-128 of ``[A-Za-z0-9_.-]``, no leading dot."""
     if not isinstance(clip_id, str) or not _CLIP_ID.match(clip_id):
-        raise DataError(f"invalid clip id {clip_id!r}: need 1-128 characters of [A-Za-z0-9_.-], not starting with '.'")
+        raise DataError(
+            f"invalid clip id {clip_id!r}: need 1-128 characters of [A-Za-z0-9_.-], not starting with '.'"
+        )
     return clip_id
 
 
@@ -88,23 +90,30 @@ def expected_audio_samples(n_frames: int) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def check_poses(poses: np.ndarray, clip_id: str, n_frames: int | None = None, first_frame: int = 0) -> np.ndarray:
+def check_poses(
+    poses: np.ndarray, clip_id: str, n_frames: int | None = None, first_frame: int = 0
+) -> np.ndarray:
     """Check ``poses`` is a finite (N, 27) array of unit bone vectors; returns it as float32.
 
     ``first_frame``: index in the clip of ``poses[0]`` (for messages about a slice).
     """
     poses = np.asarray(poses)
     if poses.ndim != 2 or poses.shape[1] != skeleton.POSE_DIM:
-        raise DataError(f"clip {clip_id!r} {POSES_FILE}: shape {poses.shape}, expected (N, {skeleton.POSE_DIM})")
+        raise DataError(
+            f"clip {clip_id!r} {POSES_FILE}: shape {poses.shape}, expected (N, {skeleton.POSE_DIM})"
+        )
     if n_frames is not None and poses.shape[0] != n_frames:
-        raise DataError(f"clip {clip_id!r} {POSES_FILE}: {poses.shape[0]} frames, manifest n_frames says {n_frames}")
+        raise DataError(
+            f"clip {clip_id!r} {POSES_FILE}: {poses.shape[0]} frames, manifest n_frames says {n_frames}"
+        )
     if not np.all(np.isfinite(poses)):
         raise DataError(f"clip {clip_id!r} {POSES_FILE}: contains NaN or inf")
     norms = np.linalg.norm(poses.reshape(len(poses), skeleton.N_BONES, 3), axis=-1)
     if norms.size and np.max(np.abs(norms - 1.0)) > UNIT_TOLERANCE:
         frame, bone = np.unravel_index(np.argmax(np.abs(norms - 1.0)), norms.shape)
         raise DataError(
-            f"clip {clip_id!r} {POSES_FILE}: bone {skeleton.BONE_NAMES[bone]!r} of frame {first_frame + frame} "
+            f"clip {clip_id!r} {POSES_FILE}: bone {skeleton.BONE_NAMES[bone]!r} "
+            f"of frame {first_frame + frame} "
             f"has length {norms[frame, bone]:.4f}, expected a unit vector"
         )
     return poses.astype(np.float32, copy=False)
@@ -145,7 +154,9 @@ def parse_words(items: Any, clip_id: str, duration: float) -> list[Word]:
         if start > duration + 1e-6:
             raise DataError(f"{where}.start: {start} s is after the clip's end ({duration:.3f} s)")
         if words and start < words[-1].start - 1e-9:
-            raise DataError(f"{where}.start: {start} s is before the previous word's start {words[-1].start} s")
+            raise DataError(
+                f"{where}.start: {start} s is before the previous word's start {words[-1].start} s"
+            )
         words.append(Word(word=word, start=float(start), end=float(end)))
     return words
 
@@ -159,7 +170,14 @@ def _info_from_json(entry: Any, index: int) -> ClipInfo:
     where = f"{MANIFEST} clips[{index}]"
     if not isinstance(entry, dict):
         raise DataError(f"{where}: expected an object")
-    kinds = {"clip_id": str, "speaker_id": str, "n_frames": int, "duration": (int, float), "source": str, "audio_file": str}
+    kinds = {
+        "clip_id": str,
+        "speaker_id": str,
+        "n_frames": int,
+        "duration": (int, float),
+        "source": str,
+        "audio_file": str,
+    }
     for key, kind in kinds.items():
         if key not in entry:
             raise DataError(f"{where}: missing key {key!r}")
@@ -170,7 +188,9 @@ def _info_from_json(entry: Any, index: int) -> ClipInfo:
     if info.n_frames < 1:
         raise DataError(f"{where}.n_frames: {info.n_frames}, expected >= 1")
     if abs(info.duration - info.n_frames / FPS) > 1e-3:
-        raise DataError(f"{where}.duration: {info.duration} s, but n_frames / fps = {info.n_frames / FPS:.4f} s")
+        raise DataError(
+            f"{where}.duration: {info.duration} s, but n_frames / fps = {info.n_frames / FPS:.4f} s"
+        )
     if info.audio_file not in AUDIO_FILES:
         raise DataError(f"{where}.audio_file: {info.audio_file!r}, expected one of {AUDIO_FILES}")
     return info
@@ -249,7 +269,13 @@ class DatasetWriter:
         write_manifest(self.root, list(self._clips.values()))
 
     def add(
-        self, clip_id: str, speaker_id: str, poses: np.ndarray, audio: np.ndarray, words: list[Word], source: str
+        self,
+        clip_id: str,
+        speaker_id: str,
+        poses: np.ndarray,
+        audio: np.ndarray,
+        words: list[Word],
+        source: str,
     ) -> ClipInfo:
         """Validate a clip and write its files under ``root/clip_id``; returns its manifest entry.
 
@@ -267,7 +293,9 @@ class DatasetWriter:
         audio_file = f"audio.{self.audio_format}"
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 1 or not np.all(np.isfinite(audio)):
-            raise DataError(f"clip {clip_id!r} {audio_file}: expected finite mono samples, got shape {audio.shape}")
+            raise DataError(
+                f"clip {clip_id!r} {audio_file}: expected finite mono samples, got shape {audio.shape}"
+            )
         check_audio_length(audio.size, n_frames, clip_id, audio_file)
         duration = n_frames / FPS
         words_json = [{"word": w.word, "start": w.start, "end": w.end} for w in words]
@@ -280,11 +308,15 @@ class DatasetWriter:
         np.save(clip_dir / POSES_FILE, poses, allow_pickle=False)
         clipped = np.clip(audio, -1.0, 1.0)
         if not np.array_equal(clipped, audio):
-            log.warning("clip %r: %d audio samples outside [-1, 1] clipped", clip_id, int(np.sum(clipped != audio)))
+            log.warning(
+                "clip %r: %d audio samples outside [-1, 1] clipped", clip_id, int(np.sum(clipped != audio))
+            )
         # FLAC: 16-bit (lossless for 16-bit sources, ~3x smaller); WAV: float32.
         subtype = "PCM_16" if self.audio_format == "flac" else "FLOAT"
         sf.write(clip_dir / audio_file, clipped, SAMPLE_RATE, subtype=subtype)
-        (clip_dir / WORDS_FILE).write_text(json.dumps(words_json, ensure_ascii=False) + "\n", encoding="utf-8")
+        (clip_dir / WORDS_FILE).write_text(
+            json.dumps(words_json, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
         info = ClipInfo(clip_id, speaker_id, n_frames, round(duration, 6), source, audio_file)
         self._clips.pop(clip_id, None)
@@ -336,7 +368,8 @@ def open_clip(root: str | Path, info: ClipInfo) -> ClipHandle:
         raise DataError(f"clip {info.clip_id!r} {POSES_FILE}: dtype {poses.dtype}, expected float32")
     if poses.shape != (info.n_frames, skeleton.POSE_DIM):
         raise DataError(
-            f"clip {info.clip_id!r} {POSES_FILE}: shape {poses.shape}, manifest needs ({info.n_frames}, {skeleton.POSE_DIM})"
+            f"clip {info.clip_id!r} {POSES_FILE}: shape {poses.shape}, "
+            f"manifest needs ({info.n_frames}, {skeleton.POSE_DIM})"
         )
     del poses
     try:
@@ -345,7 +378,8 @@ def open_clip(root: str | Path, info: ClipInfo) -> ClipHandle:
         raise DataError(f"clip {info.clip_id!r} {info.audio_file}: unreadable: {exc}") from None
     if audio_info.samplerate != SAMPLE_RATE or audio_info.channels != 1:
         raise DataError(
-            f"clip {info.clip_id!r} {info.audio_file}: {audio_info.samplerate} Hz, {audio_info.channels} channels; "
+            f"clip {info.clip_id!r} {info.audio_file}: "
+            f"{audio_info.samplerate} Hz, {audio_info.channels} channels; "
             f"expected {SAMPLE_RATE} Hz mono"
         )
     check_audio_length(audio_info.frames, info.n_frames, info.clip_id, info.audio_file)
@@ -389,7 +423,13 @@ def fit_audio(samples: np.ndarray, n_frames: int, what: str) -> np.ndarray:
     n = expected_audio_samples(n_frames)
     if samples.size != n:
         change = "cut" if samples.size > n else "zero-padded"
-        log.info("%s: audio %s from %.3f s to %.3f s to match the poses", what, change, samples.size / SAMPLE_RATE, n / SAMPLE_RATE)
+        log.info(
+            "%s: audio %s from %.3f s to %.3f s to match the poses",
+            what,
+            change,
+            samples.size / SAMPLE_RATE,
+            n / SAMPLE_RATE,
+        )
     out = np.zeros(n, dtype=np.float32)
     out[: min(n, samples.size)] = samples[:n]
     return out

@@ -33,8 +33,9 @@ import io
 import itertools
 import logging
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -77,7 +78,9 @@ class RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         target = ALLOWED_GLOBALS.get((module, name))
         if target is None:
-            raise DataError(f"pickled data references {module}.{name}, which is not allowed (only numpy arrays)")
+            raise DataError(
+                f"pickled data references {module}.{name}, which is not allowed (only numpy arrays)"
+            )
         target_module, target_name = target
         if target_module.startswith("numpy._core") and not _has_module(target_module):
             target_module = target_module.replace("numpy._core", "numpy.core")  # numpy < 2
@@ -101,7 +104,15 @@ def restricted_loads(data: bytes) -> Any:
         )
     try:
         return RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+    ) as exc:
         raise DataError(f"lmdb value is not a valid pickle: {exc}") from None
 
 
@@ -136,7 +147,13 @@ def clip_words(items: Any, start_time: float, duration: float, where: str) -> li
             raise DataError(f"{where}.words[{i}]: expected [word, start, end], got {item!r}")
         start, end = float(item[1]) - start_time, float(item[2]) - start_time
         if not item[0] or end < start or start >= duration or end <= 0:
-            log.debug("%s: word %r (%.2f-%.2f s) is empty, inverted or outside the clip; skipped", where, item[0], start, end)
+            log.debug(
+                "%s: word %r (%.2f-%.2f s) is empty, inverted or outside the clip; skipped",
+                where,
+                item[0],
+                start,
+                end,
+            )
             continue
         words.append(Word(item[0], max(0.0, start), min(max(end, 0.0), duration)))
     words.sort(key=lambda w: w.start)
@@ -159,7 +176,9 @@ def iter_videos(lmdb_dir: str | Path) -> Iterator[tuple[bytes, dict]]:
         env.close()
 
 
-def convert(lmdb_dir: str | Path, out_dir: str | Path, limit: int | None = None, audio_format: str = "flac") -> list[fmt.ClipInfo]:
+def convert(
+    lmdb_dir: str | Path, out_dir: str | Path, limit: int | None = None, audio_format: str = "flac"
+) -> list[fmt.ClipInfo]:
     """Convert every clip of the TED lmdb at ``lmdb_dir`` (at most ``limit`` videos) into ``out_dir``.
 
     Clips whose data is unusable (bad skeleton, fewer than 2 frames) are skipped with a warning.
@@ -185,7 +204,9 @@ def convert(lmdb_dir: str | Path, out_dir: str | Path, limit: int | None = None,
                         raise DataError(f"{clip_id}: end_time is not after start_time")
                     poses = clip_to_poses(_field(clip, "skeletons_3d", clip_id), duration, clip_id)
                     audio = np.asarray(_field(clip, "audio_raw", clip_id), dtype=np.float32).ravel()
-                    words = clip_words(_field(clip, "words", clip_id), start_time, len(poses) / fmt.FPS, clip_id)
+                    words = clip_words(
+                        _field(clip, "words", clip_id), start_time, len(poses) / fmt.FPS, clip_id
+                    )
                 except DataError as exc:
                     log.warning("skipping clip: %s", exc)
                     n_skipped += 1
@@ -198,7 +219,8 @@ def convert(lmdb_dir: str | Path, out_dir: str | Path, limit: int | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="gesture-convert-ted", description="Convert a TED Gesture clip lmdb (pickled values) into the gesture training format."
+        prog="gesture-convert-ted",
+        description="Convert a TED Gesture clip lmdb (pickled values) into the gesture training format.",
     )
     parser.add_argument("lmdb_dir", help="lmdb directory, e.g. .../lmdb_train")
     parser.add_argument("out_dir", help="dataset directory to write (clips are added to its manifest)")

@@ -51,7 +51,9 @@ class _MotionStats:
     def add(self, poses: np.ndarray, onsets: np.ndarray | None, fps: float, sigma: float, order: int) -> None:
         self.windows.extend(motion.pose_windows(poses, WINDOW, STRIDE))
         if onsets is not None and onsets.size:
-            self.beat_sum += motion.beat_align(onsets, motion.motion_beats(poses, fps, order), sigma) * onsets.size
+            self.beat_sum += (
+                motion.beat_align(onsets, motion.motion_beats(poses, fps, order), sigma) * onsets.size
+            )
             self.n_onsets += onsets.size
         if len(poses) > 3:  # weights: the number of second / third differences
             acc, jerk = motion.pose_smoothness(poses, fps)
@@ -93,7 +95,9 @@ class Evaluator:
         self._real = _MotionStats()
         self._n_sequences = 0
 
-    def push(self, generated: np.ndarray, real: np.ndarray | None = None, audio: np.ndarray | None = None) -> None:
+    def push(
+        self, generated: np.ndarray, real: np.ndarray | None = None, audio: np.ndarray | None = None
+    ) -> None:
         """Add one sequence: ``generated`` (T, 27) poses, optional ``real`` (T', 27) reference poses
         of the same speech, optional ``audio`` (S,) 16 kHz speech starting at frame 0 (for BeatAlign).
         """
@@ -101,7 +105,13 @@ class Evaluator:
         onsets = motion.audio_onsets(audio) if audio is not None else None
         self._generated.add(generated, onsets, self.fps, self.sigma, self.order)
         if real is not None:
-            self._real.add(skeleton.as_directions(real).reshape(-1, skeleton.POSE_DIM), onsets, self.fps, self.sigma, self.order)
+            self._real.add(
+                skeleton.as_directions(real).reshape(-1, skeleton.POSE_DIM),
+                onsets,
+                self.fps,
+                self.sigma,
+                self.order,
+            )
         self._n_sequences += 1
 
     def compute(self) -> dict[str, float]:
@@ -118,7 +128,12 @@ class Evaluator:
 
             scores["fgd"] = fgd_score(self.fgd.features(real), self.fgd.features(gen))
         elif self.fgd is not None:
-            log.warning("FGD needs >= 2 real and generated %d-frame windows, got %d and %d", WINDOW, len(real), len(gen))
+            log.warning(
+                "FGD needs >= 2 real and generated %d-frame windows, got %d and %d",
+                WINDOW,
+                len(real),
+                len(gen),
+            )
         scores.update(self._generated.scores(""))
         scores.update(self._real.scores("_real"))
         return scores

@@ -74,7 +74,9 @@ class PoseDecoder(nn.Module):
 
     def __init__(self, pose_dim: int = skeleton.POSE_DIM):
         super().__init__()
-        self.pre_net = nn.Sequential(nn.Linear(FEATURE_DIM, 128), nn.BatchNorm1d(128), nn.LeakyReLU(1.0), nn.Linear(128, 240))
+        self.pre_net = nn.Sequential(
+            nn.Linear(FEATURE_DIM, 128), nn.BatchNorm1d(128), nn.LeakyReLU(1.0), nn.Linear(128, 240)
+        )
         # time: (4 channels x 60) -> 62 -> 64 -> 62 -> 60
         self.net = nn.Sequential(
             nn.ConvTranspose1d(4, 32, 3),
@@ -115,7 +117,9 @@ class FGDExtractor:
     def _normalised(self, poses: np.ndarray) -> torch.Tensor:
         poses = np.asarray(poses, dtype=np.float32)
         if poses.ndim != 3 or poses.shape[1:] != (FGD_WINDOW, skeleton.POSE_DIM):
-            raise DataError(f"FGD windows: shape {poses.shape}, expected (B, {FGD_WINDOW}, {skeleton.POSE_DIM})")
+            raise DataError(
+                f"FGD windows: shape {poses.shape}, expected (B, {FGD_WINDOW}, {skeleton.POSE_DIM})"
+            )
         if not np.all(np.isfinite(poses)):
             raise DataError("FGD windows: contain NaN or inf")
         return torch.from_numpy(poses - self.mean_dir_vec.astype(np.float32))
@@ -153,7 +157,9 @@ def load_fgd_extractor(directory: str | Path) -> FGDExtractor:
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{config_path}: needs training_args.mean_dir_vec (27 numbers): {exc!r}") from None
     if pose_dim != skeleton.POSE_DIM or mean.shape != (skeleton.POSE_DIM,):
-        raise ModelError(f"{config_path}: pose_dim {pose_dim} / mean_dir_vec of {mean.size} values, expected 27")
+        raise ModelError(
+            f"{config_path}: pose_dim {pose_dim} / mean_dir_vec of {mean.size} values, expected 27"
+        )
     model = PoseAutoencoder(pose_dim)
     try:
         model.load_state_dict(load_file(weights_path), strict=True)
@@ -182,7 +188,9 @@ def _sqrtm(a: np.ndarray) -> tuple[np.ndarray, float]:
     return root, float(np.linalg.norm(root @ root - a) / max(np.linalg.norm(a), 1e-300))
 
 
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, eps: float = 1e-6) -> float:
+def frechet_distance(
+    mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, eps: float = 1e-6
+) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2).
 
     ``|mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))``. When the square root of the
@@ -193,15 +201,23 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
     sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
-        raise DataError(f"Fréchet distance: shapes mu {mu1.shape}/{mu2.shape}, sigma {sigma1.shape}/{sigma2.shape} differ")
+        raise DataError(
+            f"Fréchet distance: mu shapes {mu1.shape}, {mu2.shape}; sigma {sigma1.shape}, {sigma2.shape}"
+        )
     covmean, error = _sqrtm(sigma1 @ sigma2)
     if error > 1e-6:
-        log.info("Fréchet distance: sqrtm error %.2g (singular covariances), adding %g to the diagonals", error, eps)
+        log.info(
+            "Fréchet distance: sqrtm error %.2g (singular covariances), adding %g to the diagonals",
+            error,
+            eps,
+        )
         offset = eps * np.eye(len(sigma1))
         covmean, _ = _sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):
         if not np.allclose(np.diagonal(covmean).imag, 0.0, atol=1e-3):
-            raise DataError(f"Fréchet distance: sqrtm has a large imaginary part {np.max(np.abs(covmean.imag)):.3g}")
+            raise DataError(
+                f"Fréchet distance: sqrtm has a large imaginary part {np.max(np.abs(covmean.imag)):.3g}"
+            )
         covmean = covmean.real
     diff = mu1 - mu2
     return max(0.0, float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean)))

@@ -55,7 +55,10 @@ def _positions(poses: np.ndarray) -> np.ndarray:
 
 
 def joint_speed(poses: np.ndarray, fps: float = FPS) -> np.ndarray:
-    """Mean speed of joints 1-9 per frame, (T,) TED units/s, by central differences (one-sided at the ends)."""
+    """Mean speed of joints 1-9 per frame, (T,) TED units/s.
+
+    Central differences (one-sided at the first and last frame), ``numpy.gradient``.
+    """
     pos = _positions(poses)
     if len(pos) < 2:
         raise DataError(f"poses: need at least 2 frames for a speed, got {len(pos)}")
@@ -75,8 +78,10 @@ def motion_beats(poses: np.ndarray, fps: float = FPS, order: int = BEAT_ORDER) -
 
 
 def audio_onsets(audio: np.ndarray) -> np.ndarray:
-    """Speech onset times (s) of 16 kHz mono ``audio``: the onsets of :func:`gesture_core.features.extract_features`
-    (log-mel spectral flux at a 10 ms hop, librosa peak picking), the same ones the generators receive.
+    """Speech onset times (s) of 16 kHz mono ``audio``.
+
+    The onsets of :func:`gesture_core.features.extract_features` (log-mel spectral flux at a
+    10 ms hop, librosa peak picking): the same ones the generators receive.
     """
     audio = np.asarray(audio, dtype=np.float32).ravel()
     if audio.size < FeatureConfig().hop:
@@ -125,10 +130,14 @@ def diversity(windows: np.ndarray) -> float:
     """
     windows = np.asarray(windows, dtype=np.float64)
     if windows.ndim != 3 or len(windows) < 2:
-        raise DataError(f"diversity windows: shape {windows.shape}, expected (N >= 2, T, {skeleton.POSE_DIM})")
+        raise DataError(
+            f"diversity windows: shape {windows.shape}, expected (N >= 2, T, {skeleton.POSE_DIM})"
+        )
     pos = np.stack([_positions(w) for w in windows])  # (N, T, 9, 3)
     # row i holds the distances to windows i+1..N-1: sum them, then divide by the number of pairs
-    total = sum(np.linalg.norm(pos[i + 1 :] - pos[i], axis=-1).mean(axis=(1, 2)).sum() for i in range(len(pos) - 1))
+    total = sum(
+        np.linalg.norm(pos[i + 1 :] - pos[i], axis=-1).mean(axis=(1, 2)).sum() for i in range(len(pos) - 1)
+    )
     return float(total / (len(pos) * (len(pos) - 1) / 2))
 
 
@@ -152,7 +161,10 @@ def mean_acceleration(x: np.ndarray, fps: float = FPS) -> float:
 
 
 def mean_jerk(x: np.ndarray, fps: float = FPS) -> float:
-    """Mean jerk magnitude (units/s^3), third forward differences ``* fps^3``; shapes as :func:`mean_acceleration`."""
+    """Mean jerk magnitude (units/s^3), third forward differences ``* fps^3``.
+
+    Shapes and units as :func:`mean_acceleration`.
+    """
     return float(_derivative_magnitude(x, 3, fps).mean())
 
 
@@ -192,7 +204,9 @@ def _per_joint(values: np.ndarray | float, name: str, n_joints: int) -> np.ndarr
     if arr.ndim == 0:
         arr = np.full(n_joints, float(arr))
     if arr.shape != (n_joints,) or np.any(np.isnan(arr)):
-        raise DataError(f"limit check {name}: shape {arr.shape} or NaN values, expected ({n_joints},) numbers")
+        raise DataError(
+            f"limit check {name}: shape {arr.shape} or NaN values, expected ({n_joints},) numbers"
+        )
     return arr
 
 
@@ -221,10 +235,14 @@ def limit_violations(
     if np.any(np.diff(times) <= 0):
         raise DataError("limit check times: must increase strictly")
     limits = {
-        name: _per_joint(arr, name, n_j) for name, arr in (("lower", lower), ("upper", upper), ("max_velocity", max_velocity))
+        name: _per_joint(arr, name, n_j)
+        for name, arr in (("lower", lower), ("upper", upper), ("max_velocity", max_velocity))
     }
     if np.any(limits["lower"] > limits["upper"]):
-        raise DataError(f"limit check: lower > upper for joints {np.flatnonzero(limits['lower'] > limits['upper']).tolist()}")
+        raise DataError(
+            "limit check: lower > upper for joints "
+            f"{np.flatnonzero(limits['lower'] > limits['upper']).tolist()}"
+        )
     if not np.all(np.isfinite(q)):
         raise DataError("limit check q: contains NaN or inf")
 
