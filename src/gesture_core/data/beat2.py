@@ -183,7 +183,7 @@ def convert(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="gesture-convert-beat2",
-        usage="%(prog)s NPZ [WAV] OUT_DIR --speaker ID [--clip-id ID] [--start S] [--end S] [--audio-format F]",
+        usage="%(prog)s NPZ [WAV] OUT_DIR --speaker ID [options]",
         description="Convert a BEAT2 SMPL-X .npz (+ speech .wav) into the gesture training format.",
     )
     parser.add_argument(
