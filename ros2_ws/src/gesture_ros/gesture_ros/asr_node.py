@@ -31,15 +31,13 @@ from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
 from rclpy.node import Node
 
 from .ros_io import Param, declare_params, msg_class, run_node
-from .utterance_input import UtteranceInput
+from .utterance_input import INPUT_PARAMS, UtteranceInput
 
 PARAMS = [
     Param("model_path", "", "Vosk model directory; empty: the installed vosk-model-* package", dynamic=False),
     Param("partial_period", 0.3, "minimum s between partial speech/words messages of an utterance", range=(0.0, 10.0)),
-    Param("max_open_utterances", 4, "utterances reassembled at once (older ones are forgotten)", range=(1, 64),
-          dynamic=False),
-    Param("max_utterance_s", 600.0, "longest utterance kept, s", range=(1.0, 3600.0), dynamic=False),
-]  # fmt: skip
+    *INPUT_PARAMS,
+]
 
 
 @dataclass

@@ -28,7 +28,7 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 
 from .ros_io import Param, declare_params, msg_class, run_node
-from .utterance_input import UtteranceInput
+from .utterance_input import INPUT_PARAMS, UtteranceInput
 
 #: Node parameters that are fields of :class:`FeatureConfig`.
 FEATURE_PARAMS = [
@@ -43,10 +43,8 @@ FEATURE_PARAMS = [
 PARAMS = [
     *FEATURE_PARAMS,
     Param("window_s", 2.0, "streaming window length, s (0: whole utterances only)", range=(0.0, 60.0)),
-    Param("max_open_utterances", 4, "utterances reassembled at once (older ones are forgotten)", range=(1, 64),
-          dynamic=False),
-    Param("max_utterance_s", 600.0, "longest utterance kept, s", range=(1.0, 3600.0), dynamic=False),
-]  # fmt: skip
+    *INPUT_PARAMS,
+]
 
 
 @dataclass
