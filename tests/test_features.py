@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gesture_core.contracts import AUDIO_SAMPLE_RATE as SR
 from gesture_core.errors import ConfigError, ContractError
@@ -95,6 +97,22 @@ def test_whole_utterance_frames_cover_the_audio(n_samples, frame_rate):
     np.testing.assert_allclose(t, np.arange(f.n_frames) / frame_rate)
     assert t[-1] < duration <= t[-1] + 1 / frame_rate + 1e-9
     assert np.all((f.onsets >= 0) & (f.onsets <= duration))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    offset=st.integers(0, 100_000),
+    n_samples=st.integers(160, 8000),
+    frame_rate=st.sampled_from([5.0, 15.0, 24.0, 30.0, 40.0]),
+)
+def test_any_segment_gets_every_grid_frame_inside_it(offset, n_samples, frame_rate):
+    """Every output frame pools at least one fine frame (else its mean would be NaN and rejected)."""
+    y = np.random.default_rng(offset).uniform(-0.3, 0.3, n_samples).astype(np.float32)
+    f = extract_features(y, "seg", FeatureConfig(frame_rate=frame_rate), offset_samples=offset)
+    t = f.frame_times()
+    k = np.arange(math.ceil(offset * frame_rate / SR - 1e-9), math.ceil((offset + n_samples) * frame_rate / SR - 1e-9))
+    np.testing.assert_allclose(t, k / frame_rate)
+    assert np.all((t >= offset / SR - 1e-9) & (t < (offset + n_samples) / SR))
 
 
 @pytest.mark.parametrize("offset", [32000, 17777])

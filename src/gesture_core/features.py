@@ -136,26 +136,13 @@ def extract_features(
     fr = cfg.frame_rate
     k0 = math.ceil(offset_samples * fr / SR - 1e-9)
     k1 = math.ceil((offset_samples + y.size) * fr / SR - 1e-9)
-    n_out = max(k1 - k0, 0)
-    box = np.floor(fine_t * fr + 0.5).astype(np.int64) - k0  # output frame of each fine frame
-    keep = (box >= 0) & (box < n_out)
-    box = box[keep]
-    starts = np.searchsorted(box, np.arange(n_out))  # first fine frame of every output frame
-
-    def pool(values: np.ndarray, reduce: np.ufunc) -> np.ndarray:
-        """(n_fine, ...) -> (n_out, ...) by ``reduce`` over each output frame's box."""
-        if n_out == 0:
-            return np.zeros((0, *values.shape[1:]), dtype=np.float64)
-        return reduce.reduceat(values[keep], starts, axis=0)
-
-    counts = np.diff(np.append(starts, box.size))
-    mean = lambda v: pool(v, np.add) / counts.reshape(-1, *[1] * (v.ndim - 1))  # noqa: E731
-    log_mel = librosa.power_to_db(mean(fine.mel_power), ref=1.0, amin=1e-10, top_db=None)
-    rms = np.sqrt(mean(fine.rms**2))
-    onset_strength = pool(fine.onset_env, np.maximum)
-    voiced_count = pool(fine.voiced.astype(np.float64), np.add)
-    f0_sum = pool(np.where(fine.voiced, fine.f0, 0.0), np.add)
-    f0 = np.where(2 * voiced_count >= counts, f0_sum / np.maximum(voiced_count, 1), 0.0)
+    grid = _Pooling.onto_grid(fine_t, fr, k0, n_out=max(k1 - k0, 0))
+    log_mel = librosa.power_to_db(grid.mean(fine.mel_power), ref=1.0, amin=1e-10, top_db=None)
+    rms = np.sqrt(grid.mean(fine.rms**2))
+    onset_strength = grid.reduce(fine.onset_env, np.maximum)
+    voiced_count = grid.reduce(fine.voiced.astype(np.float64), np.add)
+    f0_sum = grid.reduce(np.where(fine.voiced, fine.f0, 0.0), np.add)
+    f0 = np.where(2 * voiced_count >= grid.counts, f0_sum / np.maximum(voiced_count, 1), 0.0)
 
     onsets = librosa.onset.onset_detect(onset_envelope=fine.onset_env, sr=SR, hop_length=cfg.hop, units="frames")
     _, beats = librosa.beat.beat_track(onset_envelope=fine.onset_env, sr=SR, hop_length=cfg.hop, units="frames")
@@ -171,6 +158,37 @@ def extract_features(
         beats=fine_t[np.asarray(beats, dtype=np.int64)],
         final=final,
     )
+
+
+@dataclass
+class _Pooling:
+    """Which fine frames make up each output frame: the fine frames whose times are nearest its centre.
+
+    Fine frames are in time order, so every output frame's fine frames are one contiguous run:
+    ``starts[i]`` is the first of output frame ``i`` among the ``keep`` ones, ``counts[i]`` how many.
+    """
+
+    keep: np.ndarray  # (n_fine,) bool: the fine frame belongs to one of the output frames
+    starts: np.ndarray  # (n_out,) int
+    counts: np.ndarray  # (n_out,) int, >= 1 (guaranteed by FeatureConfig's frame_rate limit)
+
+    @classmethod
+    def onto_grid(cls, fine_t: np.ndarray, frame_rate: float, k0: int, n_out: int) -> _Pooling:
+        """Fine frame times ``fine_t`` (s) onto output frames ``k0 .. k0 + n_out - 1`` centred at ``k / frame_rate``."""
+        box = np.floor(fine_t * frame_rate + 0.5).astype(np.int64) - k0  # output frame of each fine frame
+        keep = (box >= 0) & (box < n_out)
+        starts = np.searchsorted(box[keep], np.arange(n_out))
+        return cls(keep, starts, np.diff(np.append(starts, np.count_nonzero(keep))))
+
+    def reduce(self, values: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
+        """(n_fine, ...) -> (n_out, ...): ``ufunc`` (np.add, np.maximum) over each output frame's run."""
+        if self.starts.size == 0:
+            return np.zeros((0, *values.shape[1:]), dtype=np.float64)
+        return ufunc.reduceat(values[self.keep], self.starts, axis=0)
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        """(n_fine, ...) -> (n_out, ...) mean over each output frame's run."""
+        return self.reduce(values, np.add) / self.counts.reshape(-1, *[1] * (values.ndim - 1))
 
 
 @dataclass
