@@ -17,8 +17,8 @@ detected. :class:`UtteranceAssembler` does that, ROS-free:
   (:attr:`ChunkResult.completed`). If that audio never comes, :meth:`UtteranceAssembler.expire`
   completes it once neither its ``end`` event nor any of its chunks arrived for ``end_timeout``
   seconds (a busy consumer still draining its queue keeps the utterance alive), tail zero-filled
-  and reported.
-  Audio beyond ``n_samples`` is kept and reported.
+  and reported. Audio beyond ``n_samples`` is kept and reported. Times (``now``) are seconds on
+  any monotonic clock, the same for :meth:`~UtteranceAssembler.add`, ``end`` and ``expire``.
 - Memory is bounded: at most ``max_open`` utterances are open at once (the oldest is forgotten,
   reported) and each holds at most ``max_seconds`` of audio. Ended utterances are forgotten
   immediately; their ids are remembered (a bounded list) only to explain late chunks.
