@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..contracts import GESTURE_FPS, NS_PER_S, GestureSequence, JointCommand
+from ..errors import ConfigError
 from .config import RetargetConfig, check_against_robot, safety_limits
 from .ik import Retargeter, load_robot
 from .safety import JointState, SafetyStage, Trajectory
@@ -57,7 +58,8 @@ class MotionPlanner:
         self.retargeter = Retargeter(cfg, self.robot, model)
         self._issued: list[_Issued] = []
         self._stream: tuple[str, int, np.ndarray] | None = None  # (utterance id, next frame, last IK solution)
-        self.configure(cfg)
+        self.cfg = cfg
+        self.safety = self.check(cfg)
 
     @property
     def joint_names(self) -> list[str]:
@@ -68,11 +70,19 @@ class MotionPlanner:
         """The rest pose (J,), rad, inside the limits less the margin."""
         return self.retargeter.rest
 
+    def check(self, cfg: RetargetConfig) -> SafetyStage:
+        """The safety stage for settings ``cfg``; raises :class:`ConfigError` if they do not fit
+        this planner's robot (unknown joints, a margin wider than a joint's range, a different
+        chain layout, ...)."""
+        if (cfg.chains, cfg.markers) != (self.cfg.chains, self.cfg.markers):
+            raise ConfigError("chains, markers: cannot change on a running planner")
+        check_against_robot(cfg, self.robot)
+        return SafetyStage(safety_limits(cfg, self.robot), cfg.controller_rate_hz, cfg.smoothing_cutoff_hz, cfg.join_time)
+
     def configure(self, cfg: RetargetConfig) -> None:
         """Apply new settings (amplitude, limits, smoothing, rates, ...) to the next command.
         Raises :class:`ConfigError` if they do not fit the robot; the old settings stay then."""
-        check_against_robot(cfg, self.robot)
-        safety = SafetyStage(safety_limits(cfg, self.robot), cfg.controller_rate_hz, cfg.smoothing_cutoff_hz, cfg.join_time)
+        safety = self.check(cfg)
         self.retargeter.configure(cfg)
         self.cfg, self.safety = cfg, safety
 

@@ -275,7 +275,7 @@ class SafetyStage:
         goal = self._clamped(self._repaired(goal[None, :], start))[0]
         if not 0.0 <= duration <= 60.0:
             raise ContractError(f"blend duration {duration!r} s outside [0, 60]")
-        n = max(1, int(round(duration / self.dt)))
+        n = max(1, int(round(max(duration, self.ramp_time(goal - start.position)) / self.dt)))
         s = minimum_jerk(np.arange(n + 1) / n)[:, None]
         return self._limited(start.position + s * (goal - start.position), start)
 
@@ -333,15 +333,28 @@ class SafetyStage:
             return target
         return sosfiltfilt(self._sos, target, axis=0, padlen=padlen)
 
+    def ramp_time(self, distance: np.ndarray) -> float:
+        """Shortest duration (s) of a minimum-jerk ramp over ``distance`` (J,) rad that keeps every
+        joint within its velocity and acceleration limits (the ramp peaks at 1.875 d/T and
+        5.77 d/T^2), with 10 % to spare."""
+        d = np.abs(distance)
+        need = np.maximum(1.875 * d / self.limits.velocity, np.sqrt(5.7735 * d / self.limits.acceleration))
+        return 1.1 * float(np.max(need, initial=0.0))
+
     def _joined(self, target: np.ndarray, start: JointState) -> np.ndarray:
-        """Blend the offset between the start state and the first target out over ``join_time``."""
-        n = max(1, int(round(self.join_time / self.dt)))
+        """Blend the offset between the start state and the first target out over ``join_time``
+        (longer if the offset is too large to blend out that fast within the limits; a block
+        shorter than the blend is extended by holding its last target)."""
+        offset = start.position - target[0]
+        n = max(1, int(round(max(self.join_time, self.ramp_time(offset)) / self.dt)))
+        if n >= len(target):
+            target = np.vstack([target, np.repeat(target[-1:], n + 1 - len(target), axis=0)])
         fade = 1.0 - minimum_jerk(np.arange(len(target)) / n)
-        return target + fade[:, None] * (start.position - target[0])
+        return target + fade[:, None] * offset
 
     def _limited(self, target: np.ndarray, start: JointState) -> Trajectory:
         x = limit_trajectory(target, start, self.dt, self.limits)
-        if len(x) > 1 and np.any(x[-1] != x[-2]):
+        if len(x) > 1 and np.any(np.abs(x[-1] - x[-2]) > 1e-9):
             log.warning("the trajectory did not settle within its tail; it ends moving")
         deviation = np.abs(x[: len(target)] - target[: len(x)])
         worst = float(np.max(deviation))
