@@ -30,7 +30,9 @@ def save_checkpoint(
     return meta
 
 
-def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> tuple[GestureDenoiser, CheckpointMeta]:
+def load_model(
+    ckpt_dir: str | Path, device: str | torch.device = "cpu"
+) -> tuple[GestureDenoiser, CheckpointMeta]:
     """Build the denoiser of a checkpoint directory, in eval mode on ``device``.
 
     Raises :class:`ModelError` naming the file (and tensor) when anything is missing or corrupt.

@@ -120,11 +120,15 @@ class DiffusionConfig:
             raise ConfigError(f"diffusion.n_words must exceed the 4 special tokens, got {self.n_words}")
         _positive_int("n_pre_poses", self.n_pre_poses)
         if self.n_pre_poses >= self.n_poses:
-            raise ConfigError(f"diffusion.n_pre_poses must be below n_poses={self.n_poses}, got {self.n_pre_poses}")
+            raise ConfigError(
+                f"diffusion.n_pre_poses must be below n_poses={self.n_poses}, got {self.n_pre_poses}"
+            )
         if self.d_model % self.n_heads:
             raise ConfigError(f"diffusion.n_heads must divide d_model={self.d_model}, got {self.n_heads}")
         if self.d_model % 2:
-            raise ConfigError(f"diffusion.d_model must be even (sinusoidal timestep embedding), got {self.d_model}")
+            raise ConfigError(
+                f"diffusion.d_model must be even (sinusoidal timestep embedding), got {self.d_model}"
+            )
         _number_in("fps", self.fps, 1e-3, math.inf)
         _number_in("dropout", self.dropout, 0.0, 1.0, hi_open=True)
         _number_in("p_uncond", self.p_uncond, 0.0, 1.0, hi_open=True)
@@ -217,6 +221,11 @@ def write_meta(meta: CheckpointMeta) -> None:
     if len(meta.vocab) != meta.config.n_words:
         raise ModelError(f"vocabulary has {len(meta.vocab)} words but config.n_words={meta.config.n_words}")
     meta.path.mkdir(parents=True, exist_ok=True)
-    doc = {"format": FORMAT, "backend": BACKEND, "config": meta.config.to_dict(), "provenance": meta.provenance}
+    doc = {
+        "format": FORMAT,
+        "backend": BACKEND,
+        "config": meta.config.to_dict(),
+        "provenance": meta.provenance,
+    }
     (meta.path / CONFIG_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
     meta.vocab.save(meta.path / VOCAB_FILE)

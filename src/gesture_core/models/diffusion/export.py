@@ -28,7 +28,14 @@ from torch import nn
 
 from ...errors import GestureError, ModelError
 from .checkpoint import load_model
-from .config import DENOISER_INPUTS, DENOISER_OUTPUT, ENCODER_INPUTS, ENCODER_OUTPUTS, ENCODER_ONNX_FILE, ONNX_FILE
+from .config import (
+    DENOISER_INPUTS,
+    DENOISER_OUTPUT,
+    ENCODER_INPUTS,
+    ENCODER_ONNX_FILE,
+    ENCODER_OUTPUTS,
+    ONNX_FILE,
+)
 from .model import GestureDenoiser
 
 log = logging.getLogger(__name__)
@@ -73,7 +80,9 @@ def denoiser_inputs(model: GestureDenoiser, batch: int = 2, seed: int = 0) -> tu
     return x_t, t, cond, pre_seq
 
 
-def max_abs_diff(module: nn.Module, onnx_path: str | Path, inputs: Sequence[torch.Tensor], names: Sequence[str]) -> float:
+def max_abs_diff(
+    module: nn.Module, onnx_path: str | Path, inputs: Sequence[torch.Tensor], names: Sequence[str]
+) -> float:
     """max |onnxruntime(inputs) - module(inputs)| over all outputs of the ONNX file of ``module``."""
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {n: t.numpy() for n, t in zip(names, inputs)})
@@ -133,10 +142,20 @@ def export_onnx(model: GestureDenoiser, out_dir: str | Path, opset: int = 18) ->
     encoder = ConditionGraph(model).eval()
     return {
         ENCODER_ONNX_FILE: _export_checked(
-            encoder, partial(encoder_inputs, model), out_dir / ENCODER_ONNX_FILE, ENCODER_INPUTS, ENCODER_OUTPUTS, opset
+            encoder,
+            partial(encoder_inputs, model),
+            out_dir / ENCODER_ONNX_FILE,
+            ENCODER_INPUTS,
+            ENCODER_OUTPUTS,
+            opset,
         ),
         ONNX_FILE: _export_checked(
-            model, partial(denoiser_inputs, model), out_dir / ONNX_FILE, DENOISER_INPUTS, [DENOISER_OUTPUT], opset
+            model,
+            partial(denoiser_inputs, model),
+            out_dir / ONNX_FILE,
+            DENOISER_INPUTS,
+            [DENOISER_OUTPUT],
+            opset,
         ),
     }
 

@@ -79,7 +79,9 @@ class DiffusionGeneratorBase(ABC):
 
     # ---------------------------------------------------------------------------- sampling
 
-    def predictor(self, cond: np.ndarray, uncond: np.ndarray, pre_seq: np.ndarray, guidance: float) -> Predict:
+    def predictor(
+        self, cond: np.ndarray, uncond: np.ndarray, pre_seq: np.ndarray, guidance: float
+    ) -> Predict:
         """The guided network ``predict(x_t, t)`` of :func:`.sampler.ddim_sample`: one :meth:`denoise`
         call per step, on a doubled batch (conditional + unconditional) unless ``guidance == 1``."""
         batch = cond.shape[0]
@@ -107,13 +109,17 @@ class DiffusionGeneratorBase(ABC):
         (B, n_poses, 27) float32 poses minus the mean pose (the window engine's "normalised" poses)."""
         cfg = self.config
         if self.sampler.steps > cfg.n_train_steps:
-            raise ConfigError(f"sampler.steps={self.sampler.steps} exceeds the model's n_train_steps={cfg.n_train_steps}")
+            raise ConfigError(
+                f"sampler.steps={self.sampler.steps} exceeds the model's n_train_steps={cfg.n_train_steps}"
+            )
         cond, uncond = self.encode(audio, text_ids, speaker_weights)
         pre_seq = pre_seq.astype(np.float32)
         predict = self.predictor(cond, uncond, pre_seq, self.sampler.guidance)
         seed_x0 = pre_seq[:, : cfg.n_pre_poses, :-1] / cfg.pose_scale
         shape = (audio.shape[0], cfg.n_poses, cfg.pose_dim)
-        x0 = ddim_sample(predict, self.alpha_bar, cfg.prediction, shape, self.sampler, rng, temperature, seed_x0)
+        x0 = ddim_sample(
+            predict, self.alpha_bar, cfg.prediction, shape, self.sampler, rng, temperature, seed_x0
+        )
         return x0 * np.float32(cfg.pose_scale)
 
     # ------------------------------------------------------------------ GestureGenerator
@@ -141,7 +147,9 @@ class DiffusionGeneratorBase(ABC):
         rng = np.random.default_rng(style.seed)
 
         def window_fn(win: WindowInput) -> np.ndarray:
-            return self.sample(win.audio[None], win.text_ids[None], win.pre_seq[None], weights, rng, style.variability)[0]
+            return self.sample(
+                win.audio[None], win.text_ids[None], win.pre_seq[None], weights, rng, style.variability
+            )[0]
 
         poses = run_windows(
             window_fn,
@@ -153,5 +161,10 @@ class DiffusionGeneratorBase(ABC):
             seed_poses=seed_poses,
             amplitude=style.amplitude,
         )
-        log.debug("diffusion: %d frames from %.2f s of audio, %d steps", len(poses), speech.duration, self.sampler.steps)
+        log.debug(
+            "diffusion: %d frames from %.2f s of audio, %d steps",
+            len(poses),
+            speech.duration,
+            self.sampler.steps,
+        )
         return poses

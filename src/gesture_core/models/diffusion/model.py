@@ -71,7 +71,9 @@ class ConditionEncoder(nn.Module):
         self.proj = nn.Linear(cfg.audio_dim + cfg.text_dim + cfg.speaker_dim, cfg.cond_dim)
         self.null = nn.Parameter(torch.zeros(cfg.cond_dim))
 
-    def forward(self, audio: torch.Tensor, text_ids: torch.Tensor, speaker_weights: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, audio: torch.Tensor, text_ids: torch.Tensor, speaker_weights: torch.Tensor
+    ) -> torch.Tensor:
         """audio (B, samples), text_ids (B, n_poses), speaker_weights (B, n_speakers) -> (B, n_poses, cond_dim)."""
         a = self.audio(audio)  # (B, frames, audio_dim); 34 frames for 36266 samples
         if a.shape[1] != self.n_poses:  # other window sizes: resample the audio features onto the frames
@@ -100,7 +102,9 @@ class DenoiserBlock(nn.Module):
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.attn_out = nn.Linear(d_model, d_model)
         self.norm2 = nn.LayerNorm(d_model, elementwise_affine=False)
-        self.mlp = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model))
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model)
+        )
         self.modulation = nn.Linear(d_model, 6 * d_model)  # shift, scale, gate for each sub-layer
         nn.init.zeros_(self.modulation.weight)  # adaLN-Zero: every block starts as the identity
         nn.init.zeros_(self.modulation.bias)
@@ -110,7 +114,9 @@ class DenoiserBlock(nn.Module):
         shift1, scale1, gate1, shift2, scale2, gate2 = self.modulation(F.silu(temb)).chunk(6, dim=1)
         b, t, c = h.shape
         qkv = self.qkv(_modulate(self.norm1(h), shift1, scale1))
-        q, k, v = qkv.view(b, t, 3, self.n_heads, c // self.n_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, C/H)
+        q, k, v = qkv.view(b, t, 3, self.n_heads, c // self.n_heads).permute(
+            2, 0, 3, 1, 4
+        )  # 3 x (B, H, T, C/H)
         a = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
         h = h + gate1[:, None] * self.attn_out(a.transpose(1, 2).reshape(b, t, c))
         return h + gate2[:, None] * self.mlp(_modulate(self.norm2(h), shift2, scale2))
@@ -127,7 +133,9 @@ class GestureDenoiser(nn.Module):
         self.in_proj = nn.Linear(cfg.pose_dim + (cfg.pose_dim + 1) + cfg.cond_dim, d)
         self.pos = nn.Parameter(0.02 * torch.randn(cfg.n_poses, d))
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
-        self.blocks = nn.ModuleList(DenoiserBlock(d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(
+            DenoiserBlock(d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers)
+        )
         self.norm_out = nn.LayerNorm(d, elementwise_affine=False)
         self.out_modulation = nn.Linear(d, 2 * d)
         self.out = nn.Linear(d, cfg.pose_dim)
@@ -144,7 +152,9 @@ class GestureDenoiser(nn.Module):
         cond = self.condition(audio, text_ids, speaker_weights)
         return cond, self.condition.unconditional(cond)
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor, pre_seq: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor, pre_seq: torch.Tensor
+    ) -> torch.Tensor:
         """One denoising evaluation.
 
         - x_t: (B, n_poses, 27) noisy scaled poses ``(pose - mean_dir_vec) / pose_scale``.
@@ -182,7 +192,9 @@ class GestureDenoiser(nn.Module):
         cfg = self.cfg
         poses = batch["poses"].float()
         if poses.dim() != 3 or poses.shape[1:] != (cfg.n_poses, cfg.pose_dim):
-            raise ModelError(f"batch['poses'] must be (B, {cfg.n_poses}, {cfg.pose_dim}), got {tuple(poses.shape)}")
+            raise ModelError(
+                f"batch['poses'] must be (B, {cfg.n_poses}, {cfg.pose_dim}), got {tuple(poses.shape)}"
+            )
         speaker = batch["speaker"].long()
         if speaker.numel() and not 0 <= int(speaker.min()) <= int(speaker.max()) < cfg.n_speakers:
             raise ModelError(f"batch['speaker'] ids must be in 0..{cfg.n_speakers - 1}")

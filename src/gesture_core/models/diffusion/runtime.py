@@ -40,7 +40,9 @@ def _open_session(
     """An onnxruntime session of ``path``, checked against the expected input shapes (after the
     batch dimension) and output names; :class:`ModelError` naming the file otherwise."""
     if not path.is_file():
-        raise ModelError(f"{path}: missing; run `python -m gesture_core.models.diffusion.export {path.parent}`")
+        raise ModelError(
+            f"{path}: missing; run `python -m gesture_core.models.diffusion.export {path.parent}`"
+        )
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     try:
@@ -52,9 +54,13 @@ def _open_session(
         raise ModelError(f"{path}: inputs {sorted(got)}, expected {sorted(inputs)}")
     for name, shape in inputs.items():
         if got[name] != shape:
-            raise ModelError(f"{path}: input {name!r} has shape {got[name]} after the batch, config.json says {shape}")
+            raise ModelError(
+                f"{path}: input {name!r} has shape {got[name]} after the batch, config.json says {shape}"
+            )
     if [o.name for o in session.get_outputs()] != list(outputs):
-        raise ModelError(f"{path}: outputs {[o.name for o in session.get_outputs()]}, expected {list(outputs)}")
+        raise ModelError(
+            f"{path}: outputs {[o.name for o in session.get_outputs()]}, expected {list(outputs)}"
+        )
     return session
 
 

@@ -61,8 +61,9 @@ class SamplerConfig:
 
 
 def guide(cond: np.ndarray, uncond: np.ndarray, scale: float) -> np.ndarray:
-    """Classifier-free guidance (Ho & Salimans 2022): ``uncond + scale * (cond - uncond)``."""
-    return uncond + scale * (cond - uncond)
+    """Classifier-free guidance (Ho & Salimans 2022): ``uncond + scale * (cond - uncond)``, written
+    as ``cond + (scale - 1) * (cond - uncond)`` so that scale 1 gives ``cond`` exactly."""
+    return cond + (scale - 1.0) * (cond - uncond)
 
 
 def ddim_sample(
