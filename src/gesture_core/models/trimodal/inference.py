@@ -57,8 +57,8 @@ class TrimodalGeneratorBase(ABC):
         n = self.config.n_speakers
         w = np.zeros(n, dtype=np.float32)
         if speaker is None:
-            rows = slice(1, n) if n > 1 else slice(0, 1)
-            w[rows] = 1.0 / len(range(n)[rows])
+            rows = np.arange(1, n) if n > 1 else np.arange(1)  # row 0 is unused in official checkpoints
+            w[rows] = 1.0 / rows.size
         elif 0 <= speaker < n:
             w[speaker] = 1.0
         else:
