@@ -262,18 +262,26 @@ class Retargeter:
             out[k] = q
         return out
 
+    def _escape(self, cost: np.ndarray) -> np.ndarray:
+        """The objective (C,) a restart must beat to replace a solution of objective ``cost``: half
+        of it, and less by ``(retry_error / 2)^2``. Only a real escape from a trap counts; a merely
+        different solution (of a redundant arm, of an unreachable target) would make the motion jump."""
+        return np.minimum(0.5 * cost, cost - (0.5 * self.cfg.ik.retry_error) ** 2)
+
     def _restarted(
         self, targets: np.ndarray, q: np.ndarray, cost: np.ndarray, retry: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Re-solve the chains flagged in ``retry`` (C,) from every restart posture and keep, per
-        chain, the solution of lowest objective. Returns it and which chains (C,) it improved.
+        chain, the solution of lowest objective if it is a real escape (:meth:`_escape`).
+        Returns it and which chains (C,) it improved.
 
         Local minima (a straight elbow, a joint limit) can trap a warm-started solve. A chain whose
         error exceeds ``ik.retry_error`` restarts at most once per ``ik.retry_interval`` frames (an
         interval that doubles, up to 16x, while restarts find nothing better), so a target the
         robot cannot reach costs a few rounds of restarts, not one per frame.
         """
-        best, start_cost = q.copy(), cost.copy()
+        best, improved = q.copy(), np.zeros(len(self._chains), dtype=bool)
+        cost = self._escape(cost)
         for seed in self._seeds:
             start = q.copy()
             for chain in (c for c, r in zip(self._chains, retry) if r):
@@ -282,8 +290,9 @@ class Retargeter:
             candidate_cost, _ = self._evaluate(candidate, targets)
             for i, chain in enumerate(self._chains):
                 if retry[i] and candidate_cost[i] < cost[i]:
-                    best[chain.joints], cost[i] = candidate[chain.joints], candidate_cost[i]
-        improved = start_cost - cost > (0.5 * self.cfg.ik.retry_error) ** 2  # a real escape, not round-off
+                    best[chain.joints], cost[i], improved[i] = candidate[chain.joints], candidate_cost[i], True
+        if not improved.any():
+            return q, improved
         return self.solve(targets, best), improved  # chains picked from different runs: settle them together
 
     @staticmethod
