@@ -188,6 +188,14 @@ def _copy_ckpt(src, dst):
     return dst
 
 
+def _with_config(ckpt, **changes):
+    """Change entries of the checkpoint's config.json in place."""
+    doc = json.loads((ckpt / "config.json").read_text())
+    doc["config"].update(changes)
+    (ckpt / "config.json").write_text(json.dumps(doc))
+    return ckpt
+
+
 def test_missing_and_corrupt_checkpoints_raise_model_error(ckpt_dir, tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
         load_model(tmp_path / "nowhere")
@@ -208,10 +216,7 @@ def test_missing_and_corrupt_checkpoints_raise_model_error(ckpt_dir, tmp_path):
     with pytest.raises(ModelError, match="config.json"):
         read_meta(d)
 
-    d = _copy_ckpt(ckpt_dir, tmp_path / "other_size")
-    doc = json.loads((d / "config.json").read_text())
-    doc["config"]["hidden_size"] = 16
-    (d / "config.json").write_text(json.dumps(doc))
+    d = _with_config(_copy_ckpt(ckpt_dir, tmp_path / "other_size"), hidden_size=16)
     with pytest.raises(ModelError, match="size mismatch for"):
         load_model(d)
 
@@ -220,10 +225,7 @@ def test_missing_and_corrupt_checkpoints_raise_model_error(ckpt_dir, tmp_path):
     with pytest.raises(ModelError, match="vocab.json: 8 words, but config.json says n_words=9"):
         read_meta(d)
 
-    d = _copy_ckpt(ckpt_dir, tmp_path / "bad_key")
-    doc = json.loads((d / "config.json").read_text())
-    doc["config"]["z_size"] = 16
-    (d / "config.json").write_text(json.dumps(doc))
+    d = _with_config(_copy_ckpt(ckpt_dir, tmp_path / "bad_key"), z_size=16)
     with pytest.raises(ModelError, match="config.json: trimodal.z_size: unknown key"):
         read_meta(d)
 

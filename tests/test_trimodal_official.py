@@ -23,9 +23,9 @@ import pytest
 import torch
 
 from gesture_core import skeleton
+from gesture_core.contracts import Word
 from gesture_core.errors import ModelError
 from gesture_core.generation.base import SpeechInput, Style
-from gesture_core.contracts import Word
 from gesture_core.models.trimodal import official
 from gesture_core.models.trimodal.checkpoint import load_model, save_checkpoint
 from gesture_core.models.trimodal.config import TrimodalConfig

@@ -97,12 +97,18 @@ def export_checkpoint(ckpt_dir: str | Path, opset: int = 18) -> Path:
     return path
 
 
+def configure_cli_logging() -> None:
+    """INFO logging for the command-line tools, without the ONNX optimiser's per-pass chatter."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("onnx_ir").setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Export a Trimodal checkpoint directory to CKPT_DIR/model.onnx.")
     parser.add_argument("ckpt_dir", type=Path)
     parser.add_argument("--opset", type=int, default=18)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_cli_logging()
     try:
         path = export_checkpoint(args.ckpt_dir, args.opset)
     except GestureError as e:

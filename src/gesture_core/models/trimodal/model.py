@@ -201,9 +201,9 @@ class PoseGenerator(nn.Module):
 
 
 def n_parameters(model: nn.Module, include_embedding: bool = True) -> int:
-    """Number of distinct trainable values (shared tensors counted once), optionally without the word table."""
-    params = {id(p): p for p in model.parameters()}  # parameters() already skips aliases; be explicit
-    total = sum(p.numel() for p in params.values())
+    """Number of trainable values (``parameters()`` yields the TCN's aliased convs once), optionally
+    without the word embedding table."""
+    total = sum(p.numel() for p in model.parameters())
     if not include_embedding and isinstance(model, PoseGenerator):
         total -= model.text_encoder.embedding.weight.numel()
     return total

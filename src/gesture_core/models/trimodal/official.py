@@ -35,7 +35,7 @@ from ...errors import ConfigError, GestureError, ModelError
 from ...vocab import SPECIAL_TOKENS, Vocab
 from .checkpoint import save_checkpoint
 from .config import CheckpointMeta, TrimodalConfig
-from .export import export_checkpoint
+from .export import configure_cli_logging, export_checkpoint
 from .model import PoseGenerator
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, help="directory to write (config.json, model.safetensors, ...)")
     parser.add_argument("--onnx", action="store_true", help="also export OUT_DIR/model.onnx")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_cli_logging()
     try:
         meta = convert(args.in_path, args.out_dir)
         if args.onnx:
