@@ -10,8 +10,9 @@ controller-rate resampling, joined to the commanded state).
   is already past is cut to what is still to come and starts from the commanded state now (logged).
 - When gestures stop, the robot holds its last posture for ``rest_hold_time`` and then blends to
   the rest pose over ``rest_blend_time``.
-- At start-up, once a controller subscribes, the rest pose is commanded once (one point,
-  ``rest_blend_time`` ahead) so the robot starts in a known posture.
+- At start-up, once a controller subscribes, the rest pose is commanded (one point,
+  ``rest_blend_time`` ahead) so the robot starts in a known posture; so is it whenever another
+  controller subscribes while the robot is idle.
 
 Every tunable parameter is live: a change applies to the next message. Bad messages (wrong
 layout, NaN, ...) are logged and dropped.
@@ -79,7 +80,7 @@ class RetargetNode(Node):
         self._pub = self.create_publisher(self._Trajectory, c.JOINT_TRAJECTORY.name, c.JOINT_TRAJECTORY.depth)
         topic = c.HUMAN_POSE
         self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_pose), topic.depth)
-        self._started = False  # the start-up rest command went out
+        self._listeners = 0  # subscribers of joint_trajectory at the last watch
         self.create_timer(WATCH_PERIOD_S, self._watch)
         self.get_logger().info(
             f"retargeting onto {self._planner.robot.name} ({len(self._planner.joint_names)} joints) with {path}"
@@ -117,7 +118,6 @@ class RetargetNode(Node):
 
     def _on_pose(self, msg: object) -> None:
         seq = c.decode_human_pose(msg)
-        self._started = True  # gestures command the robot from now on: no start-up rest command any more
         began = time.perf_counter()
         cmd = self._planner.plan_gesture(seq, self._now_ns())
         if cmd is None:
@@ -130,15 +130,17 @@ class RetargetNode(Node):
         )
 
     def _watch(self) -> None:
-        """Start-up rest command once a controller listens; back to rest when gestures stop."""
+        """Rest command for a controller that starts listening while the robot is idle (at
+        start-up: once); back to rest when the gestures stop."""
         now = self._now_ns()
-        if not self._started:
-            if self._pub.get_subscription_count() > 0:
-                self._publish(self._planner.plan_startup(now))
-                self._started = True
-                self.get_logger().info("commanded the rest pose (start-up)")
-            return
         end = self._planner.end_ns
+        idle = self._planner.resting() and (end is None or now >= end)
+        listeners = self._pub.get_subscription_count()
+        if listeners > self._listeners and idle:
+            self._publish(self._planner.plan_startup(now))
+            self.get_logger().info(f"commanded the rest pose ({listeners} controller(s) listening)")
+        if listeners < self._listeners or idle:  # a newcomer during a motion is served once idle
+            self._listeners = listeners
         hold = round(self._planner.cfg.rest_hold_time * c.NS_PER_S)
         if end is not None and not self._planner.resting() and now >= end + hold:
             self._publish(self._planner.plan_rest(now))
