@@ -65,9 +65,9 @@ def stroke_ends(poses: np.ndarray) -> list[int]:
         vel = np.gradient(pos[:, w], axis=0) * FPS  # (n, 3) m/s
         speed = np.linalg.norm(vel, axis=1)
         for k in range(1, len(speed) - 1):
-            if speed[k] < speed[k - 1] and speed[k] <= speed[k + 1]:
-                if vel[max(0, k - STROKE_FRAMES) : k, 1].max(initial=0.0) > DOWN_STROKE:
-                    ends.add(k)
+            local_min = speed[k] < speed[k - 1] and speed[k] <= speed[k + 1]
+            if local_min and vel[max(0, k - STROKE_FRAMES) : k, 1].max(initial=0.0) > DOWN_STROKE:
+                ends.add(k)
     return sorted(ends)
 
 
@@ -166,7 +166,9 @@ def test_output_format(gen: ProceduralGenerator, duration: float) -> None:
     np.testing.assert_allclose(np.linalg.norm(skeleton.as_directions(poses), axis=-1), 1.0, atol=1e-9)
 
 
-def test_same_seed_same_output_other_seed_differs(gen: ProceduralGenerator, track: np.ndarray, track_poses) -> None:
+def test_same_seed_same_output_other_seed_differs(
+    gen: ProceduralGenerator, track: np.ndarray, track_poses
+) -> None:
     again = gen.generate(SpeechInput(track), Style(seed=3))
     np.testing.assert_array_equal(again, track_poses)
     other = gen.generate(SpeechInput(track), Style(seed=4))
@@ -184,7 +186,9 @@ def test_amplitude_scales_gesture_size(gen: ProceduralGenerator, track: np.ndarr
     assert 0.3 * big < bone_angles_from_rest(small).mean() < 0.7 * big
 
 
-def test_variability_zero_removes_seeded_variation(gen: ProceduralGenerator, track: np.ndarray, track_poses) -> None:
+def test_variability_zero_removes_seeded_variation(
+    gen: ProceduralGenerator, track: np.ndarray, track_poses
+) -> None:
     # Same seed: the same beats on the same hands, only the sizes of the variations differ.
     features = extract_features(track, "test")
     times = np.arange(SpeechInput(track).n_frames) / FPS
@@ -215,7 +219,9 @@ def test_stroke_apex_lands_on_every_click(track_poses: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 5])
-def test_beat_apex_is_a_wrist_speed_minimum_on_the_onset_frame(gen: ProceduralGenerator, track: np.ndarray, seed: int) -> None:
+def test_beat_apex_is_a_wrist_speed_minimum_on_the_onset_frame(
+    gen: ProceduralGenerator, track: np.ndarray, seed: int
+) -> None:
     """The planned apex frames are exactly where the beating wrist's speed has its local minimum."""
     speech = SpeechInput(track)
     features = extract_features(track, "test")
@@ -225,11 +231,13 @@ def test_beat_apex_is_a_wrist_speed_minimum_on_the_onset_frame(gen: ProceduralGe
     onset_frames = np.round(features.onsets * FPS)
     pos = skeleton.joint_positions(gen.generate(speech, Style(seed=seed)))
     for beat in beats:
-        k = int(round(beat.time * FPS))
+        k = round(beat.time * FPS)
         assert np.min(np.abs(onset_frames - k)) <= 1
         for arm in beat.arms:
             speed = np.linalg.norm(np.gradient(pos[:, skeleton.JOINTS.index(f"{arm}_wrist")], axis=0), axis=1)
-            assert np.argmin(speed[k - 2 : k + 3]) in (2, 3), f"{arm} wrist speed around frame {k}: {speed[k - 3 : k + 4]}"
+            assert np.argmin(speed[k - 2 : k + 3]) in (2, 3), (
+                f"{arm} wrist speed around frame {k}: {speed[k - 3 : k + 4]}"
+            )
 
 
 def test_beats_follow_pitch_accents_without_onsets(gen: ProceduralGenerator) -> None:
@@ -283,7 +291,9 @@ def test_idle_breathing_in_silence(gen: ProceduralGenerator) -> None:
     assert 0.2 < dev.max() < 3.0  # present, but small
     # Breathing lifts both shoulders together: the summed collar height oscillates at ~0.25 Hz.
     d = skeleton.as_directions(poses)
-    lift = d[:, skeleton.BONE_NAMES.index("left_collar"), 1] + d[:, skeleton.BONE_NAMES.index("right_collar"), 1]
+    lift = (
+        d[:, skeleton.BONE_NAMES.index("left_collar"), 1] + d[:, skeleton.BONE_NAMES.index("right_collar"), 1]
+    )
     spectrum = np.abs(np.fft.rfft(lift - lift.mean()))
     freq = np.fft.rfftfreq(len(lift), 1 / FPS)
     assert abs(freq[np.argmax(spectrum)] - 0.25) < 0.07
@@ -292,7 +302,9 @@ def test_idle_breathing_in_silence(gen: ProceduralGenerator) -> None:
 # -- inputs --------------------------------------------------------------------------------------------
 
 
-def test_given_features_are_used(gen: ProceduralGenerator, track: np.ndarray, track_poses: np.ndarray) -> None:
+def test_given_features_are_used(
+    gen: ProceduralGenerator, track: np.ndarray, track_poses: np.ndarray
+) -> None:
     """Features passed in drive the motion: silent audio + the click track's features = click-track motion."""
     features = extract_features(track, "test")
     poses = gen.generate(SpeechInput(np.zeros_like(track), features=features), Style(seed=3))

@@ -27,6 +27,7 @@ Word timings are not used: beats come from the acoustics, so text-less ASR input
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, fields
 
@@ -109,7 +110,12 @@ def _rot(axis: str, angle: np.ndarray | float) -> Rotation:
 
 def _arm_directions(arm: ArmAngles, side: float, torso: Rotation) -> tuple[np.ndarray, np.ndarray]:
     """Upper arm and forearm unit directions, each (n, 3), for arm angles in the torso frame."""
-    shoulder = torso * _rot("z", -side * np.asarray(arm.abd)) * _rot("x", arm.flex) * _rot("y", -side * np.asarray(arm.twist))
+    shoulder = (
+        torso
+        * _rot("z", -side * np.asarray(arm.abd))
+        * _rot("x", arm.flex)
+        * _rot("y", -side * np.asarray(arm.twist))
+    )
     upper = shoulder.apply(_DOWN)
     fore = (shoulder * _rot("x", arm.elbow)).apply(_DOWN)
     return np.atleast_2d(upper), np.atleast_2d(fore)
@@ -187,7 +193,9 @@ class ProceduralConfig:
         if self.min_beat_gap_s < self.stroke_s + 1.0 / GESTURE_FPS:
             raise ConfigError("procedural.min_beat_gap_s must exceed stroke_s by at least one frame")
         if self.loud_db <= self.silence_db:
-            raise ConfigError(f"procedural.loud_db ({self.loud_db}) must be above silence_db ({self.silence_db})")
+            raise ConfigError(
+                f"procedural.loud_db ({self.loud_db}) must be above silence_db ({self.silence_db})"
+            )
         if self.beat_threshold > 1.0:
             raise ConfigError(f"procedural.beat_threshold must be in [0, 1], got {self.beat_threshold}")
 
@@ -203,7 +211,7 @@ class Beat:
 
 def _smooth(x: np.ndarray, width_s: float) -> np.ndarray:
     """Hann-window moving average of a per-frame series, ``width_s`` seconds wide (edges held)."""
-    n = max(3, int(round(width_s * GESTURE_FPS)) | 1)
+    n = max(3, round(width_s * GESTURE_FPS) | 1)
     w = np.hanning(n + 2)[1:-1]
     return convolve1d(np.asarray(x, dtype=float), w / w.sum(), mode="nearest")
 
@@ -212,7 +220,7 @@ def _fill_short_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
     """``mask`` (n,) bool with runs of False of at most ``max_gap`` frames between Trues set True."""
     out = mask.copy()
     on = np.flatnonzero(mask)
-    for a, b in zip(on[:-1], on[1:]):
+    for a, b in itertools.pairwise(on):
         if 1 < b - a <= max_gap + 1:
             out[a:b] = True
     return out
@@ -259,7 +267,7 @@ class ProceduralGenerator:
         cfg = self.config
         rms_db = 20.0 * np.log10(np.maximum(_resample(features, "rms", times), 1e-6))
         energy = np.clip((rms_db - cfg.silence_db) / (cfg.loud_db - cfg.silence_db), 0.0, 1.0)
-        active = _fill_short_gaps(energy > 0.0, int(round(cfg.pause_s * GESTURE_FPS)))
+        active = _fill_short_gaps(energy > 0.0, round(cfg.pause_s * GESTURE_FPS))
         return energy, active
 
     def plan_beats(
@@ -284,7 +292,7 @@ class ProceduralGenerator:
         ref = max(np.percentile(strength[active], 95) if active.any() else 0.0, cfg.onset_floor)
         candidates: dict[int, float] = {}
         for t in features.onsets:
-            k = int(round(t * GESTURE_FPS))
+            k = round(t * GESTURE_FPS)
             if 0 <= k < n and active[k]:  # the strength peak may sit in a neighbouring frame
                 peak = strength[max(k - 1, 0) : k + 2].max()
                 candidates[k] = max(candidates.get(k, 0.0), min(1.0, peak / ref))
@@ -315,12 +323,16 @@ class ProceduralGenerator:
             beats.append(Beat(time=k / GESTURE_FPS, size=float(np.clip(size, 0.0, 1.5)), arms=arms))
         return beats
 
-    def _pitch_accents(self, features: AudioFeatures, times: np.ndarray, active: np.ndarray) -> list[tuple[int, float]]:
+    def _pitch_accents(
+        self, features: AudioFeatures, times: np.ndarray, active: np.ndarray
+    ) -> list[tuple[int, float]]:
         """Frames of prominent f0 peaks and their strength (0..1), from the voiced frames only."""
         f0 = _resample(features, "f0_hz", times)
         # Linear interpolation smears unvoiced (0 Hz) frames into their neighbours: keep frames
         # whose nearest feature frame is voiced too.
-        voiced = (f0 > 0) & (np.interp(times, features.frame_times(), (features.f0_hz > 0).astype(float)) > 0.99)
+        voiced = (f0 > 0) & (
+            np.interp(times, features.frame_times(), (features.f0_hz > 0).astype(float)) > 0.99
+        )
         if voiced.sum() < 3:
             return []
         semitones = np.full(len(times), np.nan)
@@ -351,7 +363,7 @@ class ProceduralGenerator:
         # but only start sinking once it has ended (the mask is held for ramp_s first), so that the
         # sinking never overlaps the last beat's retraction.
         held = active.copy()
-        for shift in range(1, int(round(cfg.ramp_s * GESTURE_FPS)) + 1):
+        for shift in range(1, round(cfg.ramp_s * GESTURE_FPS) + 1):
             held[shift:] |= active[:-shift]
         space = _smooth(held.astype(float), 2 * cfg.ramp_s)
         level = space * (0.5 + 0.5 * _smooth(energy, ENERGY_SMOOTH_S))  # how far the hands rise
@@ -359,7 +371,9 @@ class ProceduralGenerator:
         # Idle: breathing and sway, with seeded phases.
         phase = rng.uniform(0.0, 2 * np.pi, size=3)
         breath = np.sin(2 * np.pi * cfg.breath_hz * times + phase[0])
-        sway = 0.6 * np.sin(2 * np.pi * 0.07 * times + phase[1]) + 0.4 * np.sin(2 * np.pi * 0.13 * times + phase[2])
+        sway = 0.6 * np.sin(2 * np.pi * 0.07 * times + phase[1]) + 0.4 * np.sin(
+            2 * np.pi * 0.13 * times + phase[2]
+        )
 
         # Per-phrase variation of the hold pose: which hand leads, how high, how wide.
         hold_var = {side: self._phrase_variation(active, rng, var) for side in _SIDES}
@@ -391,7 +405,9 @@ class ProceduralGenerator:
             right=arms["right"],
         )
 
-    def _phrase_variation(self, active: np.ndarray, rng: np.random.Generator, variability: float) -> tuple[np.ndarray, np.ndarray]:
+    def _phrase_variation(
+        self, active: np.ndarray, rng: np.random.Generator, variability: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per-frame (lift, width) factors of one arm's hold, constant per phrase, smoothly joined."""
         lift = np.ones(len(active))
         width = np.ones(len(active))
@@ -399,7 +415,9 @@ class ProceduralGenerator:
         for start, stop in zip(np.r_[0, edges], np.r_[edges, len(active)]):
             lift[start:stop] = 1.0 + 0.2 * variability * rng.standard_normal()
             width[start:stop] = 1.0 + 0.3 * variability * rng.standard_normal()
-        return _smooth(np.clip(lift, 0.5, 1.5), 2 * self.config.ramp_s), _smooth(np.clip(width, 0.3, 2.0), 2 * self.config.ramp_s)
+        return _smooth(np.clip(lift, 0.5, 1.5), 2 * self.config.ramp_s), _smooth(
+            np.clip(width, 0.3, 2.0), 2 * self.config.ramp_s
+        )
 
     def _beat_curve(self, times: np.ndarray, beats: list[Beat]) -> np.ndarray:
         """Elbow-flexion offset (rad), (n,), of one arm's beats: lift, fast drop to the apex, back.
