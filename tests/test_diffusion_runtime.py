@@ -37,15 +37,6 @@ from gesture_core.vocab import Vocab
 WORDS = ["hello", "robot", "wave", "look", "here"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """This machine is shared by parallel test runs: two torch threads on a loaded 2-core CPU spin."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small model with random weights everywhere (the zero-initialised output layers too, so
