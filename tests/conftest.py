@@ -93,6 +93,7 @@ class RosHarness:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.procs: list[NodeProcess] = []
+        self._param_clients: dict[str, Any] = {}
 
     def start(self, module: str, params: dict[str, Any] | None = None, args: list[str] | None = None) -> NodeProcess:
         """Start ``module`` (e.g. ``gesture_ros.retarget_node``) with ``-p name:=value`` parameters."""
@@ -128,6 +129,20 @@ class RosHarness:
 
     def wait_for_publishers(self, topic: str, n: int = 1, timeout: float = 20.0) -> None:
         self.spin_until(lambda: self.node.count_publishers(topic) >= n, timeout, f"{n} publisher(s) on {topic}")
+
+    def set_parameters(self, node_name: str, timeout: float = 30.0, **values: Any) -> list:
+        """Set parameters of the running node ``node_name`` through its parameter service; returns
+        one ``SetParametersResult`` (``successful``, ``reason``) per value, in order."""
+        from rclpy.parameter import Parameter
+        from rclpy.parameter_client import AsyncParameterClient
+
+        client = self._param_clients.get(node_name)
+        if client is None:
+            client = self._param_clients[node_name] = AsyncParameterClient(self.node, node_name)
+        self.spin_until(client.services_are_ready, timeout, f"the parameter services of {node_name}")
+        future = client.set_parameters([Parameter(k, value=v) for k, v in values.items()])
+        self.spin_until(future.done, timeout, f"set_parameters {values} on {node_name}")
+        return list(future.result().results)
 
     def close(self) -> list[NodeProcess]:
         for p in self.procs:

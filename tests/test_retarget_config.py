@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from gesture_core.errors import ConfigError
-from gesture_core.retarget.config import load_config, read_config, safety_limits
+from gesture_core.retarget.config import default_config_path, load_config, read_config, safety_limits
 from gesture_core.robot import parse_urdf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,3 +150,10 @@ def test_with_overrides_validates_again():
         cfg.with_overrides(amplitude_scale=-1.0)
     with pytest.raises(ConfigError, match="volume: not a retarget setting"):
         cfg.with_overrides(volume=3)
+
+
+def test_bundled_configs_are_found_and_a_missing_one_is_named():
+    assert default_config_path() == ROOT / "config" / "retarget_humanoid.yaml"
+    assert default_config_path(CONFIGS[1]).is_file()
+    with pytest.raises(ConfigError, match="config/nope.yaml"):
+        default_config_path("nope.yaml")

@@ -141,17 +141,10 @@ def test_a_late_message_starts_now_from_the_commanded_state(ros):
 
 
 def test_parameters_change_the_output_and_bad_values_are_rejected(ros):
-    from rclpy.parameter import Parameter
-    from rclpy.parameter_client import AsyncParameterClient
-
     node = Retarget(ros)
-    client = AsyncParameterClient(ros.node, "retarget")
-    assert client.wait_for_services(timeout_sec=30.0)
 
     def set_params(**values) -> list:
-        future = client.set_parameters([Parameter(k, value=v) for k, v in values.items()])
-        ros.spin_until(future.done, 30.0, f"set_parameters {values}")
-        return future.result().results
+        return ros.set_parameters("retarget", **values)
 
     poses = gesture(30)
     full = node.answer(pose_msg("amp-1", node.now_ns() + c.NS_PER_S, poses), "amp-1")

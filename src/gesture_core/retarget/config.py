@@ -23,6 +23,7 @@ import numpy as np
 import yaml
 
 from .. import skeleton
+from ..bundled import bundled_file
 from ..errors import ConfigError
 from ..robot import RobotDescription, parse_urdf
 from .safety import JointLimits
@@ -316,20 +317,8 @@ def safety_limits(cfg: RetargetConfig, robot: RobotDescription) -> JointLimits:
 
 
 def default_config_path(name: str = "retarget_humanoid.yaml") -> Path:
-    """A bundled retarget config: the source tree's ``config/`` (the editable checkout), else the
-    installed ``gesture_bringup`` share."""
-    source_tree = Path(__file__).resolve().parents[3] / "config" / name
-    if source_tree.is_file():
-        return source_tree
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        installed = Path(get_package_share_directory("gesture_bringup")) / "config" / name
-    except (ImportError, LookupError, OSError) as exc:  # no ament index, or no package in it
-        raise ConfigError(f"config_file: bundled {name} is not at {source_tree} and not installed: {exc}") from None
-    if not installed.is_file():
-        raise ConfigError(f"config_file: bundled {name} is neither at {source_tree} nor at {installed}")
-    return installed
+    """A bundled retarget config (``config/<name>`` of the source tree or of ``gesture_bringup``)."""
+    return bundled_file("config", name, "gesture_bringup", ConfigError)
 
 
 def load_config(path: str | Path) -> RetargetConfig:

@@ -8,11 +8,15 @@ directions as closely as the joints allow:
 
 with ``u_b(q)`` the unit vector between bone ``b``'s two markers (MuJoCo forward kinematics) and
 ``d_b`` the human bone direction turned into REP-103 axes (``skeleton.TED_TO_REP103``; the person
-and the robot both face the listener, so the person's left arm drives the robot's left arm). Each
-chain of the configuration (torso, head, arms) takes projected damped Gauss-Newton steps on its
-own joints and bones; all chains share one kinematics pass per iteration, and a chain further from
-the base sees the latest posture of the chains before it. Each frame is warm-started from the
-previous one.
+and the robot both face the listener, so the person's left arm drives the robot's left arm).
+
+Each chain of the configuration (torso, head, arms) is solved on its own joints and bones by
+Levenberg-Marquardt steps projected onto the joint limits (:meth:`Retargeter.solve`); all chains
+share one kinematics pass per iteration, so the arms match *world* directions whatever the torso
+does. Each frame is warm-started from the previous one; a chain that ends far from its targets is
+re-solved from a few other postures (:meth:`Retargeter._restarted`), which gets it out of the
+local minima that joint limits and a straight elbow create. Joints that move no marker (wrist
+rotations) stay at rest.
 
 The Jacobian of a marker position comes from MuJoCo (``mj_jacBody``); the unit vector's Jacobian
 follows by the chain rule, ``du/dq = (I - u u^T) / |p| * (J_child - J_parent)``.

@@ -12,7 +12,8 @@ Pipeline of :meth:`SafetyStage.plan` (15 fps joint targets in, controller-rate t
    time. Zero phase matters here: the whole block is known in advance and must stay in sync with
    the speech it belongs to; a causal filter would delay every gesture by ~1/(2 pi f_c).
 5. **join** from the robot's current commanded state: the offset between that state and the first
-   target is blended out with a minimum-jerk ramp over ``join_time``.
+   target is blended out with a minimum-jerk ramp over ``join_time`` (longer when the limits
+   need more time for the offset).
 6. **limit** (:func:`limit_trajectory`), last, because smoothing can overshoot: a sample-by-sample
    pass that bounds acceleration, velocity *and* the braking distance to both position limits, so
    positions, velocities and accelerations all stay inside the limits *by construction* (see the
