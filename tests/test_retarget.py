@@ -329,3 +329,20 @@ def test_planner_commands_never_leave_the_limits(planner, seed, n, kind, n_bad, 
     v = np.vstack([start.velocity, np.diff(x, axis=0) / dt])
     assert np.all(np.abs(v) <= limits.velocity * (1 + 1e-6) + 1e-6)
     assert np.all(np.abs(np.diff(v, axis=0) / dt) <= limits.acceleration * (1 + 1e-6) + 1e-6)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("config", [CONFIG_5DOF, CONFIG_7DOF], ids=["5dof", "7dof"])
+def test_real_motion_capture_arms_are_followed_closely(shared_dir, config):
+    """20 s of real BEAT2 motion (converted to TED poses): the robot's upper arms and forearms
+    point where the person's do (median and 95th percentile of the angle between them)."""
+    from gesture_core.data.beat2 import smplx_to_ted_poses
+
+    data = np.load(shared_dir / "data" / "beat2_scott" / "2_scott_0_1_1.npz")
+    poses = smplx_to_ted_poses(data["poses"][:600], float(data["mocap_frame_rate"])).astype(np.float64)
+    r = Retargeter(load_config(config))
+    q = r.retarget(poses)
+    arms = [skeleton.BONE_NAMES.index(b) for b in ("left_upper_arm", "left_forearm", "right_upper_arm", "right_forearm")]
+    human = skeleton.normalize_directions(poses)
+    errors = np.array([angle_errors(r.bone_directions(x), p)[arms] for x, p in zip(q, human)])
+    assert np.median(errors) < np.radians(1.0) and np.percentile(errors, 95) < np.radians(5.0)
