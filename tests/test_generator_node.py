@@ -1,0 +1,270 @@
+"""The gesture generator node as its own process over DDS: utterances in, human poses out.
+
+The test publishes utterances (start event, 100 ms audio chunks, words, end event) with the
+contract encoders and decodes every ``gesture/human_pose`` message with the contract decoder.
+Audio is a synthetic speech-like track (harmonic tone with clicks) made here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from gesture_core import contracts as c
+from gesture_core import skeleton
+from gesture_core.models.procedural import rest_pose
+from gesture_core.speech.audio_io import chunk_audio
+
+pytestmark = pytest.mark.ros
+rclpy = pytest.importorskip("rclpy")
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+from trajectory_msgs.msg import JointTrajectory
+
+GENERATOR = "gesture_ros.generator_node"
+NODE_NAME = "gesture_generator"
+CHUNK = c.AUDIO_SAMPLE_RATE // 10  # 100 ms
+TIMEOUT = 60.0
+
+
+def speech_audio(duration: float, clicks: tuple[float, ...] = (0.6, 1.3, 2.1)) -> np.ndarray:
+    """(N,) float32 16 kHz: a 140 Hz harmonic tone (faded in and out) with noise clicks."""
+    sr = c.AUDIO_SAMPLE_RATE
+    t = np.arange(int(duration * sr)) / sr
+    fade = np.clip(t / 0.2, 0, 1) * np.clip((duration - t) / 0.2, 0, 1)
+    y = 0.05 * fade * sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 6))
+    rng = np.random.default_rng(0)
+    n = int(0.03 * sr)
+    for click in clicks:
+        i = int(click * sr)
+        y[i : i + n] += (0.4 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.008 * sr)))[
+            : max(0, y.size - i)
+        ]
+    return np.clip(y, -1, 1).astype(np.float32)
+
+
+class GeneratorClient:
+    """The test's side of the graph: speech publishers, a pose collector and a parameter client."""
+
+    def __init__(self, ros):
+        self.ros = ros
+        node = ros.node
+        self.events = node.create_publisher(String, c.UTTERANCE.name, c.UTTERANCE.depth)
+        self.audio = node.create_publisher(Image, c.AUDIO.name, c.AUDIO.depth)
+        self.words = node.create_publisher(String, c.WORDS.name, c.WORDS.depth)
+        self.features = node.create_publisher(String, c.FEATURES.name, c.FEATURES.depth)
+        self.poses: dict[str, list[c.GestureSequence]] = defaultdict(list)
+        node.create_subscription(JointTrajectory, c.HUMAN_POSE.name, self._on_pose, c.HUMAN_POSE.depth)
+        self.params = AsyncParameterClient(node, NODE_NAME)
+        for pub in (self.events, self.audio, self.words, self.features):
+            ros.wait_for_subscribers(pub, timeout=TIMEOUT)
+        ros.wait_for_publishers(c.HUMAN_POSE.name, timeout=TIMEOUT)
+
+    def _on_pose(self, msg: JointTrajectory) -> None:
+        seq = c.decode_human_pose(msg)
+        self.poses[seq.utterance_id].append(seq)
+
+    def say(
+        self,
+        uid: str,
+        audio: np.ndarray,
+        source: str = "tts",
+        words: list[c.Word] | None = None,
+        words_known: bool = True,
+        start_ns: int | None = None,
+    ) -> int:
+        """Publish start, words (if given), 100 ms chunks and end of ``uid``; returns its start (ns)."""
+        if start_ns is None:
+            start_ns = self.ros.node.get_clock().now().nanoseconds + 500_000_000
+        self.event(c.UtteranceEvent(uid, "start", start_ns, source, words_known=words_known))
+        if words is not None:
+            self.publish_words(uid, words, "tts" if words_known else "asr")
+        for offset, samples in chunk_audio(audio, CHUNK):
+            stamp = start_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
+            self.audio.publish(c.encode_audio(Image(), c.AudioChunk(uid, stamp, samples)))
+        self.event(
+            c.UtteranceEvent(uid, "end", start_ns, source, words_known=words_known, n_samples=audio.size)
+        )
+        return start_ns
+
+    def event(self, ev: c.UtteranceEvent) -> None:
+        self.events.publish(c.encode_utterance(String(), ev))
+
+    def publish_words(self, uid: str, words: list[c.Word], source: str) -> None:
+        self.words.publish(c.encode_words(String(), c.WordTimings(uid, words, final=True, source=source)))
+
+    def wait_frames(self, uid: str, n_frames: int, timeout: float = TIMEOUT) -> np.ndarray:
+        """Wait until ``n_frames`` frames of ``uid`` arrived; returns them in order, (n_frames, 27)."""
+        self.ros.spin_until(
+            lambda: self.n_frames(uid) >= n_frames, timeout, f"{n_frames} pose frames of {uid}"
+        )
+        seqs = sorted(self.poses[uid], key=lambda s: s.first_frame)
+        return np.concatenate([s.poses for s in seqs])
+
+    def n_frames(self, uid: str) -> int:
+        return sum(len(s.poses) for s in self.poses[uid])
+
+    def set_params(self, **values) -> list:
+        """Set parameters on the node; returns the SetParametersResult list."""
+        assert self.params.wait_for_services(timeout_sec=TIMEOUT)
+        future = self.params.set_parameters([Parameter(k, value=v) for k, v in values.items()])
+        self.ros.spin_until(future.done, TIMEOUT, f"setting {values}")
+        return future.result().results
+
+
+def wait_log(ros, proc, text: str) -> None:
+    """Wait until ``text`` appears in the node's log (lines may be written after a publish)."""
+    ros.spin_until(lambda: text in proc.log(), TIMEOUT, f"{text!r} in the log of {proc.module}")
+
+
+def expected_frames(audio: np.ndarray) -> int:
+    return math.ceil(audio.size / c.AUDIO_SAMPLE_RATE * c.GESTURE_FPS)
+
+
+WORDS = [c.Word("hello", 0.3, 0.7), c.Word("there", 0.9, 1.4), c.Word("robot", 1.8, 2.4)]
+
+
+def test_utterance_to_poses_params_and_bad_input(ros) -> None:
+    proc = ros.start(GENERATOR)
+    client = GeneratorClient(ros)
+    audio = speech_audio(3.0)
+
+    # A TTS utterance: one message for the whole utterance, right id, stamp and length.
+    start_ns = client.say("utt-1", audio, words=WORDS)
+    poses = client.wait_frames("utt-1", expected_frames(audio))
+    (seq,) = client.poses["utt-1"]
+    assert seq.start_ns == start_ns and seq.first_frame == 0
+    assert len(poses) == expected_frames(audio) == 45
+    np.testing.assert_allclose(np.linalg.norm(skeleton.as_directions(poses), axis=-1), 1.0, atol=1e-6)
+    assert np.abs(poses - rest_pose()).max() > 0.2  # it gestures
+
+    # Malformed or unexpected input is logged and dropped; the node carries on.
+    client.events.publish(String(data="{not json"))
+    client.words.publish(String(data='{"schema": "gesture.words/1", "utterance_id": "x"}'))
+    client.features.publish(String(data="[]"))
+    nan_chunk = Image()
+    c.encode_audio(nan_chunk, c.AudioChunk("utt-1b", 0, np.zeros(100, np.float32)))
+    nan_chunk.data = np.full(100, np.nan, dtype="<f4").tobytes()
+    client.audio.publish(nan_chunk)  # NaN audio
+    client.audio.publish(c.encode_audio(Image(), c.AudioChunk("never-started", 0, np.zeros(100, np.float32))))
+    client.event(c.UtteranceEvent("never-started", "end", 0, "tts", n_samples=100))
+    ros.spin_until(
+        lambda: proc.log().count("dropped a message") >= 6, TIMEOUT, "six dropped messages in the log"
+    )
+    assert "unknown utterance 'never-started'" in proc.log()
+
+    # A gap in the audio is filled with silence and reported; the utterance is still generated.
+    gap_ns = client.ros.node.get_clock().now().nanoseconds
+    client.event(c.UtteranceEvent("utt-gap", "start", gap_ns, "file", words_known=True))
+    for offset, samples in chunk_audio(audio, CHUNK):
+        if offset != 5 * CHUNK:  # chunk 5 is lost
+            stamp = gap_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
+            client.audio.publish(c.encode_audio(Image(), c.AudioChunk("utt-gap", stamp, samples)))
+    client.event(c.UtteranceEvent("utt-gap", "end", gap_ns, "file", words_known=True, n_samples=audio.size))
+    assert len(client.wait_frames("utt-gap", expected_frames(audio))) == expected_frames(audio)
+    wait_log(ros, proc, "gap of 1600 samples")
+
+    # Amplitude is live: 0 gives the rest pose for the next utterance.
+    (result,) = client.set_params(amplitude=0.0)
+    assert result.successful
+    client.say("utt-2", audio, words=WORDS)
+    still = client.wait_frames("utt-2", expected_frames(audio))
+    np.testing.assert_allclose(still, np.broadcast_to(rest_pose(), still.shape), atol=1e-6)
+
+    # Out-of-range and unknown values are rejected with a reason.
+    (result,) = client.set_params(amplitude=5.0)
+    assert not result.successful and "amplitude" in result.reason
+    (result,) = client.set_params(backend="diffusion-xl")
+    assert not result.successful and "backend" in result.reason
+    assert proc.alive()
+
+
+def test_missing_checkpoint_falls_back_to_procedural(ros, tmp_path) -> None:
+    missing = tmp_path / "no-such-checkpoint"
+    proc = ros.start(GENERATOR, {"backend": "trimodal", "checkpoint": str(missing)})
+    client = GeneratorClient(ros)
+    wait_log(
+        ros, proc, f"cannot use backend 'trimodal': trimodal checkpoint directory {missing} does not exist"
+    )
+    audio = speech_audio(2.0, clicks=(0.7, 1.4))
+    client.say("fallback-1", audio)
+    assert len(client.wait_frames("fallback-1", expected_frames(audio))) == expected_frames(audio)
+
+    # A corrupt checkpoint switched in live: rejected by the loader, logged, still procedural.
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "config.json").write_text("{ this is not json")
+    (corrupt / "model.onnx").write_bytes(b"\x00garbage")
+    (result,) = client.set_params(checkpoint=str(corrupt))
+    assert result.successful
+    ros.spin_until(
+        lambda: proc.log().count("falling back to the procedural generator") >= 2, TIMEOUT, "second fallback"
+    )
+    client.say("fallback-2", audio)
+    assert len(client.wait_frames("fallback-2", expected_frames(audio))) == expected_frames(audio)
+    wait_log(ros, proc, "fallback-2: 30 frames (2.00 s, 0 words, computed features) by procedural")
+    assert proc.alive()
+
+
+def test_live_switch_to_a_trimodal_checkpoint(ros, tmp_path) -> None:
+    torch = pytest.importorskip("torch")
+    from gesture_core.models.trimodal.checkpoint import save_checkpoint
+    from gesture_core.models.trimodal.config import TrimodalConfig
+    from gesture_core.models.trimodal.model import PoseGenerator
+    from gesture_core.vocab import Vocab
+
+    torch.manual_seed(0)
+    valid = tmp_path / "tiny-trimodal"
+    config = TrimodalConfig(n_words=6, n_speakers=2, hidden_size=16, n_layers=1)
+    save_checkpoint(valid, PoseGenerator(config).eval(), Vocab(["hello", "robot"]))
+
+    proc = ros.start(GENERATOR)
+    client = GeneratorClient(ros)
+    for change in (
+        {"checkpoint": str(valid)},
+        {"backend": "trimodal"},
+    ):  # checkpoint first: no transient error
+        (result,) = client.set_params(**change)
+        assert result.successful
+    wait_log(ros, proc, f"generator backend: trimodal ({valid})")
+    audio = speech_audio(2.0, clicks=(0.7, 1.4))
+    client.say("trimodal-1", audio, words=WORDS)
+    assert len(client.wait_frames("trimodal-1", expected_frames(audio))) == expected_frames(audio)
+    wait_log(ros, proc, "trimodal-1: 30 frames (2.00 s, 3 words, computed features) by trimodal")
+    assert proc.alive()
+
+
+def test_asr_wait_and_live_streaming(ros) -> None:
+    proc = ros.start(GENERATOR, {"words_timeout": 1.0})
+    client = GeneratorClient(ros)
+    audio = speech_audio(2.5)
+
+    # ASR words arriving after the end event are waited for and used.
+    client.say("asr-1", audio, source="file", words_known=False)
+    client.ros.spin_for(0.3)
+    assert client.n_frames("asr-1") == 0  # still waiting for the words
+    client.publish_words("asr-1", WORDS, "asr")
+    assert len(client.wait_frames("asr-1", expected_frames(audio))) == expected_frames(audio)
+    wait_log(ros, proc, "asr-1: 38 frames (2.50 s, 3 words")
+
+    # No words at all: generated from the audio alone once words_timeout has passed.
+    client.say("asr-2", audio, source="file", words_known=False)
+    assert len(client.wait_frames("asr-2", expected_frames(audio))) == expected_frames(audio)
+    wait_log(ros, proc, "asr-2: no final words within 1 s")
+
+    # Live microphone input: a window every 2 s (30 frames) of audio, then the tail at the end.
+    live = speech_audio(5.3, clicks=(0.6, 1.5, 2.4, 3.3, 4.4))
+    start_ns = client.say("mic-1", live, source="mic", words_known=False)
+    poses = client.wait_frames("mic-1", expected_frames(live))
+    windows = sorted(client.poses["mic-1"], key=lambda s: s.first_frame)
+    assert [(w.first_frame, len(w.poses)) for w in windows] == [(0, 30), (30, 30), (60, 20)]
+    assert all(w.start_ns == start_ns for w in windows)
+    # Windows join smoothly: the step across a boundary is no bigger than steps inside windows.
+    steps = np.abs(np.diff(poses, axis=0)).max(axis=1)
+    assert steps[[29, 59]].max() < 0.3
+    assert proc.alive()
