@@ -20,6 +20,7 @@ from gesture_core import skeleton
 from gesture_core.contracts import NS_PER_S, GestureSequence
 from gesture_core.retarget.config import default_config_path, load_config
 from gesture_core.retarget.motion import MotionPlanner
+from gesture_core.retarget.safety import JointState
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FRAMES = 150  # a 10 s utterance at 15 fps
@@ -66,25 +67,31 @@ def arm_errors_deg(planner: MotionPlanner, q: np.ndarray, poses: np.ndarray) -> 
     return np.degrees(np.arccos(np.clip(np.sum(human * robot, axis=-1), -1.0, 1.0)))
 
 
-def bench(planner: MotionPlanner, poses: np.ndarray, repeats: int) -> list[str]:
-    r = planner.retargeter
-    ik = []
+def best_of(repeats: int, fn) -> tuple[float, object]:
+    """Fastest wall time (s) of ``repeats`` calls of ``fn()``, and its last result."""
+    times = []
     for _ in range(repeats):
         began = time.perf_counter()
-        q = r.retarget(poses)
-        ik.append(time.perf_counter() - began)
-    plan = []
-    for k in range(repeats):
-        now = (100 + 100 * k) * NS_PER_S
-        began = time.perf_counter()
-        cmd = planner.plan_gesture(GestureSequence("bench", now, poses), now)
-        plan.append(time.perf_counter() - began)
-        planner.plan_rest(now + 60 * NS_PER_S)
+        result = fn()
+        times.append(time.perf_counter() - began)
+    return min(times), result
+
+
+def bench(planner: MotionPlanner, poses: np.ndarray, repeats: int) -> list[str]:
+    ik_s, q = best_of(repeats, lambda: planner.retargeter.retarget(poses))
+    frame_times = np.arange(len(poses)) / 15.0
+    rest = JointState.at_rest(planner.rest)
+    safety_s, traj = best_of(repeats, lambda: planner.safety.plan(frame_times, q, rest))
+
+    def plan() -> object:
+        planner.plan_rest(0)  # each run starts from the rest pose
+        return planner.plan_gesture(GestureSequence("bench", 100 * NS_PER_S, poses), 100 * NS_PER_S)
+
+    total_s, _ = best_of(repeats, plan)
     err = arm_errors_deg(planner, q, poses)
-    ik_s = min(ik)
     return [
-        f"{len(poses)}", f"{1000 * ik_s:.0f}", f"{1000 * ik_s / len(poses):.2f}", f"{1000 * (min(plan) - ik_s):.0f}",
-        f"{len(cmd.times)}", f"{np.median(err):.1f}", f"{np.percentile(err, 95):.1f}",
+        f"{len(poses)}", f"{1000 * ik_s:.0f}", f"{1000 * ik_s / len(poses):.2f}", f"{1000 * safety_s:.0f}",
+        f"{1000 * total_s:.0f}", f"{len(traj.times)}", f"{np.median(err):.1f}", f"{np.percentile(err, 95):.1f}",
     ]  # fmt: skip
 
 
@@ -92,14 +99,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per row; the fastest counts")
     args = parser.parse_args()
-    header = ["robot", "motion", "frames", "IK ms", "IK ms/frame", "safety ms", "points", "arm err med (deg)", "arm err p95 (deg)"]
+    header = ["robot", "motion", "frames", "IK ms", "IK ms/frame", "safety ms", "planner ms", "points",
+              "arm err med (deg)", "arm err p95 (deg)"]  # fmt: skip
     rows = []
     for name in ("retarget_humanoid.yaml", "retarget_humanoid_7dof.yaml"):
         planner = MotionPlanner(load_config(default_config_path(name)))
         motions = {"BEAT2 mocap": beat2(FRAMES), "human-like": human_like(FRAMES), "robot replay": robot_replay(planner, FRAMES)}
         for motion, poses in motions.items():
             if poses is None:
-                rows.append([planner.robot.name, motion, "-", "(no ../shared)", "", "", "", "", ""])
+                rows.append([planner.robot.name, motion, "-", "(no ../shared)", *[""] * 6])
                 continue
             rows.append([planner.robot.name, motion, *bench(planner, poses, args.repeats)])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
