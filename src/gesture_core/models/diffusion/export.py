@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ...errors import GestureError, ModelError
+from ..trimodal.export import configure_cli_logging
 from .checkpoint import load_model
 from .config import (
     DENOISER_INPUTS,
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("ckpt_dir", type=Path)
     parser.add_argument("--opset", type=int, default=18)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_cli_logging()
     try:
         diffs = export_checkpoint(args.ckpt_dir, args.opset)
     except GestureError as e:

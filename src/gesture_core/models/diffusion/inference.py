@@ -108,10 +108,6 @@ class DiffusionGeneratorBase(ABC):
         """Sample a batch of windows: inputs as in :meth:`encode` / :meth:`denoise` ->
         (B, n_poses, 27) float32 poses minus the mean pose (the window engine's "normalised" poses)."""
         cfg = self.config
-        if self.sampler.steps > cfg.n_train_steps:
-            raise ConfigError(
-                f"sampler.steps={self.sampler.steps} exceeds the model's n_train_steps={cfg.n_train_steps}"
-            )
         cond, uncond = self.encode(audio, text_ids, speaker_weights)
         pre_seq = pre_seq.astype(np.float32)
         predict = self.predictor(cond, uncond, pre_seq, self.sampler.guidance)
