@@ -43,7 +43,8 @@ class Retarget:
         self.pub = ros.node.create_publisher(JointTrajectory, c.HUMAN_POSE.name, 10)
         self.proc = ros.start(NODE, params)
         ros.wait_for_subscribers(self.pub, timeout=60.0)
-        ros.wait_for_publishers(c.JOINT_TRAJECTORY.name, timeout=60.0)
+        # the node commands the rest pose once it sees a controller (us): then it surely sends to us
+        ros.spin_until(lambda: any(r.utterance_id == "rest" for r in self.received), 60.0, "the start-up rest pose")
 
     def now_ns(self) -> int:
         return self.ros.node.get_clock().now().nanoseconds
@@ -63,9 +64,7 @@ def assert_within_limits(cmd: c.JointCommand) -> None:
 
 
 def test_gesture_in_trajectory_out_then_back_to_rest(ros):
-    node = Retarget(ros)
-    # a controller (this test) subscribes: the node commands the rest pose once
-    ros.spin_until(lambda: any(r.utterance_id == "rest" for r in node.received), 30.0, "the start-up rest pose")
+    node = Retarget(ros)  # a controller (this test) subscribes: the node commands the rest pose once
     startup = node.received[0]
     assert startup.joint_names == CFG.joint_names and len(startup.times) == 1
     rest = startup.positions[0]
