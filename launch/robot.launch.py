@@ -22,17 +22,19 @@ from launch_ros.actions import Node
 from gesture_bringup import graph
 
 
+def _share_file(folder, name, package):
+    return Path(get_package_share_directory(package)) / folder / name
+
+
 def _nodes(context):
     args = graph.with_defaults({a.name: LaunchConfiguration(a.name).perform(context) for a in graph.ARGUMENTS})
-    bringup = Path(get_package_share_directory("gesture_bringup"))
-    description = Path(get_package_share_directory("gesture_description"))
-    params_file = args["params_file"] or str(bringup / "config" / "gesture.yaml")
+    params_file = args["params_file"] or str(_share_file("config", "gesture.yaml", "gesture_bringup"))
     return [
         Node(
             package=graph.NODE_PACKAGE,
             executable=spec.executable,
             name=spec.name,
-            parameters=[params_file, graph.arg_param_values(spec, args, bringup, description)],
+            parameters=[params_file, graph.arg_param_values(spec, args, _share_file)],
             remappings=list(spec.remappings),
             output="screen",
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gesture_bringup import cli, graph
+from gesture_core.bundled import bundled_file
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = ROOT / "launch" / "robot.launch.py"
@@ -47,12 +48,11 @@ def test_every_executable_is_the_console_script_of_its_module():
 def test_cli_commands_carry_the_graph_parameters(args, tmp_path):
     full = graph.with_defaults(args)
     params_file = tmp_path / "p.yaml"
-    bringup, description = cli.package_dirs()
     for spec in graph.build_graph(full):
         module, params, files = _parse_ros_args(cli.node_command(spec, full, params_file))
         assert module == spec.module
         assert files == [str(params_file)]
-        expected = {k: cli._ros_value(v) for k, v in graph.arg_param_values(spec, full, bringup, description).items()}
+        expected = {k: cli._ros_value(v) for k, v in graph.arg_param_values(spec, full, bundled_file).items()}
         assert params == expected
 
 
@@ -67,14 +67,13 @@ def test_graph_reacts_to_arguments():
 
 
 def test_arguments_resolve_to_files_that_exist():
-    bringup, description = cli.package_dirs()
     for robot in ("humanoid", "humanoid_7dof"):
         full = graph.with_defaults({"robot": robot})
         for spec in graph.build_graph(full):
-            for value in graph.arg_param_values(spec, full, bringup, description).values():
+            for value in graph.arg_param_values(spec, full, bundled_file).values():
                 if isinstance(value, str) and value.endswith((".yaml", ".urdf")):
                     assert Path(value).is_file(), value
-    assert (bringup / "config" / "gesture.yaml").is_file()
+    assert bundled_file("config", "gesture.yaml", "gesture_bringup").is_file()
 
 
 def test_launch_file_builds_its_nodes_from_the_graph():
@@ -88,7 +87,7 @@ def test_launch_file_builds_its_nodes_from_the_graph():
     kw = {k.arg: ast.unparse(k.value) for k in node.keywords}
     assert kw["package"] == "graph.NODE_PACKAGE"
     assert kw["executable"] == "spec.executable" and kw["name"] == "spec.name"
-    assert kw["parameters"] == "[params_file, graph.arg_param_values(spec, args, bringup, description)]"
+    assert kw["parameters"] == "[params_file, graph.arg_param_values(spec, args, _share_file)]"
     declare = calls["DeclareLaunchArgument"]
     assert {k.arg for k in declare.keywords} >= {"default_value", "description", "choices"}
     assert "graph.ARGUMENTS" in ast.unparse(tree)

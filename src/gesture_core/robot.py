@@ -21,6 +21,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from .bundled import bundled_file
 from .errors import RobotDescriptionError
 
 log = logging.getLogger(__name__)
@@ -301,25 +302,11 @@ def default_urdf_path(variant: str = "5dof") -> Path:
     """Path of a bundled humanoid URDF (``variant``: a key of :data:`VARIANTS`).
 
     Looks in the source tree's ``urdf/`` first (the editable checkout everyone develops in), then in
-    the ``gesture_description`` package's ament share directory (a colcon/installed layout).
+    the ``gesture_description`` package's ament share directory (see :mod:`gesture_core.bundled`).
     """
     if variant not in VARIANTS:
         raise RobotDescriptionError(f"unknown robot variant {variant!r}; known: {sorted(VARIANTS)}")
-    filename = VARIANTS[variant]
-    source_tree = Path(__file__).resolve().parents[2] / "urdf" / filename
-    if source_tree.is_file():
-        return source_tree
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        installed = Path(get_package_share_directory("gesture_description")) / "urdf" / filename
-    except (ImportError, LookupError, OSError) as exc:  # no ament index, or no package in it
-        raise RobotDescriptionError(
-            f"bundled URDF {filename} is not at {source_tree} and not installed: {exc}"
-        ) from None
-    if not installed.is_file():
-        raise RobotDescriptionError(f"bundled URDF {filename} is neither at {source_tree} nor at {installed}")
-    return installed
+    return bundled_file("urdf", VARIANTS[variant], "gesture_description", RobotDescriptionError)
 
 
 # --------------------------------------------------------------------------------------------

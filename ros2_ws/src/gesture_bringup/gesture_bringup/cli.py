@@ -23,6 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+from gesture_core.bundled import bundled_file
+from gesture_core.errors import GestureError
+
 from . import graph
 from .supervisor import Supervisor
 
@@ -32,27 +35,11 @@ log = logging.getLogger("gesture_bringup")
 DEFAULT_TEXT = "Hello! I am a robot. I move my arms and my head while I talk to you, like people do."
 
 
-def package_dirs() -> tuple[Path, Path]:
-    """(gesture_bringup share dir, gesture_description share dir): the ament index on a ROS install
-    (colcon + ``source install/setup.bash``), else the source tree (``pip install -e``)."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        return Path(get_package_share_directory("gesture_bringup")), Path(
-            get_package_share_directory("gesture_description")
-        )
-    except (ImportError, LookupError, OSError):  # not installed with colcon, or no AMENT_PREFIX_PATH
-        pass
-    here = Path(__file__).resolve().parent.parent  # ros2_ws/src/gesture_bringup
-    return here, here.parent / "gesture_description"
-
-
 def node_command(spec: graph.NodeSpec, args: dict[str, str], params_file: Path) -> list[str]:
     """The command line that starts ``spec`` with this interpreter."""
-    bringup, description = package_dirs()
     cmd = [sys.executable, "-u", "-m", spec.module, "--ros-args", "-r", f"__node:={spec.name}"]
     cmd += ["--params-file", str(params_file)]
-    for param, value in graph.arg_param_values(spec, args, bringup, description).items():
+    for param, value in graph.arg_param_values(spec, args, bundled_file).items():
         cmd += ["-p", f"{param}:={_ros_value(value)}"]
     for a, b in spec.remappings:
         cmd += ["-r", f"{a}:={b}"]
@@ -96,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     if args["input"] == "file" and not Path(ns.file).is_file():
         log.error("--input file needs --file pointing to a WAV/FLAC file (got %r)", ns.file)
         return 2
-    bringup, _ = package_dirs()
-    params_file = Path(args["params_file"] or bringup / "config" / "gesture.yaml")
+    try:
+        params_file = Path(args["params_file"]) if args["params_file"] else bundled_file("config", "gesture.yaml", "gesture_bringup")
+    except GestureError as exc:
+        log.error("%s", exc)
+        return 2
     if not params_file.is_file():
         log.error("parameter file %s not found", params_file)
         return 2
@@ -126,16 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         log.info("stopping the graph")
         sup.stop()
     recording = Path(args["record"]) / "recording.mcap"
-    if status == 0 or stop["signal"] is not None:
-        status = max(status, _make_outputs(recording, out, args))
-    return status
+    return max(status, _make_outputs(recording, out, args))
 
 
 def _make_outputs(recording: Path, out: Path, args: dict[str, str]) -> int:
     if not recording.is_file():
         log.warning("no recording at %s: no video or picture", recording)
         return 0
-    from gesture_core.errors import GestureError
     from gesture_core.outputs import load_timeline, plot_timeline, write_video
 
     try:

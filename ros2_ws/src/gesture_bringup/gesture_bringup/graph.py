@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 #: The package that owns every node executable.
 NODE_PACKAGE = "gesture_ros"
@@ -97,19 +98,19 @@ def with_defaults(args: dict[str, str]) -> dict[str, str]:
     return full
 
 
-def arg_param_values(spec: NodeSpec, args: dict[str, str], bringup_share: Path, description_share: Path) -> dict:
+def arg_param_values(spec: NodeSpec, args: dict[str, str], locate: Callable[[str, str, str], Path]) -> dict:
     """The parameters that arguments set on ``spec``: ``robot`` becomes file paths, true/false bools.
 
-    ``bringup_share``/``description_share``: the share directories of gesture_bringup (``config/``)
-    and gesture_description (``urdf/``), or their source-tree equivalents.
+    ``locate(folder, name, package)`` finds a bundled file: the launch file looks in the packages'
+    share directories, ``gesture-bringup`` uses :func:`gesture_core.bundled.bundled_file`.
     """
     values: dict[str, str | bool] = {}
     for param, arg_name in spec.arg_params.items():
         value = args[arg_name]
         if arg_name == "robot" and param == "config_file":
-            values[param] = str(Path(bringup_share) / "config" / f"retarget_{value}.yaml")
+            values[param] = str(locate("config", f"retarget_{value}.yaml", "gesture_bringup"))
         elif arg_name == "robot":
-            values[param] = str(Path(description_share) / "urdf" / f"gesture_{value}.urdf")
+            values[param] = str(locate("urdf", f"gesture_{value}.urdf", "gesture_description"))
         elif value in ("true", "false"):
             values[param] = value == "true"
         else:
