@@ -20,11 +20,9 @@ from gesture_core.speech.audio_io import chunk_audio
 
 pytestmark = pytest.mark.ros
 rclpy = pytest.importorskip("rclpy")
-from rclpy.parameter import Parameter
-from rclpy.parameter_client import AsyncParameterClient
-from sensor_msgs.msg import Image
-from std_msgs.msg import String
-from trajectory_msgs.msg import JointTrajectory
+from sensor_msgs.msg import Image  # noqa: E402
+from std_msgs.msg import String  # noqa: E402
+from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 GENERATOR = "gesture_ros.generator_node"
 NODE_NAME = "gesture_generator"
@@ -60,7 +58,6 @@ class GeneratorClient:
         self.features = node.create_publisher(String, c.FEATURES.name, c.FEATURES.depth)
         self.poses: dict[str, list[c.GestureSequence]] = defaultdict(list)
         node.create_subscription(JointTrajectory, c.HUMAN_POSE.name, self._on_pose, c.HUMAN_POSE.depth)
-        self.params = AsyncParameterClient(node, NODE_NAME)
         for pub in (self.events, self.audio, self.words, self.features):
             ros.wait_for_subscribers(pub, timeout=TIMEOUT)
         ros.wait_for_publishers(c.HUMAN_POSE.name, timeout=TIMEOUT)
@@ -111,10 +108,7 @@ class GeneratorClient:
 
     def set_params(self, **values) -> list:
         """Set parameters on the node; returns the SetParametersResult list."""
-        assert self.params.wait_for_services(timeout_sec=TIMEOUT)
-        future = self.params.set_parameters([Parameter(k, value=v) for k, v in values.items()])
-        self.ros.spin_until(future.done, TIMEOUT, f"setting {values}")
-        return future.result().results
+        return self.ros.set_parameters(NODE_NAME, timeout=TIMEOUT, **values)
 
 
 def wait_log(ros, proc, text: str) -> None:

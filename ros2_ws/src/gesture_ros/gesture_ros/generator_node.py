@@ -36,6 +36,7 @@ generator that fails on an utterance is logged and the procedural generator used
 from __future__ import annotations
 
 import sys
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ class GeneratorNode(Node):
         super().__init__("gesture_generator")
         self._p = declare_params(self, PARAMS, on_change=self._on_params)
         self._procedural = ProceduralGenerator()
+        _warm_up(self._procedural)  # the fallback must be ready as well
         self._generator: GestureGenerator = self._procedural
         self._load_generator()
         self._words: OrderedDict[str, list[c.Word]] = OrderedDict()
@@ -132,11 +134,14 @@ class GeneratorNode(Node):
         """Build the configured backend; on failure log why and use the procedural generator."""
         backend = self._p["backend"]
         try:
-            self._generator = make_generator(
+            generator = make_generator(
                 backend, self._p["checkpoint"] or None, providers_for(self._p["execution_provider"])
             )
+            took = _warm_up(generator)
+            self._generator = generator
             self.get_logger().info(
-                f"generator backend: {backend} ({self._p['checkpoint'] or 'no checkpoint'})"
+                f"generator backend: {backend} ({self._p['checkpoint'] or 'no checkpoint'}), "
+                f"warmed up in {took:.2f} s"
             )
         except GestureError as exc:
             self._generator = self._procedural
@@ -274,6 +279,19 @@ class GeneratorNode(Node):
         self._done.append(uid)
         self._words.pop(uid, None)
         self._features.pop(uid, None)
+
+
+def _warm_up(generator: GestureGenerator) -> float:
+    """Run ``generator`` once on 1 s of quiet noise; returns the seconds it took.
+
+    The first call of a generator compiles what it compiles (librosa's numba kernels, an
+    onnxruntime session's first run), several seconds on a small CPU: done at load time, not on
+    the first utterance, whose gestures would otherwise arrive late.
+    """
+    audio = (0.05 * np.random.default_rng(0).standard_normal(c.AUDIO_SAMPLE_RATE)).astype(np.float32)
+    t0 = time.perf_counter()
+    generator.generate(SpeechInput(np.clip(audio, -1, 1)), Style())
+    return time.perf_counter() - t0
 
 
 def _remember(store: OrderedDict, key: str, value: object) -> None:

@@ -1,0 +1,105 @@
+"""Speech to robot motion over DDS: utterance -> generator node -> retarget node -> joint trajectory.
+
+Both nodes run as their own processes; the test publishes an utterance (start event, 100 ms audio
+chunks, words, end event) and checks the robot trajectories of that utterance: stamped at its
+start, as long as its speech, moving, and within the robot's position and velocity limits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gesture_core import contracts as c
+from gesture_core.retarget.config import default_config_path, load_config, resolve_urdf, safety_limits
+from gesture_core.robot import parse_urdf
+from gesture_core.speech.audio_io import chunk_audio
+
+pytestmark = pytest.mark.ros
+rclpy = pytest.importorskip("rclpy")
+from sensor_msgs.msg import Image  # noqa: E402
+from std_msgs.msg import String  # noqa: E402
+from trajectory_msgs.msg import JointTrajectory  # noqa: E402
+
+CFG = load_config(default_config_path())
+LIMITS = safety_limits(CFG, parse_urdf(resolve_urdf(CFG)))
+CHUNK = c.AUDIO_SAMPLE_RATE // 10
+TIMEOUT = 60.0
+
+
+def speech_audio(duration: float, clicks: tuple[float, ...]) -> np.ndarray:
+    """(N,) float32 16 kHz: a 140 Hz harmonic tone (faded in and out) with noise clicks."""
+    sr = c.AUDIO_SAMPLE_RATE
+    t = np.arange(int(duration * sr)) / sr
+    fade = np.clip(t / 0.2, 0, 1) * np.clip((duration - t) / 0.2, 0, 1)
+    y = 0.05 * fade * sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 6))
+    rng = np.random.default_rng(0)
+    n = int(0.03 * sr)
+    for click in clicks:
+        i = int(click * sr)
+        y[i : i + n] += 0.4 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.008 * sr))
+    return np.clip(y, -1, 1).astype(np.float32)
+
+
+def assert_within_limits(cmd: c.JointCommand) -> None:
+    assert cmd.joint_names == CFG.joint_names
+    assert np.all(cmd.positions >= LIMITS.lower - 1e-6) and np.all(cmd.positions <= LIMITS.upper + 1e-6)
+    steps = np.abs(np.diff(cmd.positions, axis=0))
+    assert np.all(steps <= LIMITS.velocity * np.diff(cmd.times)[:, None] * (1 + 1e-6) + 1e-6)
+
+
+def test_utterance_to_robot_trajectory(ros) -> None:
+    received: dict[str, list[c.JointCommand]] = {}
+
+    def on_trajectory(msg: JointTrajectory) -> None:
+        cmd = c.decode_joint_trajectory(msg)
+        received.setdefault(cmd.utterance_id, []).append(cmd)
+
+    node = ros.node
+    node.create_subscription(JointTrajectory, c.JOINT_TRAJECTORY.name, on_trajectory, 50)
+    events = node.create_publisher(String, c.UTTERANCE.name, c.UTTERANCE.depth)
+    audio_pub = node.create_publisher(Image, c.AUDIO.name, c.AUDIO.depth)
+    words_pub = node.create_publisher(String, c.WORDS.name, c.WORDS.depth)
+    ros.start("gesture_ros.generator_node")
+    ros.start("gesture_ros.retarget_node")
+    for pub in (events, audio_pub, words_pub):
+        ros.wait_for_subscribers(pub, timeout=TIMEOUT)
+    ros.wait_for_publishers(c.JOINT_TRAJECTORY.name, timeout=TIMEOUT)
+
+    def say(uid: str, audio: np.ndarray, source: str) -> int:
+        start_ns = node.get_clock().now().nanoseconds + 2 * c.NS_PER_S  # speech starts in 2 s
+        words_known = source == "tts"
+        events.publish(
+            c.encode_utterance(
+                String(), c.UtteranceEvent(uid, "start", start_ns, source, words_known=words_known)
+            )
+        )
+        if words_known:
+            words = [c.Word("hello", 0.2, 0.6), c.Word("robot", 1.0, 1.6)]
+            words_pub.publish(c.encode_words(String(), c.WordTimings(uid, words, final=True, source="tts")))
+        for offset, samples in chunk_audio(audio, CHUNK):
+            stamp = start_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
+            audio_pub.publish(c.encode_audio(Image(), c.AudioChunk(uid, stamp, samples)))
+        end = c.UtteranceEvent(uid, "end", start_ns, source, words_known=words_known, n_samples=audio.size)
+        events.publish(c.encode_utterance(String(), end))
+        return start_ns
+
+    # Text to speech: one trajectory for the whole utterance, from its start, as long as its speech.
+    audio = speech_audio(3.0, clicks=(0.6, 1.3, 2.1))
+    start_ns = say("utt-1", audio, "tts")
+    ros.spin_until(lambda: "utt-1" in received, TIMEOUT, "the robot trajectory of utt-1")
+    (cmd,) = received["utt-1"]
+    assert cmd.stamp_ns == start_ns
+    assert cmd.times[-1] >= 44 / c.GESTURE_FPS  # 45 frames
+    assert_within_limits(cmd)
+    assert np.ptp(cmd.positions, axis=0).max() > 0.2  # the arms move (rad)
+
+    # Live microphone speech: 2 s windows, each continuing the utterance on the robot.
+    live = speech_audio(4.5, clicks=(0.7, 1.6, 2.5, 3.4))
+    start_ns = say("mic-1", live, "mic")
+    ros.spin_until(lambda: len(received.get("mic-1", [])) >= 3, TIMEOUT, "3 trajectory windows of mic-1")
+    windows = sorted(received["mic-1"], key=lambda w: w.stamp_ns)
+    assert windows[0].stamp_ns == start_ns
+    assert [w.stamp_ns - start_ns for w in windows[1:]] == [2 * c.NS_PER_S, 4 * c.NS_PER_S]
+    for window in windows:
+        assert_within_limits(window)
