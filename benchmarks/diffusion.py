@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import platform
 import tempfile
 import time
@@ -68,7 +69,7 @@ def device_name(device: str) -> str:
                 break
     except OSError:
         pass
-    name = f"{cpu} ({torch.get_num_threads()} torch threads)"
+    name = f"{cpu}, {os.cpu_count()} cores ({torch.get_num_threads()} torch threads)"
     if torch.cuda.is_available():
         name += f"; CUDA: {torch.cuda.get_device_name(0)}"
     return (
@@ -112,7 +113,7 @@ def bench_diffusion(
     diffusion_export.export_checkpoint(ckpt)
     speech = utterance(args.windows)
     rows = []
-    onnx = OnnxDiffusionGenerator(ckpt, providers=providers)
+    onnx = OnnxDiffusionGenerator(ckpt, providers=providers, threads=args.threads)
     torch_gen = DiffusionGenerator(ckpt, device=args.device)
     settings = [(steps, 1.0) for steps in args.steps] + [(10, 2.0)]
     for steps, guidance in settings:
@@ -164,7 +165,7 @@ def bench_trimodal(root: Path, args: argparse.Namespace, providers: list[str]) -
                   provenance={"weights": "random (benchmark)"})  # fmt: skip
     trimodal_export.export_checkpoint(ckpt)
     speech = utterance(args.windows)
-    onnx = OnnxTrimodalGenerator(ckpt, providers=providers)
+    onnx = OnnxTrimodalGenerator(ckpt, providers=providers, threads=args.threads)
     rows = []
     for backend, gen in (
         ("onnxruntime", onnx),
@@ -194,9 +195,14 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=5, help="runs per configuration; the fastest counts")
     parser.add_argument("--windows", type=int, default=5, help="windows per generated utterance")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch and onnxruntime CPU threads (0: their defaults)"
+    )
     parser.add_argument("--steps", type=int, nargs="+", default=[1, 4, 10, 50], help="DDIM step counts")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device")
     providers = (
