@@ -33,6 +33,12 @@ from gesture_core.generation.base import GestureGenerator, SpeechInput, Style
 N_WORDS, N_SPEAKERS = 30_000, 1_400
 
 
+def _procedural(ckpt: Path) -> GestureGenerator:
+    from gesture_core.models.procedural import ProceduralGenerator
+
+    return ProceduralGenerator()  # weight-free: the checkpoint is not used
+
+
 def _trimodal_torch(ckpt: Path) -> GestureGenerator:
     from gesture_core.models.trimodal.generator import TrimodalGenerator
 
@@ -47,6 +53,9 @@ def _trimodal_onnx(ckpt: Path) -> GestureGenerator:
 
 #: name -> (factory from the Trimodal checkpoint dir, torch-free?).
 BACKENDS: dict[str, tuple[Callable[[Path], GestureGenerator], bool]] = {
+    # Torch-free too (tests/test_generation_factory.py checks it in a fresh process), but scipy's
+    # array-API check trips over the sys.modules["torch"] = None block, so it runs unblocked.
+    "procedural (audio features included)": (_procedural, False),
     "trimodal torch": (_trimodal_torch, False),
     "trimodal onnxruntime CPU": (_trimodal_onnx, True),
 }
