@@ -42,6 +42,7 @@ from ..contracts import GESTURE_FPS, AudioFeatures
 from ..errors import ConfigError
 from ..features import extract_features
 from ..generation.base import SpeechInput, Style
+from ..generation.windows import blend_overlap
 
 _log = logging.getLogger(__name__)
 
@@ -447,16 +448,15 @@ class ProceduralGenerator:
 
 
 def _blend_from_seed(poses: np.ndarray, seed_poses: np.ndarray) -> np.ndarray:
-    """Ease ``poses`` (n, 27) out of the last seed pose over the first 4 frames, renormalised.
+    """Ease ``poses`` (n, 27) out of the last of the (k, 27) seed poses over its first k frames.
 
-    Frame ``j`` < 4 is ``seed[-1] * (4 - j) / 5 + poses[j] * (j + 1) / 5`` (the Trimodal overlap
-    weights), then every bone vector is made unit length again.
+    The learned models' window overlap blend (:func:`~gesture_core.generation.windows.blend_overlap`)
+    from the held last seed pose into the new frames, then every bone vector is made unit again.
     """
     seed = skeleton.as_directions(seed_poses).reshape(-1, skeleton.POSE_DIM)
+    k = min(len(seed), len(poses))
     out = poses.copy()
-    k = min(4, len(out))
-    w = (np.arange(k) + 1.0)[:, None] / 5.0
-    out[:k] = (1.0 - w) * seed[-1] + w * poses[:k]
+    out[:k] = blend_overlap(np.tile(seed[-1], (k, 1)), poses[:k])
     return skeleton.normalize_directions(out)
 
 
