@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,32 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+def _speech_with_clicks(
+    duration: float, speech: tuple[float, float] | None = None, clicks: tuple[float, ...] = (), level: float = 1.0
+) -> np.ndarray:
+    """(N,) float32 16 kHz speech-like test audio made here: a 140 Hz harmonic tone over ``speech``
+    (start, end s; default: all of it), faded in and out over 0.3 s so it has no sharp onset of its
+    own, plus 30 ms noise clicks (strong onsets) at ``clicks`` (s); everything scaled by ``level``."""
+    sr = 16_000
+    t = np.arange(int(duration * sr)) / sr
+    start, end = speech if speech is not None else (0.0, duration)
+    fade = np.clip((t - start) / 0.3, 0, 1) * np.clip((end - t) / 0.3, 0, 1)
+    y = 0.05 * fade * sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 6))
+    rng = np.random.default_rng(0)
+    n = int(0.03 * sr)
+    for c in clicks:
+        i = int(c * sr)
+        click = 0.4 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.008 * sr))
+        y[i : i + n] += click[: max(0, y.size - i)]
+    return np.clip(level * y, -1, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def speech_with_clicks() -> Callable[..., Any]:
+    """The synthetic speech generator :func:`_speech_with_clicks` (tone + clicks at known times)."""
+    return _speech_with_clicks
 
 
 @pytest.fixture(scope="session")

@@ -21,16 +21,10 @@ from gesture_core.models.procedural import ProceduralGenerator
 from gesture_core.vocab import Vocab
 
 
-def tone(duration: float, clicks: tuple[float, ...] = ()) -> np.ndarray:
-    """(N,) float32: a steady 140 Hz harmonic tone (faded in) with optional noise clicks."""
-    t = np.arange(int(duration * SR)) / SR
-    y = 0.05 * np.clip(t / 0.2, 0, 1) * sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 6))
-    rng = np.random.default_rng(0)
-    n = int(0.03 * SR)
-    for click in clicks:
-        i = int(click * SR)
-        y[i : i + n] += 0.4 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.008 * SR))
-    return np.clip(y, -1, 1).astype(np.float32)
+@pytest.fixture(scope="module")
+def tone(speech_with_clicks):
+    """(N,) float32: steady speech-like sound (faded in, not out) with optional noise clicks."""
+    return lambda duration, clicks=(): speech_with_clicks(duration, speech=(0.0, 100.0), clicks=clicks)
 
 
 # -- the registry -----------------------------------------------------------------------------------
@@ -89,7 +83,7 @@ def trimodal_checkpoint(tmp_path_factory):
 
 
 def test_trimodal_runs_on_torch_without_onnx_and_on_onnxruntime_with_it(
-    trimodal_checkpoint, tmp_path
+    trimodal_checkpoint, tmp_path, tone
 ) -> None:
     from gesture_core.models.trimodal.generator import TrimodalGenerator
 
@@ -122,7 +116,7 @@ def stream_in_chunks(stream: GestureStream, audio: np.ndarray, chunk: int = SR /
     return windows + ([last] if last is not None else [])
 
 
-def test_windows_cover_the_utterance_and_join_smoothly() -> None:
+def test_windows_cover_the_utterance_and_join_smoothly(tone) -> None:
     audio = tone(5.3, clicks=(0.6, 1.5, 2.4, 3.3, 4.4))
     windows = stream_in_chunks(GestureStream(ProceduralGenerator(), Style(), "u1"), audio)
     assert [(w.first_frame, len(w.poses)) for w in windows] == [(0, 30), (30, 30), (60, 20)]
@@ -134,7 +128,7 @@ def test_windows_cover_the_utterance_and_join_smoothly() -> None:
     assert steps[[29, 59]].max() < 0.1
 
 
-def test_window_at_an_exact_boundary_and_short_tail() -> None:
+def test_window_at_an_exact_boundary_and_short_tail(tone) -> None:
     stream = GestureStream(ProceduralGenerator(), Style(), "u2")
     assert [len(w.poses) for w in stream_in_chunks(stream, tone(4.0))] == [30, 30]
     stream = GestureStream(ProceduralGenerator(), Style(), "u3")
@@ -146,7 +140,7 @@ def test_window_at_an_exact_boundary_and_short_tail() -> None:
         GestureStream(ProceduralGenerator(), Style(), "u5", window_frames=7)
 
 
-def test_window_features_see_onsets_at_the_window_start_and_not_the_cut() -> None:
+def test_window_features_see_onsets_at_the_window_start_and_not_the_cut(tone) -> None:
     """A click right at a window's start: the window's features (computed with context before it)
     have it, at full strength; the window's audio alone misses it, and shows the cut at its end as
     an onset, which the window's features drop."""

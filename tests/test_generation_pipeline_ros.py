@@ -27,20 +27,6 @@ CHUNK = c.AUDIO_SAMPLE_RATE // 10
 TIMEOUT = 60.0
 
 
-def speech_audio(duration: float, clicks: tuple[float, ...]) -> np.ndarray:
-    """(N,) float32 16 kHz: a 140 Hz harmonic tone (faded in and out) with noise clicks."""
-    sr = c.AUDIO_SAMPLE_RATE
-    t = np.arange(int(duration * sr)) / sr
-    fade = np.clip(t / 0.2, 0, 1) * np.clip((duration - t) / 0.2, 0, 1)
-    y = 0.05 * fade * sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 6))
-    rng = np.random.default_rng(0)
-    n = int(0.03 * sr)
-    for click in clicks:
-        i = int(click * sr)
-        y[i : i + n] += 0.4 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.008 * sr))
-    return np.clip(y, -1, 1).astype(np.float32)
-
-
 def assert_within_limits(cmd: c.JointCommand) -> None:
     assert cmd.joint_names == CFG.joint_names
     assert np.all(cmd.positions >= LIMITS.lower - 1e-6) and np.all(cmd.positions <= LIMITS.upper + 1e-6)
@@ -48,7 +34,7 @@ def assert_within_limits(cmd: c.JointCommand) -> None:
     assert np.all(steps <= LIMITS.velocity * np.diff(cmd.times)[:, None] * (1 + 1e-6) + 1e-6)
 
 
-def test_utterance_to_robot_trajectory(ros) -> None:
+def test_utterance_to_robot_trajectory(ros, speech_with_clicks) -> None:
     received: dict[str, list[c.JointCommand]] = {}
 
     def on_trajectory(msg: JointTrajectory) -> None:
@@ -85,7 +71,7 @@ def test_utterance_to_robot_trajectory(ros) -> None:
         return start_ns
 
     # Text to speech: one trajectory for the whole utterance, from its start, as long as its speech.
-    audio = speech_audio(3.0, clicks=(0.6, 1.3, 2.1))
+    audio = speech_with_clicks(3.0, clicks=(0.6, 1.3, 2.1))
     start_ns = say("utt-1", audio, "tts")
     ros.spin_until(lambda: "utt-1" in received, TIMEOUT, "the robot trajectory of utt-1")
     (cmd,) = received["utt-1"]
@@ -95,7 +81,7 @@ def test_utterance_to_robot_trajectory(ros) -> None:
     assert np.ptp(cmd.positions, axis=0).max() > 0.2  # the arms move (rad)
 
     # Live microphone speech: 2 s windows, each continuing the utterance on the robot.
-    live = speech_audio(4.5, clicks=(0.7, 1.6, 2.5, 3.4))
+    live = speech_with_clicks(4.5, clicks=(0.7, 1.6, 2.5, 3.4))
     start_ns = say("mic-1", live, "mic")
     ros.spin_until(lambda: len(received.get("mic-1", [])) >= 3, TIMEOUT, "3 trajectory windows of mic-1")
     windows = sorted(received["mic-1"], key=lambda w: w.stamp_ns)

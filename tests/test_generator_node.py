@@ -2,7 +2,7 @@
 
 The test publishes utterances (start event, 100 ms audio chunks, words, end event) with the
 contract encoders and decodes every ``gesture/human_pose`` message with the contract decoder.
-Audio is a synthetic speech-like track (harmonic tone with clicks) made here.
+Audio is synthetic speech-like sound (the ``speech_with_clicks`` fixture: a tone with clicks).
 """
 
 from __future__ import annotations
@@ -28,22 +28,6 @@ GENERATOR = "gesture_ros.generator_node"
 NODE_NAME = "gesture_generator"
 CHUNK = c.AUDIO_SAMPLE_RATE // 10  # 100 ms
 TIMEOUT = 60.0
-
-
-def speech_audio(duration: float, clicks: tuple[float, ...] = (0.6, 1.3, 2.1)) -> np.ndarray:
-    """(N,) float32 16 kHz: a 140 Hz harmonic tone (faded in and out) with noise clicks."""
-    sr = c.AUDIO_SAMPLE_RATE
-    t = np.arange(int(duration * sr)) / sr
-    fade = np.clip(t / 0.2, 0, 1) * np.clip((duration - t) / 0.2, 0, 1)
-    y = 0.05 * fade * sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 6))
-    rng = np.random.default_rng(0)
-    n = int(0.03 * sr)
-    for click in clicks:
-        i = int(click * sr)
-        y[i : i + n] += (0.4 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.008 * sr)))[
-            : max(0, y.size - i)
-        ]
-    return np.clip(y, -1, 1).astype(np.float32)
 
 
 class GeneratorClient:
@@ -123,10 +107,10 @@ def expected_frames(audio: np.ndarray) -> int:
 WORDS = [c.Word("hello", 0.3, 0.7), c.Word("there", 0.9, 1.4), c.Word("robot", 1.8, 2.4)]
 
 
-def test_utterance_to_poses_params_and_bad_input(ros) -> None:
+def test_utterance_to_poses_params_and_bad_input(ros, speech_with_clicks) -> None:
     proc = ros.start(GENERATOR)
     client = GeneratorClient(ros)
-    audio = speech_audio(3.0)
+    audio = speech_with_clicks(3.0, clicks=(0.6, 1.3, 2.1))
 
     # A TTS utterance: one message for the whole utterance, right id, stamp and length.
     start_ns = client.say("utt-1", audio, words=WORDS)
@@ -178,14 +162,14 @@ def test_utterance_to_poses_params_and_bad_input(ros) -> None:
     assert proc.alive()
 
 
-def test_missing_checkpoint_falls_back_to_procedural(ros, tmp_path) -> None:
+def test_missing_checkpoint_falls_back_to_procedural(ros, tmp_path, speech_with_clicks) -> None:
     missing = tmp_path / "no-such-checkpoint"
     proc = ros.start(GENERATOR, {"backend": "trimodal", "checkpoint": str(missing)})
     client = GeneratorClient(ros)
     wait_log(
         ros, proc, f"cannot use backend 'trimodal': trimodal checkpoint directory {missing} does not exist"
     )
-    audio = speech_audio(2.0, clicks=(0.7, 1.4))
+    audio = speech_with_clicks(2.0, clicks=(0.7, 1.4))
     client.say("fallback-1", audio)
     assert len(client.wait_frames("fallback-1", expected_frames(audio))) == expected_frames(audio)
 
@@ -205,7 +189,7 @@ def test_missing_checkpoint_falls_back_to_procedural(ros, tmp_path) -> None:
     assert proc.alive()
 
 
-def test_live_switch_to_a_trimodal_checkpoint(ros, tmp_path) -> None:
+def test_live_switch_to_a_trimodal_checkpoint(ros, tmp_path, speech_with_clicks) -> None:
     torch = pytest.importorskip("torch")
     from gesture_core.models.trimodal.checkpoint import save_checkpoint
     from gesture_core.models.trimodal.config import TrimodalConfig
@@ -226,17 +210,17 @@ def test_live_switch_to_a_trimodal_checkpoint(ros, tmp_path) -> None:
         (result,) = client.set_params(**change)
         assert result.successful
     wait_log(ros, proc, f"generator backend: trimodal ({valid})")
-    audio = speech_audio(2.0, clicks=(0.7, 1.4))
+    audio = speech_with_clicks(2.0, clicks=(0.7, 1.4))
     client.say("trimodal-1", audio, words=WORDS)
     assert len(client.wait_frames("trimodal-1", expected_frames(audio))) == expected_frames(audio)
     wait_log(ros, proc, "trimodal-1: 30 frames (2.00 s, 3 words, computed features) by trimodal")
     assert proc.alive()
 
 
-def test_asr_wait_and_live_streaming(ros) -> None:
+def test_asr_wait_and_live_streaming(ros, speech_with_clicks) -> None:
     proc = ros.start(GENERATOR, {"words_timeout": 1.0})
     client = GeneratorClient(ros)
-    audio = speech_audio(2.5)
+    audio = speech_with_clicks(2.5, clicks=(0.6, 1.3, 2.1))
 
     # ASR words arriving after the end event are waited for and used.
     client.say("asr-1", audio, source="file", words_known=False)
@@ -252,7 +236,7 @@ def test_asr_wait_and_live_streaming(ros) -> None:
     wait_log(ros, proc, "asr-2: no final words within 1 s")
 
     # Live microphone input: a window every 2 s (30 frames) of audio, then the tail at the end.
-    live = speech_audio(5.3, clicks=(0.6, 1.5, 2.4, 3.3, 4.4))
+    live = speech_with_clicks(5.3, clicks=(0.6, 1.5, 2.4, 3.3, 4.4))
     start_ns = client.say("mic-1", live, source="mic", words_known=False)
     poses = client.wait_frames("mic-1", expected_frames(live))
     windows = sorted(client.poses["mic-1"], key=lambda s: s.first_frame)

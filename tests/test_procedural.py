@@ -1,7 +1,7 @@
 """The procedural gesture generator: format, determinism, style, beat timing, rest and idle motion.
 
-Audio is synthetic and made here: a speech-like carrier (a harmonic tone, smoothly faded in and
-out, so it has no sharp onset of its own) with short noise clicks on top at known times.
+Audio is synthetic (the ``speech_with_clicks`` fixture): a speech-like carrier (a harmonic tone,
+smoothly faded in and out, so it has no sharp onset of its own) with noise clicks at known times.
 
 A *stroke end* (the apex of a beat) is defined like the evaluation's motion beats: a local minimum
 of a wrist's speed (central differences of the rebuilt joint positions), here only those that
@@ -33,28 +33,11 @@ from gesture_core.models.procedural import (
 )
 
 CLICKS = (1.0, 1.6, 2.5, 3.1, 3.9, 4.4, 5.2)  # s
+#: The main test track: 6 s, speech from 0.3 s to 5.6 s, clicks at CLICKS.
+TRACK = {"duration": 6.0, "speech": (0.3, 5.6), "clicks": CLICKS}
 WRISTS = (skeleton.JOINTS.index("left_wrist"), skeleton.JOINTS.index("right_wrist"))
 DOWN_STROKE = 0.4  # m/s, +y is down in TED axes
 STROKE_FRAMES = 2
-
-
-def speech_track(
-    duration: float = 6.0,
-    speech: tuple[float, float] = (0.3, 5.6),
-    clicks: tuple[float, ...] = CLICKS,
-    level: float = 1.0,
-) -> np.ndarray:
-    """(N,) float32 waveform: a 140 Hz harmonic tone over ``speech`` (s) with noise clicks, scaled."""
-    t = np.arange(int(duration * SR)) / SR
-    fade = np.clip((t - speech[0]) / 0.3, 0, 1) * np.clip((speech[1] - t) / 0.3, 0, 1)
-    y = 0.05 * fade * sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 6))
-    rng = np.random.default_rng(7)
-    n = int(0.03 * SR)
-    for c in clicks:
-        i = int(c * SR)
-        click = 0.4 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.008 * SR))
-        y[i : i + n] += click[: max(0, len(y) - i)]
-    return np.clip(level * y, -1, 1).astype(np.float32)
 
 
 def stroke_ends(poses: np.ndarray) -> list[int]:
@@ -84,8 +67,8 @@ def gen() -> ProceduralGenerator:
 
 
 @pytest.fixture(scope="module")
-def track() -> np.ndarray:
-    return speech_track()
+def track(speech_with_clicks) -> np.ndarray:
+    return speech_with_clicks(**TRACK)
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +141,8 @@ def test_config_errors_name_the_key() -> None:
 
 
 @pytest.mark.parametrize("duration", [0.01, 1.0, 2.0, 3.37])
-def test_output_format(gen: ProceduralGenerator, duration: float) -> None:
-    speech = SpeechInput(speech_track(duration=duration, speech=(0.0, duration), clicks=(0.5,)))
+def test_output_format(gen: ProceduralGenerator, speech_with_clicks, duration: float) -> None:
+    speech = SpeechInput(speech_with_clicks(duration, clicks=(0.5,)))
     poses = gen.generate(speech, Style())
     assert poses.shape == (speech.n_frames, skeleton.POSE_DIM)
     assert speech.n_frames == max(1, int(np.ceil(duration * FPS)))
@@ -260,26 +243,26 @@ def test_beats_follow_pitch_accents_without_onsets(gen: ProceduralGenerator) -> 
 # -- energy, pauses and idle ---------------------------------------------------------------------------
 
 
-def test_energy_envelope_drives_amplitude(gen: ProceduralGenerator) -> None:
-    loud = gen.generate(SpeechInput(speech_track(level=1.0)), Style(seed=3))
-    quiet = gen.generate(SpeechInput(speech_track(level=0.15)), Style(seed=3))
+def test_energy_envelope_drives_amplitude(gen: ProceduralGenerator, speech_with_clicks) -> None:
+    loud = gen.generate(SpeechInput(speech_with_clicks(**TRACK, level=1.0)), Style(seed=3))
+    quiet = gen.generate(SpeechInput(speech_with_clicks(**TRACK, level=0.15)), Style(seed=3))
     speaking = slice(int(1.0 * FPS), int(5.0 * FPS))
     loud_dev = bone_angles_from_rest(loud)[speaking].mean()
     quiet_dev = bone_angles_from_rest(quiet)[speaking].mean()
     assert loud_dev > 1.3 * quiet_dev > 0
 
 
-def test_hands_return_to_rest_in_a_long_pause(gen: ProceduralGenerator) -> None:
-    audio = speech_track(duration=5.0, speech=(0.2, 2.0), clicks=(0.8, 1.5))
+def test_hands_return_to_rest_in_a_long_pause(gen: ProceduralGenerator, speech_with_clicks) -> None:
+    audio = speech_with_clicks(5.0, speech=(0.2, 2.0), clicks=(0.8, 1.5))
     dev = np.degrees(bone_angles_from_rest(gen.generate(SpeechInput(audio), Style(seed=1))))
     assert dev[int(0.8 * FPS) : int(1.8 * FPS)].max() > 20  # gesturing while speaking
     assert dev[int(3.5 * FPS) :].max() < 3  # back at rest (idle motion only) 1.5 s into the pause
 
 
-def test_short_pause_keeps_the_hands_up(gen: ProceduralGenerator) -> None:
+def test_short_pause_keeps_the_hands_up(gen: ProceduralGenerator, speech_with_clicks) -> None:
     """A 0.3 s gap between two phrases is bridged: the hands stay in gesture space."""
-    a = speech_track(duration=5.0, speech=(0.2, 2.0), clicks=(0.8,))
-    b = speech_track(duration=5.0, speech=(2.3, 4.5), clicks=(3.5,))
+    a = speech_with_clicks(5.0, speech=(0.2, 2.0), clicks=(0.8,))
+    b = speech_with_clicks(5.0, speech=(2.3, 4.5), clicks=(3.5,))
     dev = np.degrees(bone_angles_from_rest(gen.generate(SpeechInput(a + b), Style(seed=1))))
     forearms = [skeleton.BONE_NAMES.index("left_forearm"), skeleton.BONE_NAMES.index("right_forearm")]
     assert dev[int(2.15 * FPS), forearms].min() > 20

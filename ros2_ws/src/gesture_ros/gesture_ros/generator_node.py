@@ -21,6 +21,9 @@ Latency choices
   window with its ``first_frame``; the tail is generated at the ``end`` event. Poses of a window
   are therefore up to 2 s plus generation time late for live speech; the retargeter plays what
   arrives late from where the robot is.
+- Every generator is run once on a second of noise when it is loaded (start-up, backend switch):
+  first calls compile kernels (librosa's numba code, onnxruntime sessions) for seconds, which
+  must not delay the first utterance.
 - Features: the final ``speech/features`` of the utterance are used when they arrived before
   generation (they are computed anyway by the features node); otherwise the generator computes
   them itself rather than wait. Streaming windows always compute their own (with context).
