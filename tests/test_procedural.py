@@ -175,7 +175,7 @@ def test_variability_zero_removes_seeded_variation(
     # Same seed: the same beats on the same hands, only the sizes of the variations differ.
     features = extract_features(track, "test")
     times = np.arange(SpeechInput(track).n_frames) / FPS
-    energy, active = gen._speech_activity(features, times)
+    energy, active = gen.speech_activity(features, times)
     plans = [
         gen.plan_beats(features, times, energy, active, np.random.default_rng(3), variability)
         for variability in (0.0, 1.0, 2.0)
@@ -209,7 +209,7 @@ def test_beat_apex_is_a_wrist_speed_minimum_on_the_onset_frame(
     speech = SpeechInput(track)
     features = extract_features(track, "test")
     times = np.arange(speech.n_frames) / FPS
-    energy, active = gen._speech_activity(features, times)
+    energy, active = gen.speech_activity(features, times)
     beats = gen.plan_beats(features, times, energy, active, np.random.default_rng(seed))
     onset_frames = np.round(features.onsets * FPS)
     pos = skeleton.joint_positions(gen.generate(speech, Style(seed=seed)))
@@ -234,7 +234,7 @@ def test_beats_follow_pitch_accents_without_onsets(gen: ProceduralGenerator) -> 
     speech = SpeechInput(audio)
     features = extract_features(speech.audio, "test")
     times = np.arange(speech.n_frames) / FPS
-    energy, active = gen._speech_activity(features, times)
+    energy, active = gen.speech_activity(features, times)
     beats = [b.time for b in gen.plan_beats(features, times, energy, active, np.random.default_rng(0))]
     for a in accents:
         assert np.min(np.abs(np.array(beats) - a)) <= 1.5 / FPS, f"no beat at the pitch accent {a} s: {beats}"

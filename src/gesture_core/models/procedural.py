@@ -39,7 +39,7 @@ from scipy.spatial.transform import Rotation
 
 from .. import skeleton
 from ..contracts import GESTURE_FPS, AudioFeatures
-from ..errors import ConfigError
+from ..errors import ConfigError, ContractError
 from ..features import extract_features
 from ..generation.base import SpeechInput, Style
 from ..generation.windows import blend_overlap
@@ -97,7 +97,6 @@ HOLD_ARM = ArmAngles(flex=0.35, abd=0.30, twist=0.45, elbow=1.45)
 _SPINE_REST = _DOWN * -1.0
 _NECK_REST = np.array([0.0, -np.cos(0.47), np.sin(0.47)])
 _HEAD_REST = np.array([0.0, -np.cos(0.44), -np.sin(0.44)])
-ENERGY_SMOOTH_S = 0.6
 _COLLAR_DROP = 0.32  # collar bones slope down from the neck base to the shoulders (rad)
 
 
@@ -175,6 +174,7 @@ class ProceduralConfig:
     pitch_accent_semitones: float = 2.0  # f0 peak prominence that counts as a pitch accent
     silence_db: float = -45.0  # RMS level at or below which audio counts as silence
     loud_db: float = -15.0  # RMS level that gives full-size gestures
+    energy_smooth_s: float = 0.6  # the hands' height follows the energy smoothed over this
     pause_s: float = 0.5  # silences longer than this send the hands back to rest
     ramp_s: float = 0.3  # hands rise/sink into gesture space over about this time
     breath_hz: float = 0.25
@@ -188,7 +188,7 @@ class ProceduralConfig:
                 raise ConfigError(f"procedural.{f.name} must be finite, got {value!r}")
             if f.name not in ("silence_db", "loud_db") and value < 0:
                 raise ConfigError(f"procedural.{f.name} must be >= 0, got {value!r}")
-        for name in ("prep_s", "stroke_s", "retract_s", "ramp_s"):
+        for name in ("prep_s", "stroke_s", "retract_s", "ramp_s", "energy_smooth_s"):
             if getattr(self, name) < 1.0 / GESTURE_FPS:
                 raise ConfigError(f"procedural.{name} must be at least one frame (1/{GESTURE_FPS:g} s)")
         if self.min_beat_gap_s < self.stroke_s + 1.0 / GESTURE_FPS:
@@ -251,9 +251,11 @@ class ProceduralGenerator:
         n = speech.n_frames
         times = np.arange(n) / GESTURE_FPS
         features = speech.features if speech.features is not None else _compute_features(speech)
+        if features.n_frames == 0:
+            raise ContractError("speech.features has no frames to gesture from")
         rng = np.random.default_rng(style.seed)
 
-        energy, active = self._speech_activity(features, times)
+        energy, active = self.speech_activity(features, times)
         beats = self.plan_beats(features, times, energy, active, rng, style.variability)
         body = self._angles(times, energy, active, beats, rng, style)
         poses = pose_from_angles(body, n)
@@ -263,7 +265,7 @@ class ProceduralGenerator:
 
     # -- the cues -----------------------------------------------------------------------------------
 
-    def _speech_activity(self, features: AudioFeatures, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def speech_activity(self, features: AudioFeatures, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-frame speech energy in [0, 1] and the speaking mask (pauses < ``pause_s`` bridged)."""
         cfg = self.config
         rms_db = 20.0 * np.log10(np.maximum(_resample(features, "rms", times), 1e-6))
@@ -367,14 +369,13 @@ class ProceduralGenerator:
         for shift in range(1, round(cfg.ramp_s * GESTURE_FPS) + 1):
             held[shift:] |= active[:-shift]
         space = _smooth(held.astype(float), 2 * cfg.ramp_s)
-        level = space * (0.5 + 0.5 * _smooth(energy, ENERGY_SMOOTH_S))  # how far the hands rise
+        level = space * (0.5 + 0.5 * _smooth(energy, cfg.energy_smooth_s))  # how far the hands rise
 
-        # Idle: breathing and sway, with seeded phases.
+        # Idle: breathing, and a sway made of two slow incommensurate sines; seeded phases.
         phase = rng.uniform(0.0, 2 * np.pi, size=3)
         breath = np.sin(2 * np.pi * cfg.breath_hz * times + phase[0])
-        sway = 0.6 * np.sin(2 * np.pi * 0.07 * times + phase[1]) + 0.4 * np.sin(
-            2 * np.pi * 0.13 * times + phase[2]
-        )
+        sway = 0.6 * np.sin(2 * np.pi * 0.07 * times + phase[1])
+        sway += 0.4 * np.sin(2 * np.pi * 0.13 * times + phase[2])
 
         # Per-phrase variation of the hold pose: which hand leads, how high, how wide.
         hold_var = {side: self._phrase_variation(active, rng, var) for side in _SIDES}
@@ -384,7 +385,7 @@ class ProceduralGenerator:
         for side in _SIDES:
             lift, width = hold_var[side]
             b = beat_curve[side]
-            offsets = {
+            offsets = {  # the shoulder joins a beat's elbow motion a little
                 "flex": level * (HOLD_ARM.flex - REST_ARM.flex) * lift + 0.25 * b,
                 "abd": level * (HOLD_ARM.abd - REST_ARM.abd) * width,
                 "twist": level * (HOLD_ARM.twist - REST_ARM.twist),
@@ -396,9 +397,9 @@ class ProceduralGenerator:
                     for name in offsets
                 }
             )
-        nod = 0.15 * 0.5 * (beat_curve["left"] + beat_curve["right"])
+        nod = 0.15 * 0.5 * (beat_curve["left"] + beat_curve["right"])  # the head dips with the strokes
         return BodyAngles(
-            torso_pitch=amp * (cfg.breath_rad * breath + 0.03 * level),
+            torso_pitch=amp * (cfg.breath_rad * breath + 0.03 * level),  # leaning in a little to talk
             torso_roll=amp * cfg.sway_rad * sway,
             shrug=amp * 2 * cfg.breath_rad * breath,
             head_pitch=amp * -nod,
@@ -416,9 +417,8 @@ class ProceduralGenerator:
         for start, stop in zip(np.r_[0, edges], np.r_[edges, len(active)]):
             lift[start:stop] = 1.0 + 0.2 * variability * rng.standard_normal()
             width[start:stop] = 1.0 + 0.3 * variability * rng.standard_normal()
-        return _smooth(np.clip(lift, 0.5, 1.5), 2 * self.config.ramp_s), _smooth(
-            np.clip(width, 0.3, 2.0), 2 * self.config.ramp_s
-        )
+        ramp = 2 * self.config.ramp_s
+        return _smooth(np.clip(lift, 0.5, 1.5), ramp), _smooth(np.clip(width, 0.3, 2.0), ramp)
 
     def _beat_curve(self, times: np.ndarray, beats: list[Beat]) -> np.ndarray:
         """Elbow-flexion offset (rad), (n,), of one arm's beats: lift, fast drop to the apex, back.
