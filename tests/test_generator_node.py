@@ -230,6 +230,12 @@ def test_asr_wait_and_live_streaming(ros, speech_with_clicks) -> None:
     assert len(client.wait_frames("asr-1", expected_frames(audio))) == expected_frames(audio)
     wait_log(ros, proc, "asr-1: 38 frames (2.50 s, 3 words")
 
+    # Known (TTS) words overtaken by the end event are waited for as well.
+    client.say("tts-late", audio, source="tts", words_known=True)
+    client.publish_words("tts-late", WORDS, "tts")
+    assert len(client.wait_frames("tts-late", expected_frames(audio))) == expected_frames(audio)
+    wait_log(ros, proc, "tts-late: 38 frames (2.50 s, 3 words")
+
     # No words at all: generated from the audio alone once words_timeout has passed.
     client.say("asr-2", audio, source="file", words_known=False)
     assert len(client.wait_frames("asr-2", expected_frames(audio))) == expected_frames(audio)

@@ -10,11 +10,12 @@ Latency choices
 ---------------
 - **Whole utterances** (sources ``tts`` and ``file``, which send all their audio at once, ahead of
   the start stamp): one message per utterance, generated as soon as the ``end`` event arrives,
-  when all audio is there. With exact words (``words_known``, TTS) nothing else is awaited. With
-  ASR words (``words_known`` false) the node waits for the final ``speech/words`` of the utterance,
-  at most ``words_timeout`` seconds, then generates without text (audio-only gesturing): a late
-  gesture is worse than one without words. Generation takes a few tens of ms per second of speech
-  for the procedural backend, well inside the lead the sources give.
+  when all audio is there and the final ``speech/words`` of the utterance too. TTS publishes its
+  exact words (``words_known``) before the audio, so they are normally there already; ASR words
+  (``words_known`` false) come after the audio: the node waits for them at most ``words_timeout``
+  seconds, then generates without text (audio-only gesturing): a late gesture is worse than one
+  without words. The procedural backend takes about 15 ms per second of speech, audio features
+  included (``benchmarks/generation.py``), well inside the lead the sources give.
 - **Live input** (source ``mic``, or parameter ``streaming``): audio arrives in real time, so the
   node generates a window every 2 s (30 frames) of new audio, seeded with the last 4 frames of the
   previous window (:class:`~gesture_core.generation.streaming.GestureStream`), and publishes each
@@ -206,9 +207,9 @@ class GeneratorNode(Node):
             window = self._stream_step(uid, stream, lambda: stream.finish(utt.audio, words))
             if window is not None:
                 self._publish(utt, window.poses, window.first_frame)
-        elif utt.start.words_known or uid in self._words or self._p["words_timeout"] <= 0:
+        elif uid in self._words or self._p["words_timeout"] <= 0:
             self._generate_utterance(utt)
-        else:
+        else:  # ASR words come after the audio; TTS words are published first but may be overtaken
             self._waiting[uid] = _Waiting(utt, self._service_s + self._p["words_timeout"])
 
     def _check_deadlines(self) -> None:
