@@ -21,6 +21,7 @@ from gesture_core.contracts import Topic
 from gesture_core.errors import GestureError
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 import rclpy
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
@@ -152,8 +153,8 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None) ->
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except GestureError as exc:
-        rclpy.logging.get_logger("gesture").fatal(str(exc))
+    except (GestureError, ParameterException) as exc:  # bad configuration: one clear line, no traceback
+        rclpy.logging.get_logger("gesture").fatal(f"{type(exc).__name__}: {exc}")
         return 1
     finally:
         if node is not None:
