@@ -11,7 +11,8 @@ publishes are that start time plus the sim time, so with ``real_time_factor`` 1 
 system clock and nodes may use either. A trajectory's ``header.stamp`` is mapped back the same
 way; stamp 0 means "start now" (as in JTC), and a stamp in the past skips the points already due.
 The simulation runs ``real_time_factor`` times faster than the wall clock; if it falls behind by
-more than 0.1 s (a slow machine), the lost time is dropped and logged rather than caught up.
+more than 0.1 s (a slow machine), the lost time is dropped and logged rather than caught up, and
+the origin of the sim clock moves with it, so stamps stay on the ROS clock.
 Trajectories that are invalid or name unknown joints are logged and dropped; targets beyond the
 joint limits are logged and clipped by the servos.
 """
@@ -125,8 +126,12 @@ class SimNode(Node):
     def _tick(self) -> None:
         if self._pacer is None:
             self._pacer = Pacer(self._p["real_time_factor"], time.monotonic(), self._sim.time)
+            # sim time runs from the first tick: anchor it to the ROS clock now, not at construction
+            self._sim_clock = SimClock(self.get_clock().now().nanoseconds - round(self._sim.time * c.NS_PER_S))
         target, dropped = self._pacer.target(time.monotonic(), self._sim.time)
         if dropped > 0:
+            # skipped sim time must not put the stamps behind the ROS clock: move the origin with it
+            self._sim_clock = SimClock(self._sim_clock.origin_ns + round(dropped * c.NS_PER_S))
             rtf = self._p["real_time_factor"]
             self.get_logger().warning(
                 f"simulation is slower than {rtf:g}x real time: dropped {dropped:.3f} s",
