@@ -78,9 +78,12 @@ class Director:
                  c.HUMAN_POSE.name: {"retarget"}}  # fmt: skip
         if "mujoco_sim" in self.node_names:
             needs[c.JOINT_TRAJECTORY.name] = {"mujoco_sim"}
-        if "recorder" in self.node_names:
-            for topic in (c.UTTERANCE.name, c.AUDIO.name, c.WORDS.name, c.FEATURES.name, c.JOINT_TRAJECTORY.name):
-                needs.setdefault(topic, set()).add("recorder")
+        if "recorder" in self.node_names:  # everything the outputs are made of is being recorded
+            recorded = [c.UTTERANCE, c.AUDIO, c.WORDS, c.FEATURES, c.HUMAN_POSE, c.JOINT_TRAJECTORY]
+            if "mujoco_sim" in self.node_names:
+                recorded += [c.JOINT_STATES] + ([c.SIM_IMAGE] if self.args["render"] == "true" else [])
+            for topic in recorded:
+                needs.setdefault(topic.name, set()).add("recorder")
         for topic, subscribers in needs.items():
             have = {i.node_name for i in self.node.get_subscriptions_info_by_topic("/" + topic)}
             missing += [f"{s} on {topic}" for s in sorted(subscribers - have)]
