@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command setup of the gesture stack on a fresh Debian/Ubuntu machine.
 #
-#   - Debian packages (espeak-ng, EGL/OSMesa for offscreen rendering, ffmpeg): installed when run
+#   - Debian packages (espeak-ng, EGL/OSMesa for offscreen rendering, ffmpeg, Xvfb for the viewer
+#     test): installed when run
 #     as root, otherwise printed with the command to install them.
 #   - .venv with the core library (editable), the ROS 2 nodes (pip wheels of rclpy and the message
 #     packages), torch==2.13.0 (the CPU build) and the test tools.
@@ -14,7 +15,7 @@ ROOT=$(pwd)
 VENV="$ROOT/.venv"
 PY=${PYTHON:-python3}
 
-APT_PACKAGES=(espeak-ng libespeak-ng1 libegl1 libosmesa6 libgl1 ffmpeg)
+APT_PACKAGES=(espeak-ng libespeak-ng1 libegl1 libosmesa6 libgl1 ffmpeg xvfb)
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import time
+
 import numpy as np
 import pytest
 
@@ -130,3 +135,29 @@ def test_rendered_frames_are_published(ros):
     pixels = np.frombuffer(bytes(img.data), np.uint8).reshape(48, 64, 3)
     assert pixels.std() > 10  # a picture, not a blank frame
     assert c.stamp_to_ns(listener.images[-1].header.stamp) > c.stamp_to_ns(listener.images[0].header.stamp)
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed (apt-get install xvfb)")
+def test_viewer_opens_on_a_display_and_the_simulation_goes_on(ros, monkeypatch):
+    display = f":{90 + os.getpid() % 50}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "640x480x24"], stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        monkeypatch.setenv("DISPLAY", display)  # inherited by the node process
+        listener = SimListener(ros)
+        node = ros.start(NODE, {"viewer": True})
+        ros.spin_until(lambda: len(listener.states) > 20, 60, "joint states with the viewer open")
+        ros.spin_until(lambda: "viewer open on display" in node.log(), 10, "the viewer to open")
+        assert "cannot open" not in node.log()
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+
+
+def test_viewer_without_a_display_is_an_error_not_a_crash(ros, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    listener = SimListener(ros)
+    node = ros.start(NODE, {"viewer": True})
+    ros.spin_until(lambda: len(listener.states) > 5, 60, "joint states without a display")
+    assert "no display" in node.log()

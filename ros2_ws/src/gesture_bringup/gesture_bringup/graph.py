@@ -44,6 +44,7 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("robot", "humanoid", "robot variant (retargeting config config/retarget_<robot>.yaml)", ("humanoid", "humanoid_7dof")),
     Argument("sim", "true", "run the MuJoCo simulation of the robot", ("true", "false")),
     Argument("render", "true", "render the simulation offscreen and publish sim/image", ("true", "false")),
+    Argument("viewer", "false", "show the simulation in MuJoCo's viewer (needs a display)", ("true", "false")),
     Argument("record", "", "directory for the MCAP recording of every topic (empty: no recording)"),
     Argument("params_file", "", "parameter file (empty: config/gesture.yaml of gesture_bringup)"),
 )
@@ -77,7 +78,7 @@ def build_graph(args: dict[str, str]) -> list[NodeSpec]:
     ]  # fmt: skip
     if args["sim"] == "true":
         nodes.append(
-            NodeSpec("mujoco_sim", "mujoco_sim", "gesture_ros.sim_node", {"robot_description_file": "robot", "render": "render"})
+            NodeSpec("mujoco_sim", "mujoco_sim", "gesture_ros.sim_node", {"robot_description_file": "robot", "render": "render", "viewer": "viewer"})
         )
     if args["record"]:
         nodes.append(NodeSpec("recorder", "recorder", "gesture_ros.recorder_node", {"output_dir": "record"}))

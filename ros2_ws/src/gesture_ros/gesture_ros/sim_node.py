@@ -4,7 +4,8 @@ Subscribes to ``joint_trajectory`` and executes each trajectory with joint_traje
 semantics (:class:`gesture_core.sim.Simulator`); publishes ``joint_states`` (every joint's
 position, velocity and effort, ``publish_rate`` times per sim second), ``/clock`` (sim time) and,
 with ``render:=true``, ``sim/image`` (rgb8 frames from the front camera, ``render_rate`` per sim
-second; rendering runs in the node's one thread, so large frames slow the simulation down).
+second; rendering runs in the node's one thread, so large frames slow the simulation down) and,
+with ``viewer:=true`` and a display, shows MuJoCo's interactive viewer.
 
 Time: sim time 0 is the ROS time at which the node started; ``/clock`` and every stamp it
 publishes are that start time plus the sim time, so with ``real_time_factor`` 1 they track the
@@ -61,6 +62,7 @@ class SimNode(Node):
         self._renderer: Renderer | None = None
         self._next_frame = 0.0  # sim time of the next rendered frame (s)
         self._set_render(self._p["render"])
+        self._viewer = self._open_viewer() if self._p["viewer"] else None
         self._timer = self.create_timer(self._tick_period(), self._tick)
         self.get_logger().info(
             f"simulating {self._sim.description.name} ({len(self._sim.joint_names)} joints) from "
@@ -81,6 +83,7 @@ class SimNode(Node):
             Param("render_rate", 10.0, "frames per second of sim time", range=(0.5, 60.0)),
             Param("render_width", 320, "frame width, pixels", range=(16, 1920), dynamic=False),
             Param("render_height", 240, "frame height, pixels", range=(16, 1080), dynamic=False),
+            Param("viewer", False, "open MuJoCo's interactive viewer (needs a display)", dynamic=False),
         ]  # fmt: skip
 
     def _on_params(self, changes: dict) -> None:
@@ -104,6 +107,21 @@ class SimNode(Node):
         elif not on and self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+
+    def _open_viewer(self):
+        """MuJoCo's passive viewer on the display, or None (logged) when there is none."""
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            self.get_logger().error("viewer requested but there is no display (DISPLAY unset); running headless")
+            return None
+        import mujoco.viewer
+
+        try:
+            viewer = mujoco.viewer.launch_passive(self._sim.model, self._sim.data)
+        except Exception as exc:  # no usable OpenGL on the display: keep simulating headless
+            self.get_logger().error(f"cannot open the MuJoCo viewer: {exc}; running headless")
+            return None
+        self.get_logger().info(f"viewer open on display {os.environ.get('DISPLAY')}")
+        return viewer
 
     # -- input ------------------------------------------------------------------------------------
 
@@ -138,6 +156,12 @@ class SimNode(Node):
                 throttle_duration_sec=5.0,
             )
         self._sim.advance_to(target)
+        if self._viewer is not None:
+            if self._viewer.is_running():
+                self._viewer.sync()
+            else:
+                self.get_logger().info("viewer closed; simulation goes on headless")
+                self._viewer = None
         stamp = self._sim_clock.to_ros_ns(self._sim.time)
         self._publish_state(stamp)
         clock = self._Clock()
@@ -168,6 +192,8 @@ class SimNode(Node):
         self._image_pub.publish(msg)
 
     def destroy_node(self) -> None:
+        if self._viewer is not None:
+            self._viewer.close()
         self._set_render(False)
         super().destroy_node()
 
