@@ -214,3 +214,29 @@ def test_live_tuning_changes_the_published_trajectories(ros, tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.communicate(timeout=60)
+
+
+def test_a_korean_wav_file_is_recognised_and_gestured(tmp_path):
+    """--input file: a 44.1 kHz stereo WAV of Korean speech goes through Vosk (the real Korean
+    model) and the generator; the robot gestures with it."""
+    import soundfile as sf
+    import soxr
+
+    from gesture_core.speech.tts import EspeakTTS
+
+    speech = EspeakTTS().synthesize("안녕하세요. 오늘은 날씨가 정말 좋네요.")
+    stereo = np.repeat(speech.audio[:, None], 2, axis=1)
+    wav = tmp_path / "korean.wav"
+    sf.write(wav, soxr.resample(stereo, c.AUDIO_SAMPLE_RATE, 44_100), 44_100)
+    out = tmp_path / "out"
+    proc = _bringup(out, "--input", "file", "--file", str(wav), "--render", "false")
+    log, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, log
+    tl = load_timeline(out / "recording.mcap")
+    [(uid, ev)] = tl.utterances.items()
+    assert ev.source == "file" and not ev.words_known
+    words = tl.words[uid]
+    assert words.source == "asr" and words.final and len(words.words) >= 2
+    assert any(cmd.utterance_id == uid for cmd in tl.commands)
+    assert not (out / "gesture.mp4").exists()  # render:=false: no video, the picture still
+    assert (out / "timeline.png").is_file()

@@ -36,7 +36,7 @@ class Director:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.say = self.node.create_publisher(String, c.SAY.name, c.SAY.depth)
-        self.play_file = self.node.create_publisher(String, "speech/play_file", 10)
+        self.play_file = self.node.create_publisher(String, c.PLAY_FILE.name, c.PLAY_FILE.depth)
         self.starts: dict[str, int] = {}
         self.ends: dict[str, int] = {}
         self.motion_end: dict[str, int] = {}
@@ -74,8 +74,10 @@ class Director:
     def _missing(self) -> list[str]:
         """What the graph still lacks before speech can start (empty when ready)."""
         missing = sorted(self.node_names - {"recorder"} - set(self.node.get_node_names()))
-        needs = {c.SAY.name: {"speech_source"}, c.AUDIO.name: {"asr", "audio_features", "gesture_generator"},
-                 c.HUMAN_POSE.name: {"retarget"}}  # fmt: skip
+        needs = {c.AUDIO.name: {"asr", "audio_features", "gesture_generator"}, c.HUMAN_POSE.name: {"retarget"}}
+        request = {"tts": c.SAY.name, "file": c.PLAY_FILE.name}.get(self.args["input"])
+        if request:
+            needs[request] = {"speech_source"}
         if "mujoco_sim" in self.node_names:
             needs[c.JOINT_TRAJECTORY.name] = {"mujoco_sim"}
         if "recorder" in self.node_names:  # everything the outputs are made of is being recorded
