@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -215,8 +216,15 @@ def test_two_processes_with_ddp_resume_exactly(data_dir, tmp_path):
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                "-m", "gesture_core.train.trainer", "--out", str(out), *TINY, *extra]  # fmt: skip
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                start_new_session=True)  # fmt: skip
+        try:
+            output, _ = proc.communicate(timeout=300)
+        finally:  # torchrun's workers too, should it hang
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        assert proc.returncode == 0, output
 
     common = ["--data", str(data_dir), "batch_size=4", "gan_warmup_epochs=0", "checkpoint_every=2"]
     torchrun(tmp_path / "whole", *common, "max_steps=4")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, GestureError, ModelError
 from ..models.procedural import ProceduralGenerator
+from ..weights import default_checkpoint
 from .base import GestureGenerator
 
 _log = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ def make_generator(
 ) -> GestureGenerator:
     """The generator for ``backend`` (one of :data:`BACKENDS`).
 
-    ``checkpoint``: checkpoint directory (learned backends only; ignored by ``procedural``).
+    ``checkpoint``: checkpoint directory (learned backends only; ignored by ``procedural``); None
+    takes the checkpoint shipped with the package (:func:`gesture_core.weights.default_checkpoint`).
     ``providers``: onnxruntime execution providers in order of preference (default: CPU); for a
     PyTorch backend, any GPU provider selects CUDA when torch sees a GPU.
     """
@@ -93,6 +95,7 @@ def make_generator(
         return ProceduralGenerator()
     if backend not in LEARNED:
         raise ConfigError(f"backend {backend!r} is not one of {list(BACKENDS)}")
+    checkpoint = checkpoint or default_checkpoint(backend)
     if not checkpoint:
         raise ModelError(
             f"backend {backend!r} needs a checkpoint directory (config.json, model.safetensors, ...)"
