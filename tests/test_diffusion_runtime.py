@@ -19,6 +19,7 @@ from gesture_core import skeleton
 from gesture_core.contracts import Word
 from gesture_core.errors import ConfigError, ModelError
 from gesture_core.generation.base import SpeechInput, Style
+from gesture_core.models.common_torch import max_abs_diff
 from gesture_core.models.diffusion import export
 from gesture_core.models.diffusion.checkpoint import load_model, save_checkpoint
 from gesture_core.models.diffusion.config import (
@@ -131,7 +132,7 @@ def test_broken_checkpoints_raise_model_error_naming_the_file(ckpt, tmp_path):
 def test_onnx_denoising_step_matches_pytorch(ckpt):
     model, _ = load_model(ckpt)
     inputs = export.denoiser_inputs(model, batch=4, seed=7)
-    diff = export.max_abs_diff(model, ckpt / ONNX_FILE, inputs, DENOISER_INPUTS)
+    diff = max_abs_diff(model, ckpt / ONNX_FILE, inputs, DENOISER_INPUTS)
     with torch.inference_mode():
         scale = float(model(*inputs).abs().max())
     assert scale > 0.1  # a non-trivial output...
@@ -141,7 +142,7 @@ def test_onnx_denoising_step_matches_pytorch(ckpt):
 def test_onnx_condition_encoder_matches_pytorch(ckpt):
     model, _ = load_model(ckpt)
     inputs = export.encoder_inputs(model, batch=3, seed=3)
-    diff = export.max_abs_diff(
+    diff = max_abs_diff(
         export.ConditionGraph(model), ckpt / "encoder.onnx", inputs, ("audio", "text_ids", "speaker_weights")
     )
     assert diff < 1e-4, f"onnxruntime vs torch max abs diff {diff:.2e}"

@@ -7,12 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_model as st_load_model
-from safetensors.torch import save_model as st_save_model
 
-from ...errors import ModelError
 from ...vocab import Vocab
+from ..common_torch import load_weights, save_weights
 from .config import FORMAT, WEIGHTS_FILE, CheckpointMeta, read_meta, write_meta
 from .model import GestureDenoiser
 
@@ -25,7 +22,7 @@ def save_checkpoint(
     """Write ``model`` with its vocabulary as a checkpoint directory (created if needed)."""
     meta = CheckpointMeta(Path(ckpt_dir), model.cfg, vocab, dict(provenance or {}))
     write_meta(meta)
-    st_save_model(model, str(meta.path / WEIGHTS_FILE), metadata={"format": FORMAT})
+    save_weights(model, meta.path / WEIGHTS_FILE, FORMAT)
     log.info("saved diffusion checkpoint to %s", meta.path)
     return meta
 
@@ -35,15 +32,8 @@ def load_model(
 ) -> tuple[GestureDenoiser, CheckpointMeta]:
     """Build the denoiser of a checkpoint directory, in eval mode on ``device``.
 
-    Raises :class:`ModelError` naming the file (and tensor) when anything is missing or corrupt.
+    Raises :class:`~gesture_core.errors.ModelError` naming the file (and tensor) when anything is
+    missing or corrupt.
     """
     meta = read_meta(ckpt_dir)
-    path = meta.path / WEIGHTS_FILE
-    if not path.is_file():
-        raise ModelError(f"{path}: checkpoint file is missing")
-    model = GestureDenoiser(meta.config)
-    try:
-        st_load_model(model, str(path), strict=True, device=str(device))
-    except (SafetensorError, RuntimeError, OSError, ValueError) as e:
-        raise ModelError(f"{path}: cannot load the weights: {e}") from e
-    return model.to(device).eval(), meta
+    return load_weights(GestureDenoiser(meta.config), meta.path / WEIGHTS_FILE, device), meta

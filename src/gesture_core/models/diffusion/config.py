@@ -16,25 +16,24 @@ file (and the field); a bad config value is a :class:`ConfigError` naming the ke
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ... import skeleton
-from ...errors import ConfigError, DataError, ModelError
+from ...errors import ConfigError
 from ...vocab import Vocab
+from ..common import CONFIG_FILE as CONFIG_FILE  # re-exported: file names of the checkpoint layout
+from ..common import ONNX_FILE as ONNX_FILE
+from ..common import WEIGHTS_FILE as WEIGHTS_FILE
+from ..common import ModelConfig, check_mean_dir_vec, read_checkpoint_files, write_checkpoint_files
 
 FORMAT = "gesture.diffusion/1"
 #: Value of ``"backend"`` in config.json: the training command and the generator node pick the model by it.
 BACKEND = "diffusion"
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-VOCAB_FILE = "vocab.json"
 ENCODER_ONNX_FILE = "encoder.onnx"
-ONNX_FILE = "model.onnx"
 
 #: encoder.onnx: inputs (batch first) audio (B, audio_samples) float32, text_ids (B, n_poses) int64,
 #: speaker_weights (B, n_speakers) float32 -> cond, uncond (B, n_poses, cond_dim) float32.
@@ -61,7 +60,7 @@ def _number_in(name: str, value: Any, lo: float, hi: float, hi_open: bool = Fals
 
 
 @dataclass
-class DiffusionConfig:
+class DiffusionConfig(ModelConfig):
     """Sizes and training settings of the diffusion denoiser (:class:`.model.GestureDenoiser`).
 
     Window (the Trimodal model's, see ``facts.md``): ``n_poses`` frames at ``fps``, the first
@@ -88,6 +87,8 @@ class DiffusionConfig:
       unit variance like the noise.
     - ``mean_dir_vec``: (27,) the mean pose (default: the Trimodal model's).
     """
+
+    section: ClassVar[str] = "diffusion"
 
     n_words: int
     n_speakers: int
@@ -136,37 +137,7 @@ class DiffusionConfig:
         _number_in("pose_scale", self.pose_scale, 1e-3, 10.0)
         if self.prediction not in PREDICTIONS:
             raise ConfigError(f"diffusion.prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
-        mean = self.mean_dir_vec
-        if not isinstance(mean, (list, tuple)) or len(mean) != skeleton.POSE_DIM:
-            raise ConfigError(f"diffusion.mean_dir_vec must be a list of {skeleton.POSE_DIM} numbers")
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in mean):
-            raise ConfigError("diffusion.mean_dir_vec must contain finite numbers only")
-        self.mean_dir_vec = [float(v) for v in mean]
-
-    @property
-    def pose_dim(self) -> int:
-        return skeleton.POSE_DIM
-
-    @property
-    def audio_samples(self) -> int:
-        """Raw audio samples per window: ``int(34 / 15 * 16000) = 36266`` for the defaults."""
-        return int(self.n_poses / self.fps * self.sample_rate)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> DiffusionConfig:
-        """Build from :meth:`to_dict` output; unknown or missing keys raise :class:`ConfigError`."""
-        if not isinstance(data, dict):
-            raise ConfigError(f"diffusion config must be an object, got {type(data).__name__}")
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(f"diffusion.{unknown[0]}: unknown key")
-        for name in ("n_words", "n_speakers"):
-            if name not in data:
-                raise ConfigError(f"diffusion.{name}: missing key")
-        return cls(**data)
+        self.mean_dir_vec = check_mean_dir_vec("diffusion", self.mean_dir_vec)
 
 
 @dataclass
@@ -180,52 +151,13 @@ class CheckpointMeta:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise ModelError(f"{path}: checkpoint file is missing")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelError(f"{path}: not a readable JSON file: {e}") from e
-
-
 def read_meta(ckpt_dir: str | Path) -> CheckpointMeta:
     """Read ``config.json`` and ``vocab.json`` of a checkpoint directory (no weights)."""
-    ckpt_dir = Path(ckpt_dir)
-    if not ckpt_dir.is_dir():
-        raise ModelError(f"{ckpt_dir}: checkpoint directory does not exist")
-    cfg_path = ckpt_dir / CONFIG_FILE
-    raw = _read_json(cfg_path)
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT or raw.get("backend") != BACKEND:
-        got = {k: raw.get(k) for k in ("format", "backend")} if isinstance(raw, dict) else raw
-        raise ModelError(f"{cfg_path}: need 'format' {FORMAT!r} and 'backend' {BACKEND!r}, got {got!r}")
-    try:
-        config = DiffusionConfig.from_dict(raw.get("config"))
-    except ConfigError as e:
-        raise ModelError(f"{cfg_path}: {e}") from e
-    provenance = raw.get("provenance", {})
-    if not isinstance(provenance, dict):
-        raise ModelError(f"{cfg_path}: 'provenance' must be an object")
-    vocab_path = ckpt_dir / VOCAB_FILE
-    try:
-        vocab = Vocab.from_json(_read_json(vocab_path), source=str(vocab_path))
-    except DataError as e:
-        raise ModelError(str(e)) from e
-    if len(vocab) != config.n_words:
-        raise ModelError(f"{vocab_path}: {len(vocab)} words, but config.json says n_words={config.n_words}")
-    return CheckpointMeta(ckpt_dir, config, vocab, provenance)
+    files = read_checkpoint_files(ckpt_dir, {"format": FORMAT, "backend": BACKEND}, DiffusionConfig)
+    return CheckpointMeta(files.path, files.config, files.vocab, files.provenance)
 
 
 def write_meta(meta: CheckpointMeta) -> None:
     """Write ``config.json`` and ``vocab.json`` into ``meta.path`` (created if needed)."""
-    if len(meta.vocab) != meta.config.n_words:
-        raise ModelError(f"vocabulary has {len(meta.vocab)} words but config.n_words={meta.config.n_words}")
-    meta.path.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "format": FORMAT,
-        "backend": BACKEND,
-        "config": meta.config.to_dict(),
-        "provenance": meta.provenance,
-    }
-    (meta.path / CONFIG_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    meta.vocab.save(meta.path / VOCAB_FILE)
+    header = {"format": FORMAT, "backend": BACKEND}
+    write_checkpoint_files(meta.path, header, meta.config, meta.vocab, meta.provenance)

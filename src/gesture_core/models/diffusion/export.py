@@ -14,20 +14,13 @@ Each is checked with onnxruntime against PyTorch on random inputs and not kept i
 
 from __future__ import annotations
 
-import argparse
-import logging
-import os
-from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
 import torch
 from torch import nn
 
-from ...errors import GestureError, ModelError
-from ..trimodal.export import configure_cli_logging
+from ..common_torch import export_checked, export_cli
 from .checkpoint import load_model
 from .config import (
     DENOISER_INPUTS,
@@ -38,11 +31,6 @@ from .config import (
     ONNX_FILE,
 )
 from .model import GestureDenoiser
-
-log = logging.getLogger(__name__)
-
-#: Largest accepted |onnxruntime - torch| on the check inputs (float32 round-off is ~1e-6).
-TOLERANCE = 1e-4
 
 
 class ConditionGraph(nn.Module):
@@ -81,68 +69,16 @@ def denoiser_inputs(model: GestureDenoiser, batch: int = 2, seed: int = 0) -> tu
     return x_t, t, cond, pre_seq
 
 
-def max_abs_diff(
-    module: nn.Module, onnx_path: str | Path, inputs: Sequence[torch.Tensor], names: Sequence[str]
-) -> float:
-    """max |onnxruntime(inputs) - module(inputs)| over all outputs of the ONNX file of ``module``."""
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {n: t.numpy() for n, t in zip(names, inputs)})
-    with torch.inference_mode():
-        want = module(*inputs)
-    want = want if isinstance(want, tuple) else (want,)
-    return max(float(np.max(np.abs(g - w.detach().numpy()))) for g, w in zip(got, want))
-
-
-def _export_checked(
-    module: nn.Module,
-    make_inputs: Callable[..., tuple[torch.Tensor, ...]],
-    path: Path,
-    input_names: Sequence[str],
-    output_names: Sequence[str],
-    opset: int,
-) -> float:
-    """Export ``module`` to ``path`` (batch dynamic), check it on fresh inputs; returns the max abs diff."""
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.onnx.export(
-            module,
-            make_inputs(batch=2, seed=0),
-            str(tmp),
-            input_names=list(input_names),
-            output_names=list(output_names),
-            opset_version=opset,
-            dynamo=True,
-            external_data=False,
-            dynamic_shapes={name: {0: batch} for name in input_names},
-            verbose=False,
-        )
-        diff = max_abs_diff(module, tmp, make_inputs(batch=3, seed=1), input_names)
-        if not diff < TOLERANCE:
-            raise ModelError(f"{path}: exported ONNX disagrees with PyTorch: max abs diff {diff:.3g}")
-        os.replace(tmp, path)
-    except ModelError:
-        raise
-    except Exception as e:  # the exporter raises many kinds of errors; report them as ours
-        raise ModelError(f"{path}: ONNX export failed: {type(e).__name__}: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info("wrote %s (opset %d, onnxruntime vs torch max abs diff %.2e)", path, opset, diff)
-    return diff
-
-
 def export_onnx(model: GestureDenoiser, out_dir: str | Path, opset: int = 18) -> dict[str, float]:
     """Write ``encoder.onnx`` and ``model.onnx`` of ``model`` into ``out_dir``.
 
     Returns the checked max abs diff (onnxruntime vs torch) per file name.
     """
-    if opset < 17:
-        raise ModelError(f"export.opset must be >= 17, got {opset}")
     out_dir = Path(out_dir)
     model = model.cpu().eval()
     encoder = ConditionGraph(model).eval()
     return {
-        ENCODER_ONNX_FILE: _export_checked(
+        ENCODER_ONNX_FILE: export_checked(
             encoder,
             partial(encoder_inputs, model),
             out_dir / ENCODER_ONNX_FILE,
@@ -150,7 +86,7 @@ def export_onnx(model: GestureDenoiser, out_dir: str | Path, opset: int = 18) ->
             ENCODER_OUTPUTS,
             opset,
         ),
-        ONNX_FILE: _export_checked(
+        ONNX_FILE: export_checked(
             model,
             partial(denoiser_inputs, model),
             out_dir / ONNX_FILE,
@@ -168,21 +104,8 @@ def export_checkpoint(ckpt_dir: str | Path, opset: int = 18) -> dict[str, float]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Export a diffusion checkpoint directory to CKPT_DIR/encoder.onnx and CKPT_DIR/model.onnx."
-    )
-    parser.add_argument("ckpt_dir", type=Path)
-    parser.add_argument("--opset", type=int, default=18)
-    args = parser.parse_args(argv)
-    configure_cli_logging()
-    try:
-        diffs = export_checkpoint(args.ckpt_dir, args.opset)
-    except GestureError as e:
-        log.error("%s", e)
-        return 1
-    for name, diff in diffs.items():
-        print(f"{args.ckpt_dir / name}  max abs diff vs torch {diff:.2e}")
-    return 0
+    description = "Export a diffusion checkpoint directory to CKPT_DIR/encoder.onnx and CKPT_DIR/model.onnx."
+    return export_cli(argv, description, export_checkpoint)
 
 
 if __name__ == "__main__":

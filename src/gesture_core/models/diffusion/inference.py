@@ -19,23 +19,20 @@ Style mapping (:class:`gesture_core.generation.Style`):
 
 from __future__ import annotations
 
-import logging
-from abc import ABC, abstractmethod
+from abc import abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 
-from ...contracts import AUDIO_SAMPLE_RATE, GESTURE_FPS, Word
-from ...errors import ConfigError, ModelError
-from ...generation.base import SpeechInput, Style
-from ...generation.windows import TimedToken, WindowInput, WindowSpec, run_windows
-from .config import CheckpointMeta
+from ...generation.base import Style
+from ...generation.windows import WindowInput
+from ..common import WindowedGeneratorBase
+from .config import CheckpointMeta, DiffusionConfig
 from .sampler import Predict, SamplerConfig, ddim_sample, guide
 from .schedule import cosine_alpha_bar
 
-log = logging.getLogger(__name__)
 
-
-class DiffusionGeneratorBase(ABC):
+class DiffusionGeneratorBase(WindowedGeneratorBase[DiffusionConfig]):
     """A :class:`~gesture_core.generation.GestureGenerator` over a diffusion checkpoint's metadata.
 
     ``sampler`` may be replaced between calls (e.g. a live-changed step count).
@@ -44,19 +41,10 @@ class DiffusionGeneratorBase(ABC):
     name = "diffusion"
 
     def __init__(self, meta: CheckpointMeta, sampler: SamplerConfig | None = None):
-        cfg = meta.config
-        if cfg.sample_rate != AUDIO_SAMPLE_RATE or cfg.fps != GESTURE_FPS:
-            raise ModelError(
-                f"{meta.path}: model runs at {cfg.sample_rate} Hz audio / {cfg.fps} fps, "
-                f"the project at {AUDIO_SAMPLE_RATE} Hz / {GESTURE_FPS} fps"
-            )
+        super().__init__(meta.path, meta.config, meta.vocab)
         self.meta = meta
-        self.config = cfg
-        self.vocab = meta.vocab
         self.sampler = sampler if sampler is not None else SamplerConfig()
-        self.spec = WindowSpec(cfg.n_poses, cfg.n_pre_poses, cfg.fps, cfg.sample_rate)
-        self.mean_pose = np.asarray(cfg.mean_dir_vec, dtype=np.float64)
-        self.alpha_bar = cosine_alpha_bar(cfg.n_train_steps)
+        self.alpha_bar = cosine_alpha_bar(meta.config.n_train_steps)
 
     # ---------------------------------------------------------------- what a backend implements
 
@@ -118,27 +106,9 @@ class DiffusionGeneratorBase(ABC):
         )
         return x0 * np.float32(cfg.pose_scale)
 
-    # ------------------------------------------------------------------ GestureGenerator
-
-    def speaker_weights(self, speaker: int | None) -> np.ndarray:
-        """(n_speakers,) float32 mixture over speaker rows: one-hot, or the average speaker for None."""
-        n = self.config.n_speakers
-        w = np.zeros(n, dtype=np.float32)
-        if speaker is None:
-            rows = range(1, n) if n > 1 else range(1)
-            w[list(rows)] = 1.0 / len(rows)
-        elif 0 <= speaker < n:
-            w[speaker] = 1.0
-        else:
-            raise ConfigError(f"style.speaker: {speaker} is not a speaker of this model (0..{n - 1})")
-        return w
-
-    def tokens(self, words: list[Word]) -> list[TimedToken]:
-        """Timed token ids of ``words`` (normalised, lowercase; unknown words -> UNK)."""
-        return [TimedToken(self.vocab.lookup(w.word), w.start, w.end) for w in words]
-
-    def generate(self, speech: SpeechInput, style: Style, seed_poses: np.ndarray | None = None) -> np.ndarray:
-        """(speech.n_frames, 27) unit bone directions, TED axes; see the module docstring for ``style``."""
+    def window_function(self, style: Style) -> Callable[[WindowInput], np.ndarray]:
+        """One :meth:`sample` per window with the current :attr:`sampler` settings; the noise drawn
+        from ``style.seed``."""
         weights = self.speaker_weights(style.speaker)[None]
         rng = np.random.default_rng(style.seed)
 
@@ -147,20 +117,9 @@ class DiffusionGeneratorBase(ABC):
                 win.audio[None], win.text_ids[None], win.pre_seq[None], weights, rng, style.variability
             )[0]
 
-        poses = run_windows(
-            window_fn,
-            speech.audio,
-            self.tokens(speech.words),
-            speech.n_frames,
-            self.mean_pose,
-            self.spec,
-            seed_poses=seed_poses,
-            amplitude=style.amplitude,
-        )
-        log.debug(
-            "diffusion: %d frames from %.2f s of audio, %d steps",
-            len(poses),
-            speech.duration,
-            self.sampler.steps,
-        )
-        return poses
+        return window_fn
+
+    def describe(self) -> str:
+        """The sampler settings, for the debug log."""
+        s = self.sampler
+        return f"{s.steps} steps, guidance {s.guidance:g}, eta {s.eta:g}"

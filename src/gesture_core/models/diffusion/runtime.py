@@ -3,9 +3,9 @@
 Loads ``encoder.onnx`` (the condition encoder, run once per window) and ``model.onnx`` (one
 denoising step, run ``steps`` times per window), written by
 ``python -m gesture_core.models.diffusion.export CKPT_DIR``, plus the checkpoint's JSON metadata;
-the DDIM loop runs in numpy (:mod:`.sampler`). Execution providers are chosen as for the Trimodal
-runtime (:func:`gesture_core.models.trimodal.runtime.select_providers`): by name in order of
-preference, unavailable ones skipped with a warning, ``CPUExecutionProvider`` always last.
+the DDIM loop runs in numpy (:mod:`.sampler`). Execution providers are chosen by
+:func:`gesture_core.models.common.select_providers`: by name in order of preference, unavailable
+ones skipped with a warning, ``CPUExecutionProvider`` always last.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
-from ...errors import ModelError
-from ..trimodal.runtime import CPU, select_providers
+from ..common import CPU, open_session, select_providers
 from .config import (
     DENOISER_INPUTS,
     DENOISER_OUTPUT,
@@ -33,35 +31,8 @@ from .sampler import SamplerConfig
 
 log = logging.getLogger(__name__)
 
-
-def _open_session(
-    path: Path, inputs: dict[str, list[int]], outputs: Sequence[str], providers: list[str], threads: int
-) -> ort.InferenceSession:
-    """An onnxruntime session of ``path``, checked against the expected input shapes (after the
-    batch dimension) and output names; :class:`ModelError` naming the file otherwise."""
-    if not path.is_file():
-        raise ModelError(
-            f"{path}: missing; run `python -m gesture_core.models.diffusion.export {path.parent}`"
-        )
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    try:
-        session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
-    except Exception as e:  # onnxruntime raises its own exception types for unreadable models
-        raise ModelError(f"{path}: onnxruntime cannot load it: {type(e).__name__}: {e}") from e
-    got = {i.name: i.shape[1:] for i in session.get_inputs()}
-    if set(got) != set(inputs):
-        raise ModelError(f"{path}: inputs {sorted(got)}, expected {sorted(inputs)}")
-    for name, shape in inputs.items():
-        if got[name] != shape:
-            raise ModelError(
-                f"{path}: input {name!r} has shape {got[name]} after the batch, config.json says {shape}"
-            )
-    if [o.name for o in session.get_outputs()] != list(outputs):
-        raise ModelError(
-            f"{path}: outputs {[o.name for o in session.get_outputs()]}, expected {list(outputs)}"
-        )
-    return session
+#: The module whose CLI writes ``encoder.onnx`` and ``model.onnx``.
+EXPORT_MODULE = "gesture_core.models.diffusion.export"
 
 
 class OnnxDiffusionGenerator(DiffusionGeneratorBase):
@@ -86,16 +57,16 @@ class OnnxDiffusionGenerator(DiffusionGeneratorBase):
         super().__init__(meta, sampler)
         cfg = self.config
         chosen = select_providers(providers)
-        self.encoder = _open_session(
+        self.encoder = open_session(
             meta.path / ENCODER_ONNX_FILE,
             {"audio": [cfg.audio_samples], "text_ids": [cfg.n_poses], "speaker_weights": [cfg.n_speakers]},
-            ENCODER_OUTPUTS, chosen, threads,
+            ENCODER_OUTPUTS, chosen, threads, EXPORT_MODULE,
         )  # fmt: skip
         pose = [cfg.n_poses, cfg.pose_dim]
-        self.denoiser = _open_session(
+        self.denoiser = open_session(
             meta.path / ONNX_FILE,
             {"x_t": pose, "t": [], "cond": [cfg.n_poses, cfg.cond_dim], "pre_seq": [cfg.n_poses, cfg.pose_dim + 1]},
-            [DENOISER_OUTPUT], chosen, threads,
+            [DENOISER_OUTPUT], chosen, threads, EXPORT_MODULE,
         )  # fmt: skip
         log.info("diffusion onnx: %s on %s", meta.path, self.providers)
 

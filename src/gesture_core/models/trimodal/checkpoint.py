@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_model as st_load_model
-from safetensors.torch import save_model as st_save_model
 
-from ...errors import ModelError
 from ...vocab import Vocab
+from ..common_torch import load_weights, save_weights
 from .config import FORMAT, WEIGHTS_FILE, CheckpointMeta, read_meta, write_meta
 from .model import PoseGenerator
 
@@ -33,7 +30,7 @@ def save_checkpoint(
     """Write ``model`` with its vocabulary (and speaker names) as a checkpoint directory."""
     meta = CheckpointMeta(Path(ckpt_dir), model.cfg, vocab, speakers, dict(provenance or {}))
     write_meta(meta)
-    st_save_model(model, str(meta.path / WEIGHTS_FILE), metadata={"format": FORMAT})
+    save_weights(model, meta.path / WEIGHTS_FILE, FORMAT)
     log.info("saved Trimodal checkpoint to %s", meta.path)
     return meta
 
@@ -41,16 +38,8 @@ def save_checkpoint(
 def load_model(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> tuple[PoseGenerator, CheckpointMeta]:
     """Build the generator of a checkpoint directory, in eval mode on ``device``.
 
-    Raises :class:`ModelError` naming the file (and tensor) when anything is missing or corrupt.
+    Raises :class:`~gesture_core.errors.ModelError` naming the file (and tensor) when anything is
+    missing or corrupt.
     """
     meta = read_meta(ckpt_dir)
-    path = meta.path / WEIGHTS_FILE
-    if not path.is_file():
-        raise ModelError(f"{path}: checkpoint file is missing")
-    model = PoseGenerator(meta.config)
-    try:
-        st_load_model(model, str(path), strict=True, device=str(device))
-    except (SafetensorError, RuntimeError, OSError, ValueError) as e:
-        # RuntimeError from load_state_dict names the missing/unexpected key or the size mismatch.
-        raise ModelError(f"{path}: cannot load the weights: {e}") from e
-    return model.to(device).eval(), meta
+    return load_weights(PoseGenerator(meta.config), meta.path / WEIGHTS_FILE, device), meta

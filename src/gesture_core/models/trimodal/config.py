@@ -16,22 +16,22 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ... import skeleton
-from ...errors import ConfigError, DataError, ModelError
+from ...errors import ConfigError, ModelError
 from ...vocab import Vocab
+from ..common import CONFIG_FILE as CONFIG_FILE  # re-exported: file names of the checkpoint layout
+from ..common import ONNX_FILE as ONNX_FILE
+from ..common import WEIGHTS_FILE as WEIGHTS_FILE
+from ..common import ModelConfig, check_mean_dir_vec, read_checkpoint_files, read_json, write_checkpoint_files
 
 FORMAT = "gesture.trimodal/1"
 SPEAKERS_SCHEMA = "gesture.speakers/1"
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-VOCAB_FILE = "vocab.json"
 SPEAKERS_FILE = "speakers.json"
-ONNX_FILE = "model.onnx"
 
 #: ``model.onnx``: one window step, batch dimension dynamic (see ``PoseGenerator.forward``):
 #: pre_seq (B, 34, 28) float32, text_ids (B, 34) int64, audio (B, 36266) float32,
@@ -41,7 +41,7 @@ ONNX_OUTPUT = "poses"
 
 
 @dataclass
-class TrimodalConfig:
+class TrimodalConfig(ModelConfig):
     """Sizes of the Trimodal generator (``PoseGenerator`` of Yoon et al. 2020).
 
     Defaults are the official TED model's. ``hidden_size`` and ``n_layers`` size both the GRU and
@@ -53,6 +53,8 @@ class TrimodalConfig:
     - ``audio_samples``: raw 16 kHz samples per window, ``int(n_poses / fps * sample_rate)``.
     - ``mean_dir_vec``: (27,) the mean pose; the model predicts ``pose - mean_dir_vec``.
     """
+
+    section: ClassVar[str] = "trimodal"
 
     n_words: int
     n_speakers: int
@@ -88,43 +90,12 @@ class TrimodalConfig:
                 raise ConfigError(f"trimodal.{name} must be in [0, 1), got {value!r}")
         if not isinstance(self.fps, (int, float)) or not math.isfinite(self.fps) or self.fps <= 0:
             raise ConfigError(f"trimodal.fps must be a positive number, got {self.fps!r}")
-        mean = self.mean_dir_vec
-        if not isinstance(mean, (list, tuple)) or len(mean) != skeleton.POSE_DIM:
-            raise ConfigError(f"trimodal.mean_dir_vec must be a list of {skeleton.POSE_DIM} numbers")
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in mean):
-            raise ConfigError("trimodal.mean_dir_vec must contain finite numbers only")
-        self.mean_dir_vec = [float(v) for v in mean]
-
-    @property
-    def pose_dim(self) -> int:
-        return skeleton.POSE_DIM
-
-    @property
-    def audio_samples(self) -> int:
-        """Raw audio samples per window: ``int(34 / 15 * 16000) = 36266`` for the defaults."""
-        return int(self.n_poses / self.fps * self.sample_rate)
+        self.mean_dir_vec = check_mean_dir_vec("trimodal", self.mean_dir_vec)
 
     @property
     def gru_input_size(self) -> int:
         """Per-frame GRU input: seed pose + constraint bit, audio, text, z (108 for the defaults)."""
         return self.pose_dim + 1 + self.audio_feat_dim + self.text_feat_dim + self.z_dim
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> TrimodalConfig:
-        """Build from :meth:`to_dict` output; unknown or missing keys raise :class:`ConfigError`."""
-        if not isinstance(data, dict):
-            raise ConfigError(f"trimodal config must be an object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"trimodal.{unknown[0]}: unknown key")
-        for f in fields(cls):
-            if f.name in ("n_words", "n_speakers") and f.name not in data:
-                raise ConfigError(f"trimodal.{f.name}: missing key")
-        return cls(**data)
 
 
 @dataclass
@@ -140,64 +111,28 @@ class CheckpointMeta:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise ModelError(f"{path}: checkpoint file is missing")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelError(f"{path}: not a readable JSON file: {e}") from e
-
-
 def read_meta(ckpt_dir: str | Path) -> CheckpointMeta:
     """Read ``config.json``, ``vocab.json`` and ``speakers.json`` of a checkpoint directory."""
-    ckpt_dir = Path(ckpt_dir)
-    if not ckpt_dir.is_dir():
-        raise ModelError(f"{ckpt_dir}: checkpoint directory does not exist")
-    cfg_path = ckpt_dir / CONFIG_FILE
-    raw = _read_json(cfg_path)
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        got = raw.get("format") if isinstance(raw, dict) else raw
-        raise ModelError(f"{cfg_path}: 'format' must be {FORMAT!r}, got {got!r}")
-    try:
-        config = TrimodalConfig.from_dict(raw.get("config"))
-    except ConfigError as e:
-        raise ModelError(f"{cfg_path}: {e}") from e
-    provenance = raw.get("provenance", {})
-    if not isinstance(provenance, dict):
-        raise ModelError(f"{cfg_path}: 'provenance' must be an object")
-
-    vocab_path = ckpt_dir / VOCAB_FILE
-    try:
-        vocab = Vocab.from_json(_read_json(vocab_path), source=str(vocab_path))
-    except DataError as e:
-        raise ModelError(str(e)) from e
-    if len(vocab) != config.n_words:
-        raise ModelError(f"{vocab_path}: {len(vocab)} words, but config.json says n_words={config.n_words}")
-
+    files = read_checkpoint_files(ckpt_dir, {"format": FORMAT}, TrimodalConfig)
     speakers = None
-    spk_path = ckpt_dir / SPEAKERS_FILE
+    spk_path = files.path / SPEAKERS_FILE
     if spk_path.exists():
-        spk = _read_json(spk_path)
+        spk = read_json(spk_path)
         names = spk.get("names") if isinstance(spk, dict) else None
         if not isinstance(spk, dict) or spk.get("schema") != SPEAKERS_SCHEMA or not isinstance(names, list):
             raise ModelError(f"{spk_path}: expected {{'schema': {SPEAKERS_SCHEMA!r}, 'names': [...]}}")
-        if len(names) != config.n_speakers or not all(n is None or isinstance(n, str) for n in names):
-            raise ModelError(f"{spk_path}: 'names' must be {config.n_speakers} strings or nulls (n_speakers)")
+        n_speakers = files.config.n_speakers
+        if len(names) != n_speakers or not all(n is None or isinstance(n, str) for n in names):
+            raise ModelError(f"{spk_path}: 'names' must be {n_speakers} strings or nulls (n_speakers)")
         speakers = names
-    return CheckpointMeta(ckpt_dir, config, vocab, speakers, provenance)
+    return CheckpointMeta(files.path, files.config, files.vocab, speakers, files.provenance)
 
 
 def write_meta(meta: CheckpointMeta) -> None:
     """Write ``config.json``, ``vocab.json`` (and ``speakers.json``) into ``meta.path`` (created)."""
-    if len(meta.vocab) != meta.config.n_words:
-        raise ModelError(f"vocabulary has {len(meta.vocab)} words but config.n_words={meta.config.n_words}")
     if meta.speakers is not None and len(meta.speakers) != meta.config.n_speakers:
         raise ModelError(f"{len(meta.speakers)} speaker names but config.n_speakers={meta.config.n_speakers}")
-    meta.path.mkdir(parents=True, exist_ok=True)
-    doc = {"format": FORMAT, "config": meta.config.to_dict(), "provenance": meta.provenance}
-    (meta.path / CONFIG_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    meta.vocab.save(meta.path / VOCAB_FILE)
+    write_checkpoint_files(meta.path, {"format": FORMAT}, meta.config, meta.vocab, meta.provenance)
     if meta.speakers is not None:
         doc = {"schema": SPEAKERS_SCHEMA, "names": meta.speakers}
         (meta.path / SPEAKERS_FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")

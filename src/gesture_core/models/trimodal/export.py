@@ -9,24 +9,15 @@ random inputs and refuses to keep it if they disagree.
 
 from __future__ import annotations
 
-import argparse
-import logging
-import os
+from functools import partial
 from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
 import torch
 
-from ...errors import GestureError, ModelError
+from ..common_torch import export_checked, export_cli
 from .checkpoint import load_model
 from .config import ONNX_FILE, ONNX_INPUTS, ONNX_OUTPUT
 from .model import PoseGenerator
-
-log = logging.getLogger(__name__)
-
-#: Largest accepted |onnxruntime - torch| on the check inputs (float32 round-off is ~1e-6).
-TOLERANCE = 1e-4
 
 
 def example_inputs(model: PoseGenerator, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
@@ -44,78 +35,22 @@ def example_inputs(model: PoseGenerator, batch: int = 2, seed: int = 0) -> tuple
     return pre_seq, text_ids, audio, speaker_weights, eps
 
 
-def max_abs_diff(model: PoseGenerator, onnx_path: str | Path, inputs: tuple[torch.Tensor, ...]) -> float:
-    """max |onnxruntime(inputs) - model(inputs)| for the ONNX file of ``model``."""
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = sess.run([ONNX_OUTPUT], {n: t.numpy() for n, t in zip(ONNX_INPUTS, inputs)})[0]
-    with torch.inference_mode():
-        want = model(*inputs).numpy()
-    return float(np.max(np.abs(got - want)))
-
-
 def export_onnx(model: PoseGenerator, path: str | Path, opset: int = 18) -> float:
     """Write ``model`` (one window step) to ``path`` as ONNX; returns the checked max abs diff."""
-    if opset < 17:
-        raise ModelError(f"export.opset must be >= 17, got {opset}")
-    path = Path(path)
     model = model.cpu().eval()
-    inputs = example_inputs(model)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.onnx.export(
-            model,
-            inputs,
-            str(tmp),
-            input_names=list(ONNX_INPUTS),
-            output_names=[ONNX_OUTPUT],
-            opset_version=opset,
-            dynamo=True,
-            external_data=False,
-            dynamic_shapes={name: {0: batch} for name in ONNX_INPUTS},
-            verbose=False,
-        )
-        diff = max_abs_diff(model, tmp, example_inputs(model, batch=3, seed=1))
-        if not diff < TOLERANCE:
-            raise ModelError(f"{path}: exported ONNX disagrees with PyTorch: max abs diff {diff:.3g}")
-        os.replace(tmp, path)
-    except ModelError:
-        raise
-    except Exception as e:  # the exporter raises many kinds of errors; report them as ours
-        raise ModelError(f"{path}: ONNX export failed: {type(e).__name__}: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info("wrote %s (opset %d, onnxruntime vs torch max abs diff %.2e)", path, opset, diff)
-    return diff
+    inputs = partial(example_inputs, model)
+    return export_checked(model, inputs, Path(path), ONNX_INPUTS, [ONNX_OUTPUT], opset)
 
 
-def export_checkpoint(ckpt_dir: str | Path, opset: int = 18) -> Path:
-    """Export the checkpoint in ``ckpt_dir`` to ``ckpt_dir/model.onnx``; returns its path."""
+def export_checkpoint(ckpt_dir: str | Path, opset: int = 18) -> dict[str, float]:
+    """Export the checkpoint in ``ckpt_dir`` to ``ckpt_dir/model.onnx``; returns the checked max abs
+    diff (onnxruntime vs torch) by file name."""
     model, meta = load_model(ckpt_dir)
-    path = meta.path / ONNX_FILE
-    export_onnx(model, path, opset)
-    return path
-
-
-def configure_cli_logging() -> None:
-    """INFO logging for the command-line tools, without the ONNX optimiser's per-pass chatter."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("onnx_ir").setLevel(logging.WARNING)
+    return {ONNX_FILE: export_onnx(model, meta.path / ONNX_FILE, opset)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Export a Trimodal checkpoint directory to CKPT_DIR/model.onnx.")
-    parser.add_argument("ckpt_dir", type=Path)
-    parser.add_argument("--opset", type=int, default=18)
-    args = parser.parse_args(argv)
-    configure_cli_logging()
-    try:
-        path = export_checkpoint(args.ckpt_dir, args.opset)
-    except GestureError as e:
-        log.error("%s", e)
-        return 1
-    print(path)
-    return 0
+    return export_cli(argv, "Export a Trimodal checkpoint directory to CKPT_DIR/model.onnx.", export_checkpoint)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,10 @@ import torch
 
 from ...errors import ConfigError, GestureError, ModelError
 from ...vocab import SPECIAL_TOKENS, Vocab
+from ..common import configure_cli_logging
 from .checkpoint import save_checkpoint
 from .config import CheckpointMeta, TrimodalConfig
-from .export import configure_cli_logging, export_checkpoint
+from .export import export_checkpoint
 from .model import PoseGenerator
 
 log = logging.getLogger(__name__)
