@@ -124,15 +124,17 @@ def test_demo_joint_states_follow_the_commands_and_timing(demo):
     q = np.stack([p for _, _, p in tl.states])
     q_ref = np.stack([ref.sample(ti)[0] for ti in t])
     err = q - q_ref
-    tracking = t > t[0] + 1.0  # after the start-up move to rest
+    tracking = t > t[0] + 0.5
     rms = np.sqrt(np.mean(err[tracking] ** 2))
     assert rms < 0.03, f"RMS tracking error {rms:.4f} rad"
     # motion starts no earlier than the speech ...
     speech_start, speech_end = start_ns / c.NS_PER_S, start_ns / c.NS_PER_S + speech_s
     gesture = [cmd for cmd in tl.commands if cmd.utterance_id == uid]
     assert gesture and min(cmd.stamp_ns for cmd in gesture) / c.NS_PER_S >= speech_start - 1e-3
-    before = (t > t[0] + 1.0) & (t < speech_start)
-    assert np.max(np.abs(q[before] - rest)) < 0.02
+    rest_reached = rest_cmd.stamp_ns / c.NS_PER_S + rest_cmd.times[-1] + 0.2
+    before = (t > rest_reached) & (t < speech_start)
+    if before.any():  # between the start-up move to rest and the speech, the robot stays at rest
+        assert np.max(np.abs(q[before] - rest)) < 0.02
     moving = (t > speech_start) & (t < speech_end)
     assert np.max(np.abs(q[moving] - rest)) > 0.2, "the robot did not gesture"
     # ... and settles to rest within 1.5 s after it ends
