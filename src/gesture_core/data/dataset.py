@@ -4,7 +4,8 @@ Each item is one window of ``spec.n_poses`` poses (34 for the Trimodal model; th
 and word placement are those of :mod:`gesture_core.generation.windows`, shared with inference) starting
 every ``stride`` frames (10) in every clip that is long enough, with
 
-- ``"poses"``: (34, 27) float32 unit bone directions (the model subtracts its own mean);
+- ``"poses"``: (34, 27) float32 unit bone directions, TED axes, as stored (not mean-centred: the
+  trainer subtracts the model's ``mean_dir_vec`` before the losses and ``training_loss``);
 - ``"audio"``: (36266,) float32, ``int(34 / 15 * 16000)`` samples of 16 kHz speech from the
   window start (sample ``round(start_frame * 16000 / 15)``), zero-padded past the clip's end;
 - ``"text"``: (34,) int64 word ids (:func:`~gesture_core.generation.windows.window_text_ids`):
