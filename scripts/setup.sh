@@ -2,8 +2,7 @@
 # One-command setup of the gesture stack on a fresh Debian/Ubuntu machine.
 #
 #   - Debian packages (espeak-ng, EGL/OSMesa for offscreen rendering, ffmpeg, Xvfb for the viewer
-#     test): installed when run
-#     as root, otherwise printed with the command to install them.
+#     test): installed when run as root, otherwise printed with the command to install them.
 #   - .venv with the core library (editable), the ROS 2 nodes (pip wheels of rclpy and the message
 #     packages), torch==2.13.0 (the CPU build) and the test tools.
 #
@@ -47,12 +46,15 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 log "installing Python packages (first run: a few minutes)"
-"${PIP[@]}" --upgrade pip
-"${PIP[@]}" -r requirements/ros.txt -r requirements/torch.txt -r requirements/dev.txt
-"${PIP[@]}" -e ".[torch,vosk-ko,test]"
-for pkg in ros2_ws/src/*/; do
-    "${PIP[@]}" -e "$pkg"
-done
+pip_log="$VENV/.gesture-setup-pip.log"
+{
+    "${PIP[@]}" --upgrade pip
+    "${PIP[@]}" -r requirements/ros.txt -r requirements/torch.txt -r requirements/dev.txt
+    "${PIP[@]}" -e ".[torch,vosk-ko,data,test]"
+    for pkg in ros2_ws/src/*/; do
+        "${PIP[@]}" -e "$pkg"
+    done
+} >"$pip_log" 2>&1 || { tail -n 40 "$pip_log"; log "pip failed; full log: $pip_log"; exit 1; }
 "$VENV/bin/python" -c "import gesture_core, gesture_ros, gesture_bringup, rclpy, torch"
 echo "$want" >"$stamp"
 log "done: activate with 'source .venv/bin/activate'"
