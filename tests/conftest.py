@@ -15,11 +15,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pytest
+
+from gesture_core import contracts as c
+from gesture_core.speech.audio_io import chunk_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -60,6 +64,17 @@ def _speech_with_clicks(
 def speech_with_clicks() -> Callable[..., Any]:
     """The synthetic speech generator :func:`_speech_with_clicks` (tone + clicks at known times)."""
     return _speech_with_clicks
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread while the module's tests run (``pytestmark = pytest.mark.usefixtures(...)``):
+    this machine is shared by parallel test runs, and two torch threads on a loaded 2-core CPU spin."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +136,7 @@ class RosHarness:
         self.executor.add_node(self.node)
         self.procs: list[NodeProcess] = []
         self._param_clients: dict[str, Any] = {}
+        self._publishers: dict[str, Any] = {}
 
     def start(self, module: str, params: dict[str, Any] | None = None, args: list[str] | None = None) -> NodeProcess:
         """Start ``module`` (e.g. ``gesture_ros.retarget_node``) with ``-p name:=value`` parameters."""
@@ -156,6 +172,52 @@ class RosHarness:
 
     def wait_for_publishers(self, topic: str, n: int = 1, timeout: float = 20.0) -> None:
         self.spin_until(lambda: self.node.count_publishers(topic) >= n, timeout, f"{n} publisher(s) on {topic}")
+
+    def publisher(self, topic: c.Topic) -> Any:
+        """The harness node's publisher on a contract topic (created on first use)."""
+        from gesture_ros.ros_io import msg_class
+
+        pub = self._publishers.get(topic.name)
+        if pub is None:
+            pub = self.node.create_publisher(msg_class(topic), topic.name, topic.depth)
+            self._publishers[topic.name] = pub
+        return pub
+
+    def publish_utterance(
+        self,
+        uid: str,
+        audio: np.ndarray,
+        source: str = "tts",
+        start_ns: int | None = None,
+        words: list[c.Word] | None = None,
+        words_known: bool | None = None,
+        language: str | None = None,
+        chunk_samples: int = c.AUDIO_SAMPLE_RATE // 10,
+    ) -> int:
+        """Publish utterance ``uid`` as a speech source does, with the contract encoders, on the
+        :meth:`publisher` topics: the start event, the final ``words`` if given (source ``tts`` if
+        the words are known, else ``asr``), the (N,) float32 16 kHz ``audio`` in ``chunk_samples``
+        chunks stamped on the utterance's timeline, and the end event.
+
+        ``start_ns``: ROS time (ns) the audio starts playing (default: now); ``words_known``
+        defaults to ``source == "tts"``. Returns ``start_ns``.
+        """
+        if start_ns is None:
+            start_ns = self.node.get_clock().now().nanoseconds
+        known = source == "tts" if words_known is None else words_known
+        events, audio_pub = self.publisher(c.UTTERANCE), self.publisher(c.AUDIO)
+        start = c.UtteranceEvent(uid, "start", start_ns, source, language=language, words_known=known)
+        events.publish(c.encode_utterance(events.msg_type(), start))
+        if words is not None:
+            words_pub = self.publisher(c.WORDS)
+            timings = c.WordTimings(uid, words, final=True, source="tts" if known else "asr")
+            words_pub.publish(c.encode_words(words_pub.msg_type(), timings))
+        for offset, samples in chunk_audio(audio, chunk_samples):
+            stamp = start_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
+            audio_pub.publish(c.encode_audio(audio_pub.msg_type(), c.AudioChunk(uid, stamp, samples)))
+        end = c.UtteranceEvent(uid, "end", start_ns, source, words_known=known, n_samples=audio.size)
+        events.publish(c.encode_utterance(events.msg_type(), end))
+        return start_ns
 
     def set_parameters(self, node_name: str, timeout: float = 30.0, **values: Any) -> list:
         """Set parameters of the running node ``node_name`` through its parameter service; returns

@@ -33,13 +33,7 @@ SMALL = {"d_model": 32, "n_layers": 2, "n_heads": 2, "d_ff": 64, "word_dim": 16,
          "speaker_dim": 4, "cond_dim": 16}  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """This machine is shared by parallel test runs: two torch threads on a loaded 2-core CPU spin."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_config(**overrides) -> DiffusionConfig:

@@ -13,12 +13,9 @@ import pytest
 from gesture_core import contracts as c
 from gesture_core.retarget.config import default_config_path, load_config, resolve_urdf, safety_limits
 from gesture_core.robot import parse_urdf
-from gesture_core.speech.audio_io import chunk_audio
 
 pytestmark = pytest.mark.ros
 rclpy = pytest.importorskip("rclpy")
-from sensor_msgs.msg import Image  # noqa: E402
-from std_msgs.msg import String  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 CFG = load_config(default_config_path())
@@ -41,34 +38,17 @@ def test_utterance_to_robot_trajectory(ros, speech_with_clicks) -> None:
         cmd = c.decode_joint_trajectory(msg)
         received.setdefault(cmd.utterance_id, []).append(cmd)
 
-    node = ros.node
-    node.create_subscription(JointTrajectory, c.JOINT_TRAJECTORY.name, on_trajectory, 50)
-    events = node.create_publisher(String, c.UTTERANCE.name, c.UTTERANCE.depth)
-    audio_pub = node.create_publisher(Image, c.AUDIO.name, c.AUDIO.depth)
-    words_pub = node.create_publisher(String, c.WORDS.name, c.WORDS.depth)
+    ros.node.create_subscription(JointTrajectory, c.JOINT_TRAJECTORY.name, on_trajectory, 50)
     ros.start("gesture_ros.generator_node")
     ros.start("gesture_ros.retarget_node")
-    for pub in (events, audio_pub, words_pub):
-        ros.wait_for_subscribers(pub, timeout=TIMEOUT)
+    for topic in (c.UTTERANCE, c.AUDIO, c.WORDS):
+        ros.wait_for_subscribers(ros.publisher(topic), timeout=TIMEOUT)
     ros.wait_for_publishers(c.JOINT_TRAJECTORY.name, timeout=TIMEOUT)
 
     def say(uid: str, audio: np.ndarray, source: str) -> int:
-        start_ns = node.get_clock().now().nanoseconds + 2 * c.NS_PER_S  # speech starts in 2 s
-        words_known = source == "tts"
-        events.publish(
-            c.encode_utterance(
-                String(), c.UtteranceEvent(uid, "start", start_ns, source, words_known=words_known)
-            )
-        )
-        if words_known:
-            words = [c.Word("hello", 0.2, 0.6), c.Word("robot", 1.0, 1.6)]
-            words_pub.publish(c.encode_words(String(), c.WordTimings(uid, words, final=True, source="tts")))
-        for offset, samples in chunk_audio(audio, CHUNK):
-            stamp = start_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
-            audio_pub.publish(c.encode_audio(Image(), c.AudioChunk(uid, stamp, samples)))
-        end = c.UtteranceEvent(uid, "end", start_ns, source, words_known=words_known, n_samples=audio.size)
-        events.publish(c.encode_utterance(String(), end))
-        return start_ns
+        start_ns = ros.node.get_clock().now().nanoseconds + 2 * c.NS_PER_S  # speech starts in 2 s
+        words = [c.Word("hello", 0.2, 0.6), c.Word("robot", 1.0, 1.6)] if source == "tts" else None
+        return ros.publish_utterance(uid, audio, source, start_ns, words=words, chunk_samples=CHUNK)
 
     # Text to speech: one trajectory for the whole utterance, from its start, as long as its speech.
     audio = speech_with_clicks(3.0, clicks=(0.6, 1.3, 2.1))

@@ -35,13 +35,12 @@ class GeneratorClient:
 
     def __init__(self, ros):
         self.ros = ros
-        node = ros.node
-        self.events = node.create_publisher(String, c.UTTERANCE.name, c.UTTERANCE.depth)
-        self.audio = node.create_publisher(Image, c.AUDIO.name, c.AUDIO.depth)
-        self.words = node.create_publisher(String, c.WORDS.name, c.WORDS.depth)
-        self.features = node.create_publisher(String, c.FEATURES.name, c.FEATURES.depth)
+        self.events = ros.publisher(c.UTTERANCE)
+        self.audio = ros.publisher(c.AUDIO)
+        self.words = ros.publisher(c.WORDS)
+        self.features = ros.publisher(c.FEATURES)
         self.poses: dict[str, list[c.GestureSequence]] = defaultdict(list)
-        node.create_subscription(JointTrajectory, c.HUMAN_POSE.name, self._on_pose, c.HUMAN_POSE.depth)
+        ros.node.create_subscription(JointTrajectory, c.HUMAN_POSE.name, self._on_pose, c.HUMAN_POSE.depth)
         for pub in (self.events, self.audio, self.words, self.features):
             ros.wait_for_subscribers(pub, timeout=TIMEOUT)
         ros.wait_for_publishers(c.HUMAN_POSE.name, timeout=TIMEOUT)
@@ -57,21 +56,13 @@ class GeneratorClient:
         source: str = "tts",
         words: list[c.Word] | None = None,
         words_known: bool = True,
-        start_ns: int | None = None,
     ) -> int:
-        """Publish start, words (if given), 100 ms chunks and end of ``uid``; returns its start (ns)."""
-        if start_ns is None:
-            start_ns = self.ros.node.get_clock().now().nanoseconds + 500_000_000
-        self.event(c.UtteranceEvent(uid, "start", start_ns, source, words_known=words_known))
-        if words is not None:
-            self.publish_words(uid, words, "tts" if words_known else "asr")
-        for offset, samples in chunk_audio(audio, CHUNK):
-            stamp = start_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
-            self.audio.publish(c.encode_audio(Image(), c.AudioChunk(uid, stamp, samples)))
-        self.event(
-            c.UtteranceEvent(uid, "end", start_ns, source, words_known=words_known, n_samples=audio.size)
+        """Publish start, words (if given), 100 ms chunks and end of ``uid``, its audio playing 0.5 s
+        from now; returns its start (ns)."""
+        start_ns = self.ros.node.get_clock().now().nanoseconds + 500_000_000
+        return self.ros.publish_utterance(
+            uid, audio, source, start_ns, words=words, words_known=words_known, chunk_samples=CHUNK
         )
-        return start_ns
 
     def event(self, ev: c.UtteranceEvent) -> None:
         self.events.publish(c.encode_utterance(String(), ev))

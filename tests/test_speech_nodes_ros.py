@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from gesture_core import contracts as c
-from gesture_core.speech.audio_io import chunk_audio
 from gesture_core.speech.tts import EspeakTTS
 
 pytestmark = pytest.mark.ros
@@ -35,8 +34,8 @@ class SpeechClient:
     def __init__(self, ros, n_nodes: int, want_words: bool = True, want_features: bool = True):
         self.ros = ros
         node = ros.node
-        self.events = node.create_publisher(String, c.UTTERANCE.name, c.UTTERANCE.depth)
-        self.audio = node.create_publisher(Image, c.AUDIO.name, c.AUDIO.depth)
+        self.events = ros.publisher(c.UTTERANCE)
+        self.audio = ros.publisher(c.AUDIO)
         self.words: dict[str, list[c.WordTimings]] = defaultdict(list)
         self.features: dict[str, list[c.AudioFeatures]] = defaultdict(list)
         node.create_subscription(String, c.WORDS.name, lambda m: self._add(self.words, c.decode_words(m)), 50)
@@ -53,15 +52,11 @@ class SpeechClient:
         store[item.utterance_id].append(item)
 
     def say(self, uid: str, audio: np.ndarray, words_known: bool = False) -> int:
-        """Publish start, 100 ms chunks and end of utterance ``uid``; returns its start time (ns)."""
-        start_ns = self.ros.node.get_clock().now().nanoseconds
+        """Publish start, 100 ms chunks and end of Korean utterance ``uid``; returns its start time (ns)."""
         source = "tts" if words_known else "file"
-        self.event(c.UtteranceEvent(uid, "start", start_ns, source, language="ko", words_known=words_known))
-        for offset, samples in chunk_audio(audio, CHUNK):
-            stamp = start_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
-            self.audio.publish(c.encode_audio(Image(), c.AudioChunk(uid, stamp, samples)))
-        self.event(c.UtteranceEvent(uid, "end", start_ns, source, words_known=words_known, n_samples=audio.size))
-        return start_ns
+        return self.ros.publish_utterance(
+            uid, audio, source, words_known=words_known, language="ko", chunk_samples=CHUNK
+        )
 
     def event(self, ev: c.UtteranceEvent) -> None:
         self.events.publish(c.encode_utterance(String(), ev))
@@ -173,23 +168,13 @@ def test_missing_model_logs_one_error_and_publishes_empty_final_words(ros, tmp_p
 
 
 def test_feature_parameters_change_live_and_bad_combinations_are_refused(ros):
-    from rclpy.parameter import Parameter
-    from rclpy.parameter_client import AsyncParameterClient
-
     feats = ros.start(FEATURES, {"window_s": 0.0})
     client = SpeechClient(ros, n_nodes=1, want_words=False)
-    params = AsyncParameterClient(ros.node, "audio_features")
-    assert params.wait_for_services(timeout_sec=30.0)
-
-    def set_params(**values) -> list:
-        future = params.set_parameters([Parameter(k, value=v) for k, v in values.items()])
-        ros.spin_until(future.done, 30.0, f"set_parameters {values}")
-        return future.result().results
 
     tone = (0.3 * np.sin(2 * np.pi * 200 * np.arange(16000) / c.AUDIO_SAMPLE_RATE)).astype(np.float32)
-    (bad,) = set_params(f0_min_hz=600.0)  # above f0_max_hz = 500
+    (bad,) = ros.set_parameters("audio_features", f0_min_hz=600.0)  # above f0_max_hz = 500
     assert not bad.successful and "f0_min_hz" in bad.reason
-    assert all(r.successful for r in set_params(frame_rate=30.0, n_mels=20))
+    assert all(r.successful for r in ros.set_parameters("audio_features", frame_rate=30.0, n_mels=20))
     client.say("p-1", tone)
     client.wait_final("p-1", words=False, timeout=30)
     f = client.final_features("p-1")

@@ -30,12 +30,7 @@ TINY_DIFFUSION = ["model.d_model=16", "model.n_layers=1", "model.n_heads=2", "mo
                   "model.cond_dim=8", "model.audio_dim=8", "model.text_dim=8", "model.speaker_dim=4", "threads=1"]  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
