@@ -102,6 +102,64 @@ def test_trimodal_runs_on_torch_without_onnx_and_on_onnxruntime_with_it(
         make_generator("trimodal", onnx_dir)
 
 
+@pytest.fixture(scope="module")
+def diffusion_checkpoint(tmp_path_factory):
+    """A tiny random diffusion checkpoint (no ONNX export)."""
+    torch = pytest.importorskip("torch")
+    from gesture_core.models.diffusion.checkpoint import save_checkpoint
+    from gesture_core.models.diffusion.config import DiffusionConfig
+    from gesture_core.models.diffusion.model import GestureDenoiser
+
+    torch.manual_seed(0)
+    words = ["hello", "robot"]
+    config = DiffusionConfig(n_words=len(words) + 4, n_speakers=2, d_model=16, n_layers=1, n_heads=2, d_ff=32,
+                             word_dim=8, audio_dim=8, text_dim=8, speaker_dim=4, cond_dim=8)  # fmt: skip
+    path = tmp_path_factory.mktemp("diffusion") / "ckpt"
+    save_checkpoint(path, GestureDenoiser(config).eval(), Vocab(words))
+    return path
+
+
+def record_network_calls(generator) -> dict[str, list[int]]:
+    """Wrap the generator's ``encode`` and ``denoise`` (still running them) to record the batch
+    size of every call, as lists under those names."""
+    calls: dict[str, list[int]] = {"encode": [], "denoise": []}
+    for name, batches in calls.items():
+
+        def recorded(*args, _run=getattr(generator, name), _batches=batches):
+            _batches.append(len(args[0]))
+            return _run(*args)
+
+        setattr(generator, name, recorded)
+    return calls
+
+
+def test_diffusion_sampler_settings_reach_the_generator_and_change_without_reloading(
+    diffusion_checkpoint, tone
+) -> None:
+    from gesture_core.models.diffusion.generator import DiffusionGenerator
+    from gesture_core.models.diffusion.sampler import SamplerConfig
+
+    assert make_generator("diffusion", diffusion_checkpoint).sampler == SamplerConfig(steps=8)
+    gen = make_generator("diffusion", diffusion_checkpoint, sampler=SamplerConfig(steps=3))
+    assert isinstance(gen, DiffusionGenerator)
+    calls = record_network_calls(gen)
+    speech = SpeechInput(tone(3.0))  # 45 frames: 2 windows of 34
+    first = gen.generate(speech, Style())
+    assert calls == {"encode": [1, 1], "denoise": [1] * 2 * 3}  # one network call per step and window
+
+    model = gen.model
+    gen.sampler = SamplerConfig(steps=2, guidance=2.0)  # changed live: the next call uses it
+    for batches in calls.values():
+        batches.clear()
+    second = gen.generate(speech, Style())
+    assert gen.model is model
+    assert calls == {"encode": [1, 1], "denoise": [2] * 2 * 2}  # guided: conditional + unconditional batch
+    assert first.shape == second.shape == (45, skeleton.POSE_DIM) and not np.allclose(first, second)
+
+    # The other backends take no sampler settings and ignore them.
+    assert make_generator("procedural", sampler=SamplerConfig(steps=2)).name == "procedural"
+
+
 # -- streaming ------------------------------------------------------------------------------------
 
 

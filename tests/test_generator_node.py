@@ -208,6 +208,47 @@ def test_live_switch_to_a_trimodal_checkpoint(ros, tmp_path, speech_with_clicks)
     assert proc.alive()
 
 
+def test_live_switch_to_a_diffusion_checkpoint_and_live_sampler_settings(ros, tmp_path, speech_with_clicks) -> None:
+    torch = pytest.importorskip("torch")
+    from gesture_core.models.diffusion.checkpoint import save_checkpoint
+    from gesture_core.models.diffusion.config import DiffusionConfig
+    from gesture_core.models.diffusion.model import GestureDenoiser
+    from gesture_core.vocab import Vocab
+
+    torch.manual_seed(0)
+    tiny = tmp_path / "tiny-diffusion"
+    config = DiffusionConfig(n_words=6, n_speakers=2, d_model=16, n_layers=1, n_heads=2, d_ff=32, word_dim=8,
+                             audio_dim=8, text_dim=8, speaker_dim=4, cond_dim=8)  # fmt: skip
+    save_checkpoint(tiny, GestureDenoiser(config).eval(), Vocab(["hello", "robot"]))
+
+    proc = ros.start(GENERATOR, {"diffusion_steps": 4})
+    client = GeneratorClient(ros)
+    for change in ({"checkpoint": str(tiny)}, {"backend": "diffusion"}):
+        (result,) = client.set_params(**change)
+        assert result.successful
+    wait_log(ros, proc, f"generator backend: diffusion ({tiny}, 4 steps, guidance 1, eta 0)")
+    audio = speech_with_clicks(2.0, clicks=(0.7, 1.4))
+    client.say("diffusion-1", audio, words=WORDS)
+    assert len(client.wait_frames("diffusion-1", expected_frames(audio))) == expected_frames(audio)
+    wait_log(ros, proc, "diffusion-1: 30 frames (2.00 s, 3 words, computed features) by diffusion")
+
+    # The sampler settings change live, on the loaded model (no reload).
+    assert all(r.successful for r in client.set_params(diffusion_steps=2, guidance_scale=2.5))
+    wait_log(ros, proc, "diffusion sampler: 2 steps, guidance 2.5, eta 0")
+    client.say("diffusion-2", audio, words=WORDS)
+    assert len(client.wait_frames("diffusion-2", expected_frames(audio))) == expected_frames(audio)
+    wait_log(ros, proc, "diffusion-2: 30 frames (2.00 s, 3 words, computed features) by diffusion")
+    assert proc.log().count("generator backend: diffusion") == 1
+
+    # Out-of-range values are rejected with a reason; the settings stay.
+    (result,) = client.set_params(diffusion_steps=51)
+    assert not result.successful and "diffusion_steps" in result.reason
+    (result,) = client.set_params(diffusion_eta=1.5)
+    assert not result.successful and "diffusion_eta" in result.reason
+    assert proc.log().count("diffusion sampler:") == 2  # one line per accepted change
+    assert proc.alive()
+
+
 def test_asr_wait_and_live_streaming(ros, speech_with_clicks) -> None:
     proc = ros.start(GENERATOR, {"words_timeout": 1.0})
     client = GeneratorClient(ros)

@@ -9,6 +9,10 @@
   modules are imported only when asked for, so the procedural backend never loads onnxruntime or
   torch.
 
+The diffusion backend also takes the DDIM sampler settings (``sampler``, a
+:class:`~gesture_core.models.diffusion.sampler.SamplerConfig`); they can be changed later on the
+generator itself (its ``sampler`` attribute) without reloading the model.
+
 Every failure to build a learned generator -- missing or corrupt checkpoint, missing runtime --
 raises :class:`~gesture_core.errors.ModelError` with a message saying what to fix; an unknown
 backend or execution provider name raises :class:`~gesture_core.errors.ConfigError`.
@@ -22,15 +26,18 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, GestureError, ModelError
+from ..models.common import CPU
 from ..models.procedural import ProceduralGenerator
 from ..weights import default_checkpoint
 from .base import GestureGenerator
 
-_log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from ..models.diffusion.sampler import SamplerConfig
 
-CPU = "CPUExecutionProvider"
+_log = logging.getLogger(__name__)
 
 #: onnxruntime execution providers for each short name, in order of preference (CPU is the last
 #: resort; providers missing from the installed onnxruntime build are skipped with a warning).
@@ -46,13 +53,14 @@ class LearnedBackend:
     """Where a learned backend lives: its ONNX files and its two generator classes (``module:Class``).
 
     Both classes take the checkpoint directory first; the onnxruntime one a ``providers`` list,
-    the PyTorch one a ``device``.
+    the PyTorch one a ``device``; both a ``sampler`` when ``takes_sampler``.
     """
 
     onnx_files: tuple[str, ...]
     onnx_class: str
     torch_class: str
     export_module: str
+    takes_sampler: bool = False
 
 
 LEARNED: dict[str, LearnedBackend] = {
@@ -67,6 +75,7 @@ LEARNED: dict[str, LearnedBackend] = {
         "gesture_core.models.diffusion.runtime:OnnxDiffusionGenerator",
         "gesture_core.models.diffusion.generator:DiffusionGenerator",
         "gesture_core.models.diffusion.export",
+        takes_sampler=True,
     ),
 }
 
@@ -82,7 +91,10 @@ def providers_for(name: str) -> list[str]:
 
 
 def make_generator(
-    backend: str, checkpoint: str | Path | None = None, providers: Sequence[str] | None = None
+    backend: str,
+    checkpoint: str | Path | None = None,
+    providers: Sequence[str] | None = None,
+    sampler: SamplerConfig | None = None,
 ) -> GestureGenerator:
     """The generator for ``backend`` (one of :data:`BACKENDS`).
 
@@ -90,6 +102,8 @@ def make_generator(
     takes the checkpoint shipped with the package (:func:`gesture_core.weights.default_checkpoint`).
     ``providers``: onnxruntime execution providers in order of preference (default: CPU); for a
     PyTorch backend, any GPU provider selects CUDA when torch sees a GPU.
+    ``sampler``: DDIM settings of the diffusion backend (default: ``SamplerConfig()``, 8 steps);
+    ignored by the other backends.
     """
     if backend == "procedural":
         return ProceduralGenerator()
@@ -104,7 +118,7 @@ def make_generator(
     if not ckpt.is_dir():
         raise ModelError(f"{backend} checkpoint directory {ckpt} does not exist")
     try:
-        return _load(backend, LEARNED[backend], ckpt, list(providers or [CPU]))
+        return _load(backend, LEARNED[backend], ckpt, list(providers or [CPU]), sampler)
     except GestureError:
         raise
     except Exception as exc:  # a corrupt file can make any loader raise its own exception type
@@ -113,9 +127,12 @@ def make_generator(
         ) from exc
 
 
-def _load(backend: str, spec: LearnedBackend, ckpt: Path, providers: list[str]) -> GestureGenerator:
+def _load(
+    backend: str, spec: LearnedBackend, ckpt: Path, providers: list[str], sampler: SamplerConfig | None
+) -> GestureGenerator:
+    options: dict[str, Any] = {"sampler": sampler} if spec.takes_sampler else {}
     if all((ckpt / f).is_file() for f in spec.onnx_files):
-        return _class(spec.onnx_class)(ckpt, providers=providers)
+        return _class(spec.onnx_class)(ckpt, providers=providers, **options)
     if importlib.util.find_spec("torch") is None:
         raise ModelError(
             f"{backend} checkpoint {ckpt} lacks {' + '.join(spec.onnx_files)} and torch is not installed: "
@@ -125,7 +142,7 @@ def _load(backend: str, spec: LearnedBackend, ckpt: Path, providers: list[str]) 
 
     gpu = any(p != CPU for p in providers) and torch.cuda.is_available()
     _log.info("%s: no ONNX export in %s, running on PyTorch (%s)", backend, ckpt, "cuda" if gpu else "cpu")
-    return _class(spec.torch_class)(ckpt, device="cuda" if gpu else "cpu")
+    return _class(spec.torch_class)(ckpt, device="cuda" if gpu else "cpu", **options)
 
 
 def _class(path: str) -> type:

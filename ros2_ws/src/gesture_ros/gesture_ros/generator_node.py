@@ -33,6 +33,10 @@ Parameters (live-changeable): ``backend``, ``checkpoint``, ``execution_provider`
 generator; a backend that cannot be built (missing or corrupt checkpoint) is logged as an error
 and the node falls back to the procedural generator. ``speaker``, ``amplitude``, ``seed``,
 ``variability`` make the :class:`~gesture_core.generation.base.Style` of the next generation.
+``diffusion_steps``, ``guidance_scale``, ``diffusion_eta`` are the DDIM sampler settings of the
+diffusion backend (:class:`~gesture_core.models.diffusion.sampler.SamplerConfig`): a change is
+applied to the loaded model without reloading it, from the next window on; fewer steps are
+faster (each window costs one network call per step, two with guidance), more steps smoother.
 Bad messages (malformed JSON, NaN audio, unknown utterance ids, gaps) are logged and dropped; a
 generator that fails on an utterance is logged and the procedural generator used for it instead.
 """
@@ -55,6 +59,8 @@ from gesture_core.errors import GestureError
 from gesture_core.generation.base import GestureGenerator, SpeechInput, Style
 from gesture_core.generation.factory import BACKENDS, EXECUTION_PROVIDERS, make_generator, providers_for
 from gesture_core.generation.streaming import GestureStream
+from gesture_core.models.diffusion.inference import DiffusionGeneratorBase
+from gesture_core.models.diffusion.sampler import SamplerConfig
 from gesture_core.models.procedural import ProceduralGenerator
 from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
 
@@ -72,6 +78,12 @@ PARAMS = [
     Param("variability", 1.0, "scale of the generator's randomness", range=(0.0, 3.0)),
     Param("streaming", False, "generate every utterance in 2 s windows as audio arrives (always on for mic)"),
     Param("words_timeout", 2.0, "longest wait (s) for ASR words after an utterance ends", range=(0.0, 30.0)),
+    Param("diffusion_steps", 8, "diffusion backend: DDIM denoising steps per window (4-10 is real-time)",
+          range=(1, 50)),
+    Param("guidance_scale", 1.0, "diffusion backend: classifier-free guidance scale (1: conditional "
+          "model only, one network call per step; otherwise two)", range=(0.0, 10.0)),
+    Param("diffusion_eta", 0.0, "diffusion backend: DDIM stochasticity (0: deterministic given the seed, "
+          "1: ancestral sampling)", range=(0.0, 1.0)),
     *INPUT_PARAMS,
 ]  # fmt: skip
 
@@ -79,6 +91,8 @@ T = TypeVar("T")
 
 #: Parameters whose change rebuilds the generator.
 RELOAD = {"backend", "checkpoint", "execution_provider"}
+#: Parameters of the diffusion sampler, applied to the loaded generator.
+SAMPLER = {"diffusion_steps", "guidance_scale", "diffusion_eta"}
 #: How many utterances' final words / features are remembered.
 KEEP = 16
 
@@ -133,18 +147,29 @@ class GeneratorNode(Node):
         self._p.update(changes)
         if RELOAD & set(changes):
             self._load_generator()
+        elif SAMPLER & set(changes) and isinstance(self._generator, DiffusionGeneratorBase):
+            self._generator.sampler = self._sampler()
+            self.get_logger().info(f"diffusion sampler: {self._generator.describe()}")
+
+    def _sampler(self) -> SamplerConfig:
+        p = self._p
+        return SamplerConfig(steps=p["diffusion_steps"], eta=p["diffusion_eta"], guidance=p["guidance_scale"])
 
     def _load_generator(self) -> None:
         """Build the configured backend; on failure log why and use the procedural generator."""
         backend = self._p["backend"]
         try:
             generator = make_generator(
-                backend, self._p["checkpoint"] or None, providers_for(self._p["execution_provider"])
+                backend,
+                self._p["checkpoint"] or None,
+                providers_for(self._p["execution_provider"]),
+                sampler=self._sampler(),
             )
             took = _warm_up(generator)
             self._generator = generator
+            settings = f", {generator.describe()}" if isinstance(generator, DiffusionGeneratorBase) else ""
             self.get_logger().info(
-                f"generator backend: {backend} ({self._p['checkpoint'] or 'no checkpoint'}), "
+                f"generator backend: {backend} ({self._p['checkpoint'] or 'no checkpoint'}{settings}), "
                 f"warmed up in {took:.2f} s"
             )
         except GestureError as exc:
