@@ -13,26 +13,27 @@ from gesture_core.data import format as fmt
 from gesture_core.errors import DataError
 
 LEFT_ELBOW = 18
+HEAD = 15
 GLOBAL = 0
+NECK_BONE, HEAD_BONE = skeleton.BONE_NAMES.index("neck"), skeleton.BONE_NAMES.index("head")
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
 def rest_directions() -> np.ndarray:
-    """TED bone directions (9, 3) of the SMPL-X rest pose, straight from the rest positions."""
+    """TED bone directions (9, 3) of the SMPL-X rest pose: the body's straight from the rest
+    positions; thorax -> nose -> head top are TED's mean directions, turned as TED's mean spine
+    turns onto the SMPL-X rest spine (the head in its neutral pose relative to the torso)."""
     rest = {j: np.array(p) * [-1.0, -1.0, 1.0] for j, p in beat2.SMPLX_REST.items()}  # TED axes
-    joints = [
-        rest[9],
-        rest[12],
-        rest[15],
-        2 * rest[15] - rest[12],
-        rest[16],
-        rest[18],
-        rest[20],
-        rest[17],
-        rest[19],
-        rest[21],
-    ]
-    d = np.array([joints[c] - joints[p] for p, c in skeleton.BONES])
-    return d / np.linalg.norm(d, axis=1, keepdims=True)
+    joints = [rest[9], rest[12], None, None, rest[16], rest[18], rest[20], rest[17], rest[19], rest[21]]
+    ted_mean = unit(skeleton.as_directions(skeleton.MEAN_DIR_VEC))
+    spine = unit(rest[12] - rest[9])
+    turn, _ = Rotation.align_vectors([spine], [ted_mean[0]])
+    d = [turn.apply(ted_mean[b]) if b in (NECK_BONE, HEAD_BONE) else joints[c] - joints[p]
+         for b, (p, c) in enumerate(skeleton.BONES)]  # fmt: skip
+    return unit(np.array(d))
 
 
 def smplx_poses(n: int, **rotvecs: np.ndarray) -> np.ndarray:
@@ -63,6 +64,21 @@ def test_left_elbow_rotation_moves_only_the_left_forearm():
     expected = flip @ Rotation.from_rotvec(rotvec).apply(flip @ rest[forearm])
     np.testing.assert_allclose(poses[forearm], expected, atol=1e-6)
     assert np.degrees(np.arccos(np.clip(poses[forearm] @ rest[forearm], -1, 1))) > 20
+
+
+def test_head_rotation_turns_the_head_bones_rigidly():
+    """Nose and head top move with the head joint: a nod turns the head bone by exactly the nod
+    and moves the neck bone (thorax -> nose); no other bone moves."""
+    nod = np.array([0.4, 0.0, 0.0])  # 23 deg about the body's left axis: looking down
+    poses = beat2.smplx_to_ted_poses(smplx_poses(1, **{f"j{HEAD}": nod}), src_fps=30.0).reshape(9, 3)
+    rest = rest_directions()
+    others = [b for b in range(9) if b not in (NECK_BONE, HEAD_BONE)]
+    np.testing.assert_allclose(poses[others], rest[others], atol=1e-6)
+    flip = np.diag([-1.0, -1.0, 1.0])
+    expected = flip @ Rotation.from_rotvec(nod).apply(flip @ rest[HEAD_BONE])
+    np.testing.assert_allclose(poses[HEAD_BONE], expected, atol=1e-6)
+    # the nose, below and in front of the head joint, swings back towards the thorax
+    assert poses[NECK_BONE][2] < rest[NECK_BONE][2] - 0.05
 
 
 def test_global_orientation_turns_the_whole_body():
@@ -120,6 +136,11 @@ def test_real_beat2_file(shared_dir, tmp_path):
         b = skeleton.BONE_NAMES.index(bone)
         cosine = mean[b] @ ted_mean[b] / np.linalg.norm(mean[b]) / np.linalg.norm(ted_mean[b])
         assert cosine > 0.98, bone
+    # Head: thorax -> nose up and forward, nose -> head top up and BACK, as in TED (measured 13 and
+    # 10 deg from TED's mean; the rest is this speaker's head, pitched ~15 deg forward on average).
+    angle = np.degrees(np.arccos(np.sum(unit(mean) * unit(ted_mean), axis=1)))
+    assert angle[NECK_BONE] < 15 and angle[HEAD_BONE] < 12, angle
+    assert mean[NECK_BONE][2] > 0.3 and mean[HEAD_BONE][2] < -0.1
 
     # the held-out evaluation slice: the last 13.5 s, and the rest for training
     beat2.main([str(src / "2_scott_0_1_1.npz"), str(out), "--speaker", "scott", "--start", "-13.5"])

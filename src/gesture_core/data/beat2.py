@@ -6,11 +6,19 @@ Steps (numbers from ``../shared/docs/facts.md``):
    axis-angle (``poses[:, 3*i:3*i+3]``) is a rotation relative to its parent, joint 0's is the
    global orientation; ``pos[j] = pos[parent] + R_parent_global @ (rest[j] - rest[parent])``.
    The root translation is ignored (bone directions do not depend on it).
-2. TED joints: spine3, neck, head, head top, left shoulder/elbow/wrist, right shoulder/elbow/wrist.
-   SMPL-X has no head-top joint: it is the neck->head rest offset carried on by the head joint's
-   own global rotation (``head + R_head @ (rest_head - rest_neck)``), i.e. the neck->head
-   direction extended in the head's frame, so that nods show. At rest it is exactly the straight
-   extension of neck->head.
+2. TED joints: spine3, neck, nose, head top, left shoulder/elbow/wrist, right shoulder/elbow/wrist.
+   SMPL-X has no nose or head-top body joint (its ``head`` joint sits at the top of the neck,
+   inside the skull). Both are points rigid with the head: ``head + R_head @ (rest_point -
+   rest_head)``, so nods and turns show, with rest points (:func:`head_rest_points`) that give
+   TED's head geometry in the SMPL-X rest pose: TED's mean thorax->nose and nose->head-top
+   directions (``skeleton.MEAN_DIR_VEC``), turned by the rotation that takes TED's mean spine
+   onto the SMPL-X rest spine (spine3->neck), i.e. the head's neutral pose relative to the
+   torso; lengths are TED's bone lengths times the SMPL-X/TED size ratio of the arm bones.
+   Why not facts.md's recipe (head top on the straight extension of neck->head, the SMPL-X head
+   joint as TED's joint 2): that head bone points up and *forward*, TED's (Human3.6M's nose ->
+   head top) up and *back*. On BEAT2 "scott" the mean head bone was 49 deg off TED's mean; now
+   10 deg, and thorax->nose 13 deg (was 9 deg, by chance). What remains is the speaker's
+   posture, not the geometry: his head is pitched ~15 deg forward on average.
 3. Axes: SMPL-X (x body's left, y up, z forward) -> TED by ``(x, y, z) -> (-x, -y, z)``.
 4. Unit bone directions, then resampling to 15 fps by linear interpolation of the joint
    positions at ``t = k / 15`` s (for 30 fps mocap this is exactly every other frame) and
@@ -59,8 +67,10 @@ SMPLX_REST = {
 }
 
 SMPLX_NECK, SMPLX_HEAD = 12, 15
-#: SMPL-X joint of each TED joint 0..9 (None: head top, built from the head joint).
-TED_FROM_SMPLX = (9, 12, 15, None, 16, 18, 20, 17, 19, 21)
+#: SMPL-X joint of each TED joint 0..9 (None: nose and head top, points rigid with the head joint).
+TED_FROM_SMPLX = (9, 12, None, None, 16, 18, 20, 17, 19, 21)
+#: The TED joints built from the SMPL-X head joint: nose, head top.
+TED_HEAD_JOINTS = (2, 3)
 #: SMPL-X axes -> TED axes: (x, y, z) -> (-x, -y, z).
 SMPLX_TO_TED = np.array([-1.0, -1.0, 1.0])
 N_SMPLX_JOINTS = 55  # body 22 + jaw + 2 eyes + 30 hand joints: 165 axis-angle values
@@ -95,12 +105,38 @@ def upper_body_positions(axis_angles: np.ndarray) -> tuple[dict[int, np.ndarray]
     return positions, rotations
 
 
+def head_rest_points() -> tuple[np.ndarray, np.ndarray]:
+    """Rest positions (3,) of the TED nose and head top (m, SMPL-X axes), rigid with the head joint.
+
+    In the SMPL-X rest pose, thorax (SMPL-X neck) -> nose -> head top follow TED's mean bone
+    directions turned by the rotation taking TED's mean spine onto the SMPL-X rest spine, with
+    TED's bone lengths (0.18 m, 0.14 m) scaled by the mean SMPL-X/TED length ratio of the arm
+    bones (shoulders, upper arms, forearms: ~0.75).
+    """
+    rest = {j: np.array(p) for j, p in SMPLX_REST.items()}
+    ted_mean = skeleton.as_directions(skeleton.MEAN_DIR_VEC) * SMPLX_TO_TED  # SMPL-X axes (self-inverse)
+    ted_mean = ted_mean / np.linalg.norm(ted_mean, axis=1, keepdims=True)
+    spine = rest[TED_FROM_SMPLX[1]] - rest[TED_FROM_SMPLX[0]]
+    torso, _ = Rotation.align_vectors([spine / np.linalg.norm(spine)], [ted_mean[0]])
+    ratios = []  # SMPL-X / TED length of the arm bones (collars, upper arms, forearms)
+    for b in range(skeleton.BONE_NAMES.index("left_collar"), skeleton.N_BONES):
+        p, c = skeleton.BONES[b]
+        ratios.append(np.linalg.norm(rest[TED_FROM_SMPLX[c]] - rest[TED_FROM_SMPLX[p]]) / skeleton.BONE_LENGTHS[b])
+    scale = float(np.mean(ratios))
+    nose = rest[SMPLX_NECK] + scale * skeleton.BONE_LENGTHS[1] * torso.apply(ted_mean[1])
+    head_top = nose + scale * skeleton.BONE_LENGTHS[2] * torso.apply(ted_mean[2])
+    return nose, head_top
+
+
 def smplx_to_ted_positions(axis_angles: np.ndarray) -> np.ndarray:
     """TED joint positions (N, 10, 3), TED axes, metres, from SMPL-X axis-angles (N, 165)."""
     positions, rotations = upper_body_positions(axis_angles)
-    rest_neck_to_head = np.array(SMPLX_REST[SMPLX_HEAD]) - np.array(SMPLX_REST[SMPLX_NECK])
-    head_top = positions[SMPLX_HEAD] + rotations[SMPLX_HEAD].apply(rest_neck_to_head)
-    joints = [head_top if j is None else positions[j] for j in TED_FROM_SMPLX]
+    rest_head = np.array(SMPLX_REST[SMPLX_HEAD])
+    head = {  # TED joint -> positions of the points rigid with the SMPL-X head joint
+        ted: positions[SMPLX_HEAD] + rotations[SMPLX_HEAD].apply(point - rest_head)
+        for ted, point in zip(TED_HEAD_JOINTS, head_rest_points())
+    }
+    joints = [head[i] if j is None else positions[j] for i, j in enumerate(TED_FROM_SMPLX)]
     return np.stack(joints, axis=1) * SMPLX_TO_TED
 
 
