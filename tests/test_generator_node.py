@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,6 +96,32 @@ def expected_frames(audio: np.ndarray) -> int:
     return math.ceil(audio.size / c.AUDIO_SAMPLE_RATE * c.GESTURE_FPS)
 
 
+def assert_generated_by(
+    client: GeneratorClient,
+    proc,
+    uid: str,
+    audio: np.ndarray,
+    backend: str,
+    words: list[c.Word] | None = None,
+) -> None:
+    """Say ``uid`` (TTS, with ``words``); all its frames arrive and the node logs ``backend`` made them."""
+    client.say(uid, audio, words=words)
+    n = expected_frames(audio)
+    assert len(client.wait_frames(uid, n)) == n
+    seconds, n_words = audio.size / c.AUDIO_SAMPLE_RATE, len(words or [])
+    line = f"{uid}: {n} frames ({seconds:.2f} s, {n_words} words, computed features) by {backend}"
+    wait_log(client.ros, proc, line)
+
+
+def switch_live(client: GeneratorClient, proc, backend: str, checkpoint: Path, settings: str = "") -> None:
+    """Set ``checkpoint``, then ``backend`` (checkpoint first: no transient error) on the running
+    node and wait until it has loaded them (``settings``: the log's text after the checkpoint)."""
+    for change in ({"checkpoint": str(checkpoint)}, {"backend": backend}):
+        (result,) = client.set_params(**change)
+        assert result.successful
+    wait_log(client.ros, proc, f"generator backend: {backend} ({checkpoint}{settings})")
+
+
 WORDS = [c.Word("hello", 0.3, 0.7), c.Word("there", 0.9, 1.4), c.Word("robot", 1.8, 2.4)]
 
 
@@ -174,9 +201,7 @@ def test_missing_checkpoint_falls_back_to_procedural(ros, tmp_path, speech_with_
     ros.spin_until(
         lambda: proc.log().count("falling back to the procedural generator") >= 2, TIMEOUT, "second fallback"
     )
-    client.say("fallback-2", audio)
-    assert len(client.wait_frames("fallback-2", expected_frames(audio))) == expected_frames(audio)
-    wait_log(ros, proc, "fallback-2: 30 frames (2.00 s, 0 words, computed features) by procedural")
+    assert_generated_by(client, proc, "fallback-2", audio, "procedural")
     assert proc.alive()
 
 
@@ -194,21 +219,13 @@ def test_live_switch_to_a_trimodal_checkpoint(ros, tmp_path, speech_with_clicks)
 
     proc = ros.start(GENERATOR)
     client = GeneratorClient(ros)
-    for change in (
-        {"checkpoint": str(valid)},
-        {"backend": "trimodal"},
-    ):  # checkpoint first: no transient error
-        (result,) = client.set_params(**change)
-        assert result.successful
-    wait_log(ros, proc, f"generator backend: trimodal ({valid})")
+    switch_live(client, proc, "trimodal", valid)
     audio = speech_with_clicks(2.0, clicks=(0.7, 1.4))
-    client.say("trimodal-1", audio, words=WORDS)
-    assert len(client.wait_frames("trimodal-1", expected_frames(audio))) == expected_frames(audio)
-    wait_log(ros, proc, "trimodal-1: 30 frames (2.00 s, 3 words, computed features) by trimodal")
+    assert_generated_by(client, proc, "trimodal-1", audio, "trimodal", WORDS)
     assert proc.alive()
 
 
-def test_live_switch_to_a_diffusion_checkpoint_and_live_sampler_settings(ros, tmp_path, speech_with_clicks) -> None:
+def test_live_switch_to_a_diffusion_checkpoint_and_live_sampler_settings(ros, tmp_path, speech_with_clicks):
     torch = pytest.importorskip("torch")
     from gesture_core.models.diffusion.checkpoint import save_checkpoint
     from gesture_core.models.diffusion.config import DiffusionConfig
@@ -223,21 +240,14 @@ def test_live_switch_to_a_diffusion_checkpoint_and_live_sampler_settings(ros, tm
 
     proc = ros.start(GENERATOR, {"diffusion_steps": 4})
     client = GeneratorClient(ros)
-    for change in ({"checkpoint": str(tiny)}, {"backend": "diffusion"}):
-        (result,) = client.set_params(**change)
-        assert result.successful
-    wait_log(ros, proc, f"generator backend: diffusion ({tiny}, 4 steps, guidance 1, eta 0)")
+    switch_live(client, proc, "diffusion", tiny, ", 4 steps, guidance 1, eta 0")
     audio = speech_with_clicks(2.0, clicks=(0.7, 1.4))
-    client.say("diffusion-1", audio, words=WORDS)
-    assert len(client.wait_frames("diffusion-1", expected_frames(audio))) == expected_frames(audio)
-    wait_log(ros, proc, "diffusion-1: 30 frames (2.00 s, 3 words, computed features) by diffusion")
+    assert_generated_by(client, proc, "diffusion-1", audio, "diffusion", WORDS)
 
     # The sampler settings change live, on the loaded model (no reload).
     assert all(r.successful for r in client.set_params(diffusion_steps=2, guidance_scale=2.5))
     wait_log(ros, proc, "diffusion sampler: 2 steps, guidance 2.5, eta 0")
-    client.say("diffusion-2", audio, words=WORDS)
-    assert len(client.wait_frames("diffusion-2", expected_frames(audio))) == expected_frames(audio)
-    wait_log(ros, proc, "diffusion-2: 30 frames (2.00 s, 3 words, computed features) by diffusion")
+    assert_generated_by(client, proc, "diffusion-2", audio, "diffusion", WORDS)
     assert proc.log().count("generator backend: diffusion") == 1
 
     # Out-of-range values are rejected with a reason; the settings stay.

@@ -121,7 +121,8 @@ def head_rest_points() -> tuple[np.ndarray, np.ndarray]:
     ratios = []  # SMPL-X / TED length of the arm bones (collars, upper arms, forearms)
     for b in range(skeleton.BONE_NAMES.index("left_collar"), skeleton.N_BONES):
         p, c = skeleton.BONES[b]
-        ratios.append(np.linalg.norm(rest[TED_FROM_SMPLX[c]] - rest[TED_FROM_SMPLX[p]]) / skeleton.BONE_LENGTHS[b])
+        length = np.linalg.norm(rest[TED_FROM_SMPLX[c]] - rest[TED_FROM_SMPLX[p]])
+        ratios.append(length / skeleton.BONE_LENGTHS[b])
     scale = float(np.mean(ratios))
     nose = rest[SMPLX_NECK] + scale * skeleton.BONE_LENGTHS[1] * torso.apply(ted_mean[1])
     head_top = nose + scale * skeleton.BONE_LENGTHS[2] * torso.apply(ted_mean[2])
