@@ -52,6 +52,7 @@ else
             rm -rf "$dst" && mkdir -p "$dst"
             cp "$src"/config.json "$src"/model.safetensors "$src"/vocab.json "$src"/*.onnx "$dst"/
             [ -f "$src/speakers.json" ] && cp "$src/speakers.json" "$dst/"
+            chmod 644 "$dst"/*
         done
         TRI=$WEIGHTS/trimodal_beat2
         DIF=$WEIGHTS/diffusion_beat2
@@ -61,4 +62,4 @@ fi
 # 3. Evaluation on the held-out 13.5 s: ground truth, procedural, Trimodal, diffusion.
 $PY -m gesture_core.evaluation --data "$OUT/beat2/heldout" --out "$OUT/eval" \
     --backend procedural --backend "trimodal:$TRI" --backend "diffusion:$DIF" \
-    --fgd-model "$SHARED/models/fgd_autoencoder_ted" --seed 0
+    --fgd-model "$SHARED/models/fgd_autoencoder_ted" --seeds 0 1 2 3 4
