@@ -22,7 +22,7 @@ WORDS = ["hello", "robot", "gesture", "world"]
 def synthetic_clip(seconds: float, seed: int) -> tuple[np.ndarray, np.ndarray, list[Word]]:
     """``(poses (N, 27) unit bone directions, audio (S,) float32 16 kHz, timed words)``."""
     rng = np.random.default_rng(seed)
-    n_frames = int(round(seconds * FPS))
+    n_frames = round(seconds * FPS)
     n_samples = expected_audio_samples(n_frames)
     t = np.arange(n_samples) / SAMPLE_RATE
     syllables = 0.5 + 0.5 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 2 * np.pi))
@@ -40,11 +40,15 @@ def synthetic_clip(seconds: float, seed: int) -> tuple[np.ndarray, np.ndarray, l
     poses = skeleton.normalize_directions((mean[None] + offsets).reshape(n_frames, skeleton.POSE_DIM))
 
     starts = np.arange(0.2, seconds - 0.5, 0.6)
-    words = [Word(word=WORDS[i % len(WORDS)], start=float(s), end=float(s) + 0.4) for i, s in enumerate(starts)]
+    words = [
+        Word(word=WORDS[i % len(WORDS)], start=float(s), end=float(s) + 0.4) for i, s in enumerate(starts)
+    ]
     return poses.astype(np.float32), audio, words
 
 
-def write_dataset(root: Path, clips: int = 1, seconds: float = 6.0, words: bool = True, speakers: int = 1) -> Path:
+def write_dataset(
+    root: Path, clips: int = 1, seconds: float = 6.0, words: bool = True, speakers: int = 1
+) -> Path:
     """A dataset directory of ``clips`` synthetic clips of ``seconds`` each (speakers ``spk0``...)."""
     with DatasetWriter(root) as writer:
         for i in range(clips):

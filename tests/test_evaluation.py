@@ -27,7 +27,22 @@ def data_dir(tmp_path_factory) -> Path:
 
 def test_files_are_written_and_numbers_match_the_metric_functions(data_dir, tmp_path):
     out = tmp_path / "report"
-    assert main(["--data", str(data_dir), "--out", str(out), "--backend", "procedural", "--no-fgd", "--seeds", "3"]) == 0
+    assert (
+        main(
+            [
+                "--data",
+                str(data_dir),
+                "--out",
+                str(out),
+                "--backend",
+                "procedural",
+                "--no-fgd",
+                "--seeds",
+                "3",
+            ]
+        )
+        == 0
+    )
     names = {p.name for p in out.iterdir()}
     assert {"metrics.md", "metrics.json", "speed_hist.png", "traces_clip0.png", "frames_clip0.png"} <= names
     assert all((out / n).stat().st_size > 1000 for n in names if n.endswith(".png"))
@@ -59,7 +74,9 @@ def test_files_are_written_and_numbers_match_the_metric_functions(data_dir, tmp_
 
 
 def test_ground_truth_against_itself_has_zero_fgd(data_dir, shared_dir):
-    rows, _, note = evaluate(data_dir, [parse_backend("procedural")], shared_dir / "models" / "fgd_autoencoder_ted", None)
+    rows, _, note = evaluate(
+        data_dir, [parse_backend("procedural")], shared_dir / "models" / "fgd_autoencoder_ted", None
+    )
     assert "FGD autoencoder" in note
     assert rows[0].scores["fgd"] == pytest.approx(0.0, abs=1e-6)
     assert rows[1].scores["fgd"] > 1e-3
@@ -73,7 +90,9 @@ def test_a_trimodal_checkpoint_row(data_dir, tmp_path):
 
     torch.manual_seed(0)
     ckpt = tmp_path / "tiny"
-    save_checkpoint(ckpt, PoseGenerator(TrimodalConfig(n_words=5, n_speakers=2, hidden_size=16, n_layers=2)), Vocab(["x"]))
+    save_checkpoint(
+        ckpt, PoseGenerator(TrimodalConfig(n_words=5, n_speakers=2, hidden_size=16, n_layers=2)), Vocab(["x"])
+    )
     rows, clips, _ = evaluate(data_dir, [parse_backend(f"trimodal:{ckpt}")], None, None)
     assert [r.label for r in rows] == [GROUND_TRUTH, "trimodal (tiny)"]
     assert all(p.shape == c.poses.shape for p, c in zip(rows[1].motion, clips))

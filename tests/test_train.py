@@ -73,8 +73,15 @@ def test_config_errors_name_the_key(overrides, key):
 
 
 def test_overrides_reach_nested_fields_and_parse_json():
-    cfg = TrainConfig().with_overrides(["backend=diffusion", "model.d_model=64", "loss.kl=0.5", "adam_betas=[0.9,0.99]"])
-    assert (cfg.backend, cfg.model, cfg.loss.kl, cfg.betas()) == ("diffusion", {"d_model": 64}, 0.5, (0.9, 0.99))
+    cfg = TrainConfig().with_overrides(
+        ["backend=diffusion", "model.d_model=64", "loss.kl=0.5", "adam_betas=[0.9,0.99]"]
+    )
+    assert (cfg.backend, cfg.model, cfg.loss.kl, cfg.betas()) == (
+        "diffusion",
+        {"d_model": 64},
+        0.5,
+        (0.9, 0.99),
+    )
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
 
 
@@ -100,7 +107,9 @@ def test_losses_match_the_authors_formulas():
     want = torch.nn.functional.smooth_l1_loss(out / 0.1, other / 0.1) * 0.1
     torch.testing.assert_close(losses.huber_loss(out, other), want)
     # the authors' diversity term, written out
-    pose_l1 = (torch.nn.functional.smooth_l1_loss(out / 0.05, other / 0.05, reduction="none") * 0.05).sum(dim=(1, 2))
+    pose_l1 = (torch.nn.functional.smooth_l1_loss(out / 0.05, other / 0.05, reduction="none") * 0.05).sum(
+        dim=(1, 2)
+    )
     want = torch.clamp(-(pose_l1 / ((z - other_z).abs().mean(1) + 1e-5)), min=-1000).mean()
     torch.testing.assert_close(losses.diversity_loss(out, other, z, other_z), want)
     assert losses.diversity_loss(out, out, z, other_z).item() == 0.0
@@ -109,7 +118,9 @@ def test_losses_match_the_authors_formulas():
     assert losses.kl_loss(z, other_z).item() > 0
     # GAN losses on logits = -log sigmoid forms
     real, fake = torch.randn(5, 1, generator=g), torch.randn(5, 1, generator=g)
-    torch.testing.assert_close(losses.generator_adversarial_loss(fake), -torch.log(torch.sigmoid(fake)).mean())
+    torch.testing.assert_close(
+        losses.generator_adversarial_loss(fake), -torch.log(torch.sigmoid(fake)).mean()
+    )
     want = -(torch.log(torch.sigmoid(real)) + torch.log(1 - torch.sigmoid(fake))).mean()
     torch.testing.assert_close(losses.discriminator_loss(real, fake), want)
 
@@ -198,7 +209,9 @@ def test_diffusion_backend_trains_and_its_checkpoint_generates(data_dir, tmp_pat
     assert train(data_dir, out, "backend=diffusion", "batch_size=8", "max_steps=4", model=TINY_DIFFUSION) == 0
     rows = loss_log(out)
     assert len(rows) == 4 and all(np.isfinite(r["loss"]) for r in rows)
-    poses = DiffusionGenerator(latest_checkpoint(out)).generate(SpeechInput(np.zeros(16000, np.float32)), Style())
+    poses = DiffusionGenerator(latest_checkpoint(out)).generate(
+        SpeechInput(np.zeros(16000, np.float32)), Style()
+    )
     assert poses.shape == (15, 27) and np.all(np.isfinite(poses))
 
 

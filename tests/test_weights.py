@@ -50,6 +50,12 @@ def test_shipped_checkpoint_is_complete_and_small(backend):
 def test_shipped_checkpoint_runs_on_onnxruntime_without_torch(backend):
     if default_checkpoint(backend) is None:
         pytest.skip(f"no {backend} weights shipped")
-    proc = subprocess.run([sys.executable, "-c", PROGRAM.format(backend=backend)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROGRAM.format(backend=backend)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("Onnx")

@@ -50,7 +50,7 @@ import numpy as np
 from . import skeleton
 from .data import format as fmt
 from .errors import ConfigError, GestureError
-from .generation.base import GestureGenerator, SpeechInput, Style
+from .generation.base import SpeechInput, Style
 from .generation.factory import LEARNED, make_generator
 from .metrics import motion
 from .metrics.evaluator import Evaluator
@@ -141,7 +141,9 @@ class RobotLimitCheck:
         lim = self.limits
         v = motion.limit_violations(q, np.arange(len(q)) / skeleton.FPS, lim.lower, lim.upper, lim.velocity)
         observed = self.retargeter.observed  # joints held at rest cannot reach a limit by motion
-        near = (q[:, observed] <= lim.lower[observed] + AT_LIMIT_TOL) | (q[:, observed] >= lim.upper[observed] - AT_LIMIT_TOL)
+        near = (q[:, observed] <= lim.lower[observed] + AT_LIMIT_TOL) | (
+            q[:, observed] >= lim.upper[observed] - AT_LIMIT_TOL
+        )
         self.samples += q.size
         self.intervals += (len(q) - 1) * q.shape[1]
         self.position += v.position_count
@@ -188,7 +190,9 @@ def load_fgd(path: Path | None) -> tuple[Any, str]:
     return load_fgd_extractor(path), f"FGD autoencoder: {path}"
 
 
-def _score(poses: list[np.ndarray], clips: list[fmt.Clip], extractor: Any, robot: RobotLimitCheck | None) -> dict[str, float]:
+def _score(
+    poses: list[np.ndarray], clips: list[fmt.Clip], extractor: Any, robot: RobotLimitCheck | None
+) -> dict[str, float]:
     """Every metric of one motion set (one sequence per clip) against the clips' real motion."""
     evaluator = Evaluator(fgd=extractor)
     if robot is not None:
@@ -231,7 +235,9 @@ def evaluate(
         runs = []
         for seed in seeds:
             poses = [
-                fit_length(generator.generate(SpeechInput(c.audio, c.words), Style(seed=seed)), c.info.n_frames)
+                fit_length(
+                    generator.generate(SpeechInput(c.audio, c.words), Style(seed=seed)), c.info.n_frames
+                )
                 for c in clips
             ]
             runs.append((poses, _score(poses, clips, extractor, robot)))
@@ -264,11 +270,15 @@ def write_reports(
         "seconds": round(seconds, 3),
         "notes": notes,
         "rows": [
-            {"label": r.label, "backend": r.backend, "checkpoint": str(r.checkpoint) if r.checkpoint else None,
-             "scores": {k: _clean(v) for k, v in r.scores.items()},
-             "seed_sd": {k: _clean(v) for k, v in r.spread.items()}}
+            {
+                "label": r.label,
+                "backend": r.backend,
+                "checkpoint": str(r.checkpoint) if r.checkpoint else None,
+                "scores": {k: _clean(v) for k, v in r.scores.items()},
+                "seed_sd": {k: _clean(v) for k, v in r.spread.items()},
+            }
             for r in rows
-        ],  # fmt: skip
+        ],
     }
     json_path = out / "metrics.json"
     json_path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -277,7 +287,11 @@ def write_reports(
     lines = [
         f"Evaluation on {len(clips)} clip(s), {seconds:.1f} s of `{settings['data']}` "
         f"({int(rows[0].scores.get('n_windows', 0))} FGD windows of 60 frames per clip set); generators: "
-        + (f"mean ± sd over style seeds {settings['seeds']}." if len(settings["seeds"]) > 1 else f"style seed {settings['seeds'][0]}."),
+        + (
+            f"mean ± sd over style seeds {settings['seeds']}."
+            if len(settings["seeds"]) > 1
+            else f"style seed {settings['seeds'][0]}."
+        ),
         "",
         "| | " + " | ".join(c[1] for c in columns) + " |",
         "|---|" + "---:|" * len(columns),
@@ -287,7 +301,14 @@ def write_reports(
         for key, _, form in columns:
             value, sd = r.scores.get(key, float("nan")), r.spread.get(key, 0.0)
             cell = "n/a" if math.isnan(value) else form.format(value)
-            cells.append(cell + (f" ± {form.format(sd)}" if len(settings["seeds"]) > 1 and r.spread and not math.isnan(sd) else ""))
+            cells.append(
+                cell
+                + (
+                    f" ± {form.format(sd)}"
+                    if len(settings["seeds"]) > 1 and r.spread and not math.isnan(sd)
+                    else ""
+                )
+            )
         lines.append(f"| {r.label} | " + " | ".join(cells) + " |")
     lines += ["", *(f"- {n}" for n in notes)]
     md_path = out / "metrics.md"
@@ -322,8 +343,16 @@ def _speed_histogram(plt: Any, out: Path, rows: list[Row]) -> Path:
     top = max(np.percentile(s, 99) for s in speeds.values())
     bins = np.linspace(0.0, max(top, 1e-3), 40)
     for label, s in speeds.items():
-        ax.hist(np.clip(s, 0, bins[-1]), bins=bins, histtype="step", density=True, linewidth=2 if label == GROUND_TRUTH else 1.2,
-                color="black" if label == GROUND_TRUTH else None, label=label)  # fmt: skip
+        truth = label == GROUND_TRUTH
+        ax.hist(
+            np.clip(s, 0, bins[-1]),
+            bins=bins,
+            histtype="step",
+            density=True,
+            linewidth=2 if truth else 1.2,
+            color="black" if truth else None,
+            label=label,
+        )
     ax.set_xlabel("mean speed of joints 1-9 (TED units/s)")
     ax.set_ylabel("density")
     ax.set_title("Joint speed distribution")
@@ -332,7 +361,9 @@ def _speed_histogram(plt: Any, out: Path, rows: list[Row]) -> Path:
 
 
 def _direction_traces(plt: Any, out: Path, rows: list[Row], clip: int, clip_id: str) -> Path:
-    fig, axes = plt.subplots(len(TRACE_BONES), 3, figsize=(12, 2.2 * len(TRACE_BONES)), sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        len(TRACE_BONES), 3, figsize=(12, 2.2 * len(TRACE_BONES)), sharex=True, sharey=True
+    )
     for b, bone in enumerate(TRACE_BONES):
         k = skeleton.BONE_NAMES.index(bone)
         for axis, name in enumerate(("x (right)", "y (down)", "z (forward)")):
@@ -341,7 +372,13 @@ def _direction_traces(plt: Any, out: Path, rows: list[Row], clip: int, clip_id: 
                 poses = r.motion[clip]
                 t = np.arange(len(poses)) / skeleton.FPS
                 gt = r.label == GROUND_TRUTH
-                ax.plot(t, poses[:, 3 * k + axis], color="black" if gt else None, linewidth=2 if gt else 1, label=r.label)
+                ax.plot(
+                    t,
+                    poses[:, 3 * k + axis],
+                    color="black" if gt else None,
+                    linewidth=2 if gt else 1,
+                    label=r.label,
+                )
             ax.set_title(f"{bone} {name}", fontsize=9)
             ax.set_ylim(-1.05, 1.05)
     for ax in axes[-1]:
@@ -361,7 +398,9 @@ def _stick_figures(plt: Any, out: Path, rows: list[Row], clip: int, clip_id: str
             ax = axes[i, j]
             for parent, child in skeleton.BONES:
                 # front view, as the listener sees the speaker: their left (-x) on the right, up is -y
-                ax.plot(-joints[j, [parent, child], 0], -joints[j, [parent, child], 1], color="C0", linewidth=2)
+                ax.plot(
+                    -joints[j, [parent, child], 0], -joints[j, [parent, child], 1], color="C0", linewidth=2
+                )
             ax.set_xlim(-0.75, 0.75)
             ax.set_ylim(-0.6, 0.75)
             ax.set_aspect("equal")
@@ -394,19 +433,41 @@ def main(argv: list[str] | None = None) -> int:
         prog="gesture-eval",
         description="Score gesture generators against the real motion of a dataset (table, JSON, plots).",
     )
-    parser.add_argument("--data", type=Path, required=True, help="dataset directory (project training format)")
-    parser.add_argument("--out", type=Path, required=True, help="output directory for metrics.md/json and plots")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="dataset directory (project training format)"
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output directory for metrics.md/json and plots"
+    )
     parser.add_argument(
         "--backend", action="append", default=[], metavar="SPEC",
         help="procedural | trimodal[:CKPT_DIR] | diffusion[:CKPT_DIR] (repeat; default: procedural); "
         "without a directory a learned backend uses the shipped checkpoint",
     )  # fmt: skip
     fgd = parser.add_mutually_exclusive_group()
-    fgd.add_argument("--fgd-model", type=Path, default=None, help=f"FGD autoencoder directory (default: {DEFAULT_FGD_MODEL} if present)")
+    fgd.add_argument(
+        "--fgd-model",
+        type=Path,
+        default=None,
+        help=f"FGD autoencoder directory (default: {DEFAULT_FGD_MODEL} if present)",
+    )
     fgd.add_argument("--no-fgd", action="store_true", help="skip FGD")
-    parser.add_argument("--retarget-config", type=Path, default=None, help="retarget YAML (default: config/retarget_humanoid.yaml)")
-    parser.add_argument("--no-robot", action="store_true", help="skip the retargeting and the robot limit columns")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="style seeds: every backend runs once per seed (mean ± sd)")
+    parser.add_argument(
+        "--retarget-config",
+        type=Path,
+        default=None,
+        help="retarget YAML (default: config/retarget_humanoid.yaml)",
+    )
+    parser.add_argument(
+        "--no-robot", action="store_true", help="skip the retargeting and the robot limit columns"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="style seeds: every backend runs once per seed (mean ± sd)",
+    )
     parser.add_argument("--plot-clips", type=int, default=1, help="clips with trace and stick-figure plots")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -35,7 +35,7 @@ from ..errors import ConfigError, ModelError
 from ..vocab import PAD, Vocab
 from .config import TrainConfig
 from .discriminator import ConvDiscriminator
-from .losses import diversity_loss, discriminator_loss, generator_adversarial_loss, huber_loss, kl_loss
+from .losses import discriminator_loss, diversity_loss, generator_adversarial_loss, huber_loss, kl_loss
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,9 @@ class Task(ABC):
         for module in self.modules():
             module.train()
 
-    def save_model(self, directory: Path, vocab: Vocab, seen_tokens: set[int], provenance: dict[str, Any]) -> None:
+    def save_model(
+        self, directory: Path, vocab: Vocab, seen_tokens: set[int], provenance: dict[str, Any]
+    ) -> None:
         """Write the model's checkpoint (config.json, model.safetensors, vocab.json) into ``directory``.
 
         The saved copy has the rows of never-seen tokens tied to PAD (:func:`tie_unseen_tokens`).
@@ -153,7 +155,12 @@ class _StyledGenerator(nn.Module):
         self.generator = generator
 
     def forward(
-        self, pre_seq: torch.Tensor, text: torch.Tensor, audio: torch.Tensor, weights: torch.Tensor, eps: torch.Tensor
+        self,
+        pre_seq: torch.Tensor,
+        text: torch.Tensor,
+        audio: torch.Tensor,
+        weights: torch.Tensor,
+        eps: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.generator.style(weights)
         z = mu + eps * torch.exp(0.5 * logvar)
@@ -165,7 +172,9 @@ class TrimodalTask(Task):
 
     backend = "trimodal"
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, model_config: dict[str, Any], speakers: list[str | None]):
+    def __init__(
+        self, cfg: TrainConfig, device: torch.device, model_config: dict[str, Any], speakers: list[str | None]
+    ):
         super().__init__(cfg, device)
         from ..models.trimodal.config import TrimodalConfig
         from ..models.trimodal.model import PoseGenerator
@@ -271,7 +280,9 @@ class DiffusionTask(Task):
 
     backend = "diffusion"
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, model_config: dict[str, Any], speakers: list[str | None]):
+    def __init__(
+        self, cfg: TrainConfig, device: torch.device, model_config: dict[str, Any], speakers: list[str | None]
+    ):
         super().__init__(cfg, device)
         from ..models.diffusion.config import DiffusionConfig
         from ..models.diffusion.model import GestureDenoiser
@@ -307,7 +318,9 @@ class DiffusionTask(Task):
         return load_model(directory)[0]
 
 
-def make_task(cfg: TrainConfig, device: torch.device, model_config: dict[str, Any], speakers: list[str | None]) -> Task:
+def make_task(
+    cfg: TrainConfig, device: torch.device, model_config: dict[str, Any], speakers: list[str | None]
+) -> Task:
     """The :class:`Task` of ``cfg.backend``; a bad model config raises :class:`ConfigError` naming the key."""
     tasks = {"trimodal": TrimodalTask, "diffusion": DiffusionTask}
     if cfg.backend not in tasks:

@@ -29,7 +29,15 @@ BACKENDS = ("trimodal", "diffusion")
 #: Model config keys the trainer derives from the data (vocabulary and speakers).
 DERIVED_MODEL_KEYS = ("n_words", "n_speakers")
 #: Fields that may change when a run is resumed (they do not change what is computed).
-RESUMABLE_CHANGES = ("epochs", "max_steps", "checkpoint_every", "keep_checkpoints", "log_every", "device", "threads")
+RESUMABLE_CHANGES = (
+    "epochs",
+    "max_steps",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "log_every",
+    "device",
+    "threads",
+)
 
 
 def _check_int(key: str, value: Any, lo: int) -> None:
@@ -147,7 +155,9 @@ class TrainConfig:
                 _check_number(f"adam_betas[{i}]", b, 0.0, hi=0.999999)
             self.adam_betas = [float(b) for b in betas]
         if not isinstance(self.device, str) or not (
-            self.device == "cpu" or self.device == "cuda" or (self.device.startswith("cuda:") and self.device[5:].isdigit())
+            self.device == "cpu"
+            or self.device == "cuda"
+            or (self.device.startswith("cuda:") and self.device[5:].isdigit())
         ):
             raise ConfigError(f"train.device: must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 
@@ -193,7 +203,9 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     if parts[0] not in known:
         raise ConfigError(f"train.{parts[0]}: unknown key (known: {', '.join(sorted(known))})")
-    if parts[0] == "loss" and (len(parts) != 2 or parts[1] not in {f.name for f in dataclasses.fields(LossWeights)}):
+    if parts[0] == "loss" and (
+        len(parts) != 2 or parts[1] not in {f.name for f in dataclasses.fields(LossWeights)}
+    ):
         raise ConfigError(f"train.{key}: unknown key (loss weights: huber, gan, kl, diversity)")
     if parts[0] not in ("loss", "model") and len(parts) > 1:
         raise ConfigError(f"train.{key}: {parts[0]} has no sub-keys")

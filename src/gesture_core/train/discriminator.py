@@ -30,7 +30,9 @@ class ConvDiscriminator(nn.Module):
     def __init__(self, n_poses: int = 34, pose_dim: int = skeleton.POSE_DIM, hidden_size: int = 64):
         super().__init__()
         if n_poses < 8:
-            raise ConfigError(f"discriminator.n_poses: must be >= 8 (three kernel-3 convolutions), got {n_poses}")
+            raise ConfigError(
+                f"discriminator.n_poses: must be >= 8 (three kernel-3 convolutions), got {n_poses}"
+            )
         self.hidden_size = hidden_size
         self.pre_conv = nn.Sequential(
             nn.Conv1d(pose_dim, 16, 3),

@@ -60,7 +60,9 @@ class TrainingState:
 # ------------------------------------------------------------------------------ flattening
 
 
-def flatten_optimizer(optimizer: torch.optim.Optimizer, name: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def flatten_optimizer(
+    optimizer: torch.optim.Optimizer, name: str
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """An optimizer's state as tensors ``optim.<name>.state.<i>.<key>`` plus JSON (param groups and
     any non-tensor state values)."""
     sd = optimizer.state_dict()
@@ -194,7 +196,11 @@ def restore_module(module: nn.Module, name: str, state: TrainingState) -> None:
 
 def rank_rng_state(state: TrainingState, rank: int) -> dict[str, torch.Tensor]:
     """The RNG states process ``rank`` saved."""
-    states = {kind: state.tensors[f"rng.{kind}.rank{rank}"] for kind in ("cpu", "cuda") if f"rng.{kind}.rank{rank}" in state.tensors}
+    states = {
+        kind: state.tensors[f"rng.{kind}.rank{rank}"]
+        for kind in ("cpu", "cuda")
+        if f"rng.{kind}.rank{rank}" in state.tensors
+    }
     if "cpu" not in states:
         raise ModelError(f"{STATE_TENSORS}: no RNG state for rank {rank}")
     return states

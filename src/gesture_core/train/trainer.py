@@ -175,7 +175,9 @@ def load_training_data(cfg: TrainConfig, spec: WindowSpec) -> TrainingData:
     if len(dataset) == 0:
         raise DataError(f"train.data: no clip of {cfg.data} is as long as one window ({spec.n_poses} frames)")
     if not has_words:
-        log.warning("the training data has no words: training an audio-only model (text input is PAD throughout)")
+        log.warning(
+            "the training data has no words: training an audio-only model (text input is PAD throughout)"
+        )
     return TrainingData(dataset, vocab, [None, *names], seen, sources, has_words)
 
 
@@ -196,7 +198,10 @@ def iterate_batches(
     """Load ``batches`` in order and move them to ``device``. The loader gets its own generator,
     so creating it draws nothing from the global RNG (a resumed run must see the same draws)."""
     loader = DataLoader(
-        dataset, batch_sampler=batches, num_workers=cfg.num_workers, generator=torch.Generator().manual_seed(cfg.seed)
+        dataset,
+        batch_sampler=batches,
+        num_workers=cfg.num_workers,
+        generator=torch.Generator().manual_seed(cfg.seed),
     )
     for batch in loader:
         yield {k: batch[k].to(device) for k in ("poses", "audio", "text", "speaker")}
@@ -215,7 +220,9 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)  # model initialisation: identical on every process
-        spec = WindowSpec(cfg.model.get("n_poses", 34), cfg.model.get("n_pre_poses", 4))  # the models' defaults
+        spec = WindowSpec(
+            cfg.model.get("n_poses", 34), cfg.model.get("n_pre_poses", 4)
+        )  # the models' defaults
         self.data = load_training_data(cfg, spec)
         model_config = {**cfg.model, "n_words": len(self.data.vocab), "n_speakers": len(self.data.speakers)}
         self.task: Task = make_task(cfg, self.procs.device, model_config, self.data.speakers)
@@ -234,11 +241,14 @@ class Trainer:
         state = st.load_state(ckpt)
         if state.world_size != self.procs.world_size:
             raise ConfigError(
-                f"{ckpt}: saved by {state.world_size} processes, resumed with {self.procs.world_size}; use the same number"
+                f"{ckpt}: saved by {state.world_size} processes, resumed with {self.procs.world_size}; "
+                "use the same number"
             )
         saved_vocab = Vocab.load(ckpt / "vocab.json")
         if saved_vocab != self.data.vocab:
-            raise DataError(f"{ckpt}/vocab.json: the data now gives a different vocabulary; resume with the same data")
+            raise DataError(
+                f"{ckpt}/vocab.json: the data now gives a different vocabulary; resume with the same data"
+            )
         self.task.load_model_weights(ckpt)
         for name, module in self.task.extra_modules.items():
             st.restore_module(module, name, state)
@@ -248,7 +258,9 @@ class Trainer:
             st.restore_optimizer(optimizer, name, state.tensors, state.optimizers[name])
         st.set_rng_state(st.rank_rng_state(state, self.procs.rank), self.procs.device)
         self.step, self.epoch, self.batch_in_epoch = state.step, state.epoch, state.batch_in_epoch
-        log.info("resumed from %s: step %d, epoch %d, batch %d", ckpt, self.step, self.epoch, self.batch_in_epoch)
+        log.info(
+            "resumed from %s: step %d, epoch %d, batch %d", ckpt, self.step, self.epoch, self.batch_in_epoch
+        )
 
     # -- outputs -------------------------------------------------------------------------------
 
@@ -261,7 +273,11 @@ class Trainer:
         path = self.out / LOSSES_FILE
         kept = []
         if path.is_file():
-            kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= self.step]
+            kept = [
+                line
+                for line in path.read_text().splitlines()
+                if line and json.loads(line)["step"] <= self.step
+            ]
         path.write_text("".join(line + "\n" for line in kept))
 
     def _provenance(self, recent: dict[str, float]) -> dict[str, Any]:
@@ -286,7 +302,9 @@ class Trainer:
             tmp = final.with_name(final.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             self.task.save_model(tmp, self.data.vocab, self.data.seen_tokens, self._provenance(recent))
-            state = st.TrainingState(self.step, self.epoch, self.batch_in_epoch, self.procs.world_size, self.cfg.to_dict())
+            state = st.TrainingState(
+                self.step, self.epoch, self.batch_in_epoch, self.procs.world_size, self.cfg.to_dict()
+            )
             st.save_state(tmp, state, self.task.extra_modules, self.task.optimizers, rng_states)
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
@@ -305,7 +323,9 @@ class Trainer:
         self.task.train()
         if self.step >= self.total_steps:
             log.info("nothing to do: step %d of %d", self.step, self.total_steps)
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not procs.main, desc=f"train {cfg.backend}")
+        bar = tqdm(
+            total=self.total_steps, initial=self.step, disable=not procs.main, desc=f"train {cfg.backend}"
+        )
         window: list[dict[str, float]] = []  # losses since the last log line
         recent: dict[str, float] = {}
         saved_at = -1
@@ -396,7 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, see below")
     args = parser.parse_intermixed_args(argv)  # overrides may come before and after the options
     main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 logs progress
-    logging.basicConfig(level=logging.INFO if main_process else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if main_process else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         cfg, resume = config_from_args(args)
         final = Trainer(cfg, resume).run()
