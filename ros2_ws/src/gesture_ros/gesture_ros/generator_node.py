@@ -69,7 +69,7 @@ from .utterance_input import INPUT_PARAMS, UtteranceInput
 
 PARAMS = [
     Param("backend", "procedural", "gesture generator backend", choices=BACKENDS),
-    Param("checkpoint", "", "checkpoint directory of a learned backend (config.json, model.safetensors...)"),
+    Param("checkpoint", "", "checkpoint directory of a learned backend; empty: its shipped weights (gesture_core.weights)"),
     Param("execution_provider", "cpu", "onnxruntime execution provider of learned backends",
           choices=tuple(EXECUTION_PROVIDERS)),
     Param("speaker", -1, "speaker id of a learned model (-1: its average speaker)", range=(-1, 100_000)),
