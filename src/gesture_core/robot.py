@@ -409,7 +409,7 @@ def _add_camera_and_lights(spec: mujoco.MjSpec) -> None:
     # A MuJoCo camera looks along its -z axis with +y up: image right = world +y, up = world +z.
     quat = np.zeros(4)
     mujoco.mju_mat2Quat(quat, np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0]], dtype=float).ravel())
-    spec.worldbody.add_camera(name=FRONT_CAMERA, pos=[2.0, 0.0, 0.4], quat=quat, fovy=45.0)
+    spec.worldbody.add_camera(name=FRONT_CAMERA, pos=[1.7, 0.0, 0.3], quat=quat, fovy=45.0)
     spec.worldbody.add_light(
         name="key", pos=[1.5, 1.0, 2.5], dir=[-0.5, -0.35, -1.0], diffuse=[0.5, 0.5, 0.5], castshadow=True
     )
