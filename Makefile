@@ -23,7 +23,7 @@ colcon: setup
 	cd ros2_ws && ../.venv/bin/colcon build --base-paths src
 
 bench: setup
-	@for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+	@for b in benchmarks/[!_]*.py; do $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf out ros2_ws/build ros2_ws/install ros2_ws/log

@@ -18,8 +18,6 @@ import logging
 import os
 import platform
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from _timing import best_time  # benchmarks/_timing.py, beside this script
 from gesture_core.contracts import Word
 from gesture_core.generation.base import GestureGenerator, SpeechInput, Style
 from gesture_core.models.diffusion import export as diffusion_export
@@ -87,20 +86,9 @@ def utterance(n_windows: int) -> SpeechInput:
     return SpeechInput(audio, words)
 
 
-def best_s(fn: Callable[[], object], repeats: int) -> float:
-    """Fastest wall time (s) of ``repeats`` calls of ``fn``, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def per_window(gen: GestureGenerator, speech: SpeechInput, n_windows: int, repeats: int) -> float:
     """Best time of ``gen.generate(speech)`` per window (s)."""
-    return best_s(lambda: gen.generate(speech, Style(seed=0)), repeats) / n_windows
+    return best_time(lambda: gen.generate(speech, Style(seed=0)), repeats) / n_windows
 
 
 def bench_diffusion(
@@ -141,8 +129,8 @@ def bench_diffusion(
         (
             f"diffusion model: {n_parameters(model, include_embedding=False) / 1e6:.2f} M parameters without the "
             f"{N_WORDS} x {cfg.word_dim} word table; onnxruntime condition encoder "
-            f"{1e3 * best_s(lambda: onnx.encode(audio, text, weights), 5 * args.repeats):.2f} ms per window, "
-            f"one denoising step {1e3 * best_s(lambda: onnx.denoise(x, t, cond, pre), 5 * args.repeats):.2f} ms"
+            f"{1e3 * best_time(lambda: onnx.encode(audio, text, weights), 5 * args.repeats):.2f} ms per window, "
+            f"one denoising step {1e3 * best_time(lambda: onnx.denoise(x, t, cond, pre), 5 * args.repeats):.2f} ms"
         )
     ]
     return rows, notes

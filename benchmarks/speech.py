@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from _timing import best_time  # benchmarks/_timing.py, beside this script
 from gesture_core.contracts import AUDIO_SAMPLE_RATE
 from gesture_core.features import extract_features
 from gesture_core.speech.asr import StreamingRecognizer, installed_model_dirs, load_model
@@ -44,16 +44,6 @@ class Row:
     @property
     def rtf(self) -> float:
         return self.compute_s / self.audio_s
-
-
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    """Fastest wall time of ``repeats`` calls of ``fn`` (s)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def bench_tts(repeats: int) -> list[Row]:
