@@ -110,7 +110,7 @@ def write_video(tl: Timeline, path: Path, fps: float = 25.0, tail_s: float = 0.4
     h, w = tl.frames[0][1].shape[:2]
     writer = imageio_ffmpeg.write_frames(
         str(path), (w, h), fps=fps, audio_path=str(wav), audio_codec="aac", macro_block_size=1,
-        output_params=["-shortest"],
+        output_params=["-shortest"], ffmpeg_log_level="error",
     )  # fmt: skip
     writer.send(None)
     for k in range(n):

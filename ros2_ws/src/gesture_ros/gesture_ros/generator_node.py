@@ -168,8 +168,9 @@ class GeneratorNode(Node):
             took = _warm_up(generator)
             self._generator = generator
             settings = f", {generator.describe()}" if isinstance(generator, DiffusionGeneratorBase) else ""
+            source = self._p["checkpoint"] or ("shipped weights" if backend != "procedural" else "no weights")
             self.get_logger().info(
-                f"generator backend: {backend} ({self._p['checkpoint'] or 'no checkpoint'}{settings}), "
+                f"generator backend: {backend} ({source}{settings}), "
                 f"warmed up in {took:.2f} s"
             )
         except GestureError as exc:
