@@ -9,6 +9,7 @@ not to record; ``/rosout`` and ``/parameter_events`` by default).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -19,6 +20,8 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from .ros_io import Param, declare_params, msg_class, run_node
+
+log = logging.getLogger(__name__)
 
 PARAMS = [
     Param("output_dir", "out/recording", "directory of recording.mcap", dynamic=False),
@@ -68,11 +71,13 @@ class RecorderNode(Node):
     def destroy_node(self) -> None:
         self.recorder.close()
         counts = ", ".join(f"{t}: {n}" for t, n in sorted(self.recorder.counts.items()))
-        self.get_logger().info(f"closed {self.recorder.path} ({counts})")
+        # Python logging: after Ctrl-C the ROS context is gone and the node logger cannot reach /rosout
+        log.info("closed %s (%s)", self.recorder.path, counts)
         super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] [recorder]: %(message)s")
     return run_node(RecorderNode, args)
 
 
