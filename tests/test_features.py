@@ -152,3 +152,30 @@ def test_rejects_bad_audio_and_names_bad_config_keys():
     ]:
         with pytest.raises(ConfigError, match=key):
             FeatureConfig(**kw)
+
+
+@pytest.mark.slow
+def test_processes_starting_together_share_librosas_numba_cache_safely(tmp_path):
+    """Regression: nodes of the graph start at once and all extract features. numba's disk cache
+    is not safe for concurrent writers (numba #10128: a gufunc's two cache files from different
+    processes segfault every later loader), so the first compile is serialised by a file lock.
+    Here four processes start on an empty cache together, then a fifth loads what they wrote;
+    every one must exit cleanly (a segfault is exit code -11)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from gesture_core.features import extract_features\n"
+        "f = extract_features(np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1, 'u')\n"
+        "assert f.rms.size == 15\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    last = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    results.append((last.returncode, last.stderr))
+    assert any((tmp_path / "numba-cache").rglob("*.nbc")), "librosa's kernels were not cached"
+    for rc, err in results:
+        assert rc == 0, err

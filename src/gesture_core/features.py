@@ -33,9 +33,14 @@ least ``voicing_threshold`` (1 for a pure tone, about 0 for noise).
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import math
+import os
+import tempfile
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import librosa
 import numpy as np
@@ -119,6 +124,7 @@ def extract_features(
     into the result (True for a whole utterance, False for a streaming window).
     """
     cfg = config or FeatureConfig()
+    _compile_librosa_kernels()
     y = np.asarray(audio, dtype=np.float32)
     if y.ndim != 1 or y.size < cfg.hop:
         raise ContractError(f"features need a 1-D waveform of at least {cfg.hop} samples, got shape {y.shape}")
@@ -158,6 +164,29 @@ def extract_features(
         beats=fine_t[np.asarray(beats, dtype=np.int64)],
         final=final,
     )
+
+
+@functools.cache
+def _compile_librosa_kernels() -> None:
+    """Compile (or load from numba's disk cache) librosa's kernels, one process at a time.
+
+    librosa compiles its numba kernels on first use and caches them next to its sources
+    (``cache=True``). numba's cache is not safe when several processes write it at once: the two
+    files of a gufunc can come from different processes and then segfault every later process that
+    loads them (numba issue #10128). The node graph starts several processes that extract features
+    at the same moment, so each process's first call runs the whole feature path on a short tone
+    under an exclusive file lock: the first one writes the cache, the others then only read it.
+    Called once per process (``functools.cache``); costs milliseconds once the cache exists.
+    """
+    lock_path = Path(tempfile.gettempdir()) / f"gesture_core-librosa-numba-{os.getuid()}.lock"
+    tone = (0.1 * np.sin(2 * np.pi * 200.0 * np.arange(SR // 2) / SR)).astype(np.float32)
+    cfg = FeatureConfig()
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        fine = _fine_features(tone, cfg)
+        librosa.onset.onset_detect(onset_envelope=fine.onset_env, sr=SR, hop_length=cfg.hop, units="frames")
+        librosa.beat.beat_track(onset_envelope=fine.onset_env, sr=SR, hop_length=cfg.hop, units="frames")
+        librosa.power_to_db(fine.mel_power, ref=1.0, amin=1e-10, top_db=None)
 
 
 @dataclass
