@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -161,18 +164,17 @@ def test_processes_starting_together_share_librosas_numba_cache_safely(tmp_path)
     processes segfault every later loader), so the first compile is serialised by a file lock.
     Here four processes start on an empty cache together, then a fifth loads what they wrote;
     every one must exit cleanly (a segfault is exit code -11)."""
-    import os
-    import subprocess
-    import sys
-
     code = (
         "import numpy as np\n"
         "from gesture_core.features import extract_features\n"
-        "f = extract_features(np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1, 'u')\n"
+        "y = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1\n"
+        "f = extract_features(y, 'u')\n"
         "assert f.rms.size == 15\n"
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
     results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
     last = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     results.append((last.returncode, last.stderr))

@@ -124,7 +124,6 @@ def extract_features(
     into the result (True for a whole utterance, False for a streaming window).
     """
     cfg = config or FeatureConfig()
-    _compile_librosa_kernels()
     y = np.asarray(audio, dtype=np.float32)
     if y.ndim != 1 or y.size < cfg.hop:
         raise ContractError(f"features need a 1-D waveform of at least {cfg.hop} samples, got shape {y.shape}")
@@ -132,7 +131,14 @@ def extract_features(
         raise ContractError("features: audio contains NaN or inf")
     if isinstance(offset_samples, bool) or not isinstance(offset_samples, (int, np.integer)) or offset_samples < 0:
         raise ContractError(f"features: offset_samples must be an int >= 0, got {offset_samples!r}")
+    _compile_librosa_kernels()
+    return _features(y, utterance_id, cfg, int(offset_samples), final)
 
+
+def _features(
+    y: np.ndarray, utterance_id: str, cfg: FeatureConfig, offset_samples: int, final: bool
+) -> AudioFeatures:
+    """:func:`extract_features` on validated input: ``y`` (N,) float32, N >= ``cfg.hop``."""
     # Fine frames sit on the utterance's fine grid (multiples of hop): skip to the first one.
     skip = -offset_samples % cfg.hop
     fine = _fine_features(y[skip:], cfg)
@@ -180,13 +186,9 @@ def _compile_librosa_kernels() -> None:
     """
     lock_path = Path(tempfile.gettempdir()) / f"gesture_core-librosa-numba-{os.getuid()}.lock"
     tone = (0.1 * np.sin(2 * np.pi * 200.0 * np.arange(SR // 2) / SR)).astype(np.float32)
-    cfg = FeatureConfig()
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        fine = _fine_features(tone, cfg)
-        librosa.onset.onset_detect(onset_envelope=fine.onset_env, sr=SR, hop_length=cfg.hop, units="frames")
-        librosa.beat.beat_track(onset_envelope=fine.onset_env, sr=SR, hop_length=cfg.hop, units="frames")
-        librosa.power_to_db(fine.mel_power, ref=1.0, amin=1e-10, top_db=None)
+        _features(tone, "librosa-warm-up", FeatureConfig(), offset_samples=0, final=True)
 
 
 @dataclass
