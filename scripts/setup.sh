@@ -3,6 +3,8 @@
 #
 #   - Debian packages (espeak-ng, EGL/OSMesa for offscreen rendering, ffmpeg, Xvfb for the viewer
 #     test): installed when run as root, otherwise printed with the command to install them.
+#     Optional: SDFormat's command line (ignition-tools, libsdformat-dev), with which the static
+#     Gazebo tests check the world and the Gazebo URDF; installed when available, skipped otherwise.
 #   - .venv with the core library (editable), the ROS 2 nodes (pip wheels of rclpy and the message
 #     packages), torch==2.13.0 (the CPU build) and the test tools.
 #
@@ -15,6 +17,7 @@ VENV="$ROOT/.venv"
 PY=${PYTHON:-python3}
 
 APT_PACKAGES=(espeak-ng libespeak-ng1 libegl1 libosmesa6 libgl1 ffmpeg xvfb)
+OPTIONAL_APT_PACKAGES=(ignition-tools libsdformat-dev)
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
@@ -31,6 +34,15 @@ if ((${#missing[@]})); then
         log "missing Debian packages (not root, not installing): ${missing[*]}"
         log "install them with: sudo apt-get install ${missing[*]}"
     fi
+fi
+optional=()
+for p in "${OPTIONAL_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || optional+=("$p")
+done
+if ((${#optional[@]})) && [ "$(id -u)" = 0 ]; then
+    log "installing optional Debian packages: ${optional[*]}"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${optional[@]}" >/dev/null; } || log "optional Debian packages not installed (their tests skip): ${optional[*]}"
 fi
 
 stamp="$VENV/.gesture-setup-stamp"

@@ -1,5 +1,6 @@
-"""Bringup: installs launch files and parameter files (top-level ``launch/`` and ``config/``,
-linked here) into the package share, and the ``gesture-bringup`` command for pip-only machines."""
+"""Bringup: installs launch files, parameter files and the Gazebo world (top-level ``launch/``,
+``config/`` and ``worlds/``, linked here) into the package share, and the ``gesture-bringup``
+command for pip-only machines."""
 
 from glob import glob
 
@@ -16,6 +17,7 @@ setup(
         (f"share/{package_name}", ["package.xml"]),
         (f"share/{package_name}/launch", glob("launch/*.launch.py")),
         (f"share/{package_name}/config", glob("config/*.yaml")),
+        (f"share/{package_name}/worlds", glob("worlds/*.sdf")),
     ],
     install_requires=["setuptools", "gesture-core"],
     zip_safe=True,
