@@ -392,6 +392,7 @@ def load_mujoco_model(
     sites: Mapping[str, tuple[str, Sequence[float]]] | None = None,
     mesh_paths: Sequence[Path] = (),
     meshes: bool = True,
+    base_rpy: Sequence[float] = (0.0, 0.0, 0.0),
 ) -> mujoco.MjModel:
     """MuJoCo model of the URDF at ``urdf_path``, ready to simulate with position control.
 
@@ -400,7 +401,8 @@ def load_mujoco_model(
       resolved (also in ``mesh_paths``: folders or ``.zip`` archives), missing meshes replaced by
       primitives (a capsule to each child joint and an ellipsoid of the link's inertia; one
       warning), floating joints welded; without ``meshes`` no mesh is loaded (kinematics only);
-    - the root link stays fixed to the world (MuJoCo adds no free joint to a URDF root);
+    - the root link stays fixed to the world (MuJoCo adds no free joint to a URDF root), turned by
+      ``base_rpy`` (roll, pitch, yaw, rad) for a URDF whose root frame does not face +x;
     - ``sites``: name -> (link, offset (3,) m in the link frame): a site per skeleton point, in
       group 4 (hidden in renders);
     - one ``position`` actuator per movable joint, named like the joint: force
@@ -436,6 +438,13 @@ def load_mujoco_model(
             geom.contype, geom.conaffinity, geom.group = 1, 0, COLLISION_GROUP
     for link in prepared.bare_links:
         _add_primitives(spec, description, link)
+    if np.any(base_rpy):
+        base = rpy_matrix(np.asarray(base_rpy, dtype=float))
+        for body in spec.worldbody.bodies:  # the root link (or, under a "world" link, its children)
+            quat, turned = np.zeros(4), np.zeros(4)
+            mujoco.mju_mat2Quat(quat, base.ravel())
+            mujoco.mju_mulQuat(turned, quat, np.asarray(body.quat, dtype=float))
+            body.pos, body.quat = base @ np.asarray(body.pos, dtype=float), turned
     for body in spec.bodies:
         body.gravcomp = 1.0 if gravity_compensation else 0.0
     for name, (link, offset) in (sites or {}).items():
@@ -453,7 +462,7 @@ def load_mujoco_model(
         if np.isfinite(joint.lower) and np.isfinite(joint.upper):
             actuator.ctrllimited, actuator.ctrlrange = True, [joint.lower, joint.upper]
         actuator.forcelimited, actuator.forcerange = True, [-joint.effort, joint.effort]
-    lower, upper, site_pos = _extent(_compiled(spec, urdf_path))
+    lower, upper, site_pos = model_extent(_compiled(spec, urdf_path))
     if floor:
         _add_floor(spec, lower[2])
     _add_camera_and_lights(spec, lower, upper, site_pos)
@@ -470,12 +479,14 @@ def _compiled(spec: mujoco.MjSpec, path: Path) -> mujoco.MjModel:
         ) from None
 
 
-def _extent(model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The robot's bounding box (lower (3,), upper (3,), m) at its reference configuration and
-    its site positions (S, 3)."""
+def model_extent(model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The robot's bounding box (lower (3,), upper (3,), m) at its reference configuration (the
+    floor left out) and its site positions (S, 3)."""
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)
     lo, hi = _geom_boxes(model, data)
+    robot = model.geom_type != mujoco.mjtGeom.mjGEOM_PLANE
+    lo, hi = lo[robot], hi[robot]
     if len(lo) == 0:
         lo = hi = data.xpos
     return lo.min(axis=0), hi.max(axis=0), data.site_xpos.copy()

@@ -101,13 +101,16 @@ class LimitsConfig:
     - ``margin``: rad kept clear of each position limit.
     - ``position``: joint -> ``[lower, upper]`` rad, narrower position limits than the URDF's
       (e.g. an elbow that the URDF lets hyperextend: keep the IK on one side of straight).
-    - ``velocity_scale``: fraction of the URDF ``<limit velocity>`` allowed.
+    - ``velocity``: joint -> rad/s, a lower velocity limit than the URDF's (vendors' placeholders
+      such as 50000 rad/s).
+    - ``velocity_scale``: fraction of the velocity limits allowed.
     - ``acceleration``: rad/s^2 for every joint (URDF has no acceleration limits), overridden per
       joint by ``acceleration_per_joint``; all multiplied by ``acceleration_scale``.
     """
 
     margin: float = 0.05
     position: dict[str, list[float]] = field(default_factory=dict)
+    velocity: dict[str, float] = field(default_factory=dict)
     velocity_scale: float = 0.8
     acceleration: float = 15.0
     acceleration_per_joint: dict[str, float] = field(default_factory=dict)
@@ -130,6 +133,8 @@ class RetargetConfig:
       them at their rest value.
     - ``rest_pose``: joint -> rad, for any movable joint; joints left out rest at 0 (or the
       nearest limit).
+    - ``base_orientation``: roll, pitch, yaw (rad) turning the root link so that the robot faces
+      +x with z up (REP-103), for URDFs whose root frame does not (iCub's looks backwards: yaw pi).
     - ``amplitude_scale``: scale of the human motion around the TED mean pose (1 = as generated).
     - ``smoothing_cutoff_hz``: low-pass cutoff of the safety stage; ``controller_rate_hz``: rate of
       the output trajectory; ``join_time``: s to blend in from the current commanded state;
@@ -144,6 +149,7 @@ class RetargetConfig:
     chains: dict[str, ChainConfig]
     rest_pose: dict[str, float] = field(default_factory=dict)
     mesh_paths: list[str] = field(default_factory=list)
+    base_orientation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     amplitude_scale: float = 1.0
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     ik: IKConfig = field(default_factory=IKConfig)
@@ -170,6 +176,12 @@ class RetargetConfig:
         _in_range("limits.acceleration_scale", self.limits.acceleration_scale, 0.01, 1.0)
         for joint, value in self.limits.acceleration_per_joint.items():
             _in_range(f"limits.acceleration_per_joint.{joint}", value, 0.1, 1000.0)
+        if len(self.base_orientation) != 3:
+            raise ConfigError(f"base_orientation: expected [roll, pitch, yaw] in rad, got {self.base_orientation!r}")
+        for i, angle in enumerate(self.base_orientation):
+            _in_range(f"base_orientation[{i}]", angle, -2 * math.pi, 2 * math.pi)
+        for joint, value in self.limits.velocity.items():
+            _in_range(f"limits.velocity.{joint}", value, 1e-3, 100.0)
         for joint, bounds in self.limits.position.items():
             key = f"limits.position.{joint}"
             if len(bounds) != 2:
@@ -364,6 +376,12 @@ def position_limits(cfg: RetargetConfig, robot: RobotDescription, names: list[st
     return lower, upper
 
 
+def velocity_limits(cfg: RetargetConfig, robot: RobotDescription, names: list[str]) -> np.ndarray:
+    """Velocity limits (J,) rad/s of joints ``names``: the URDF's, lowered by ``limits.velocity``
+    (no scales applied)."""
+    return np.array([cfg.limits.velocity.get(n, robot.joint(n).velocity) for n in names])
+
+
 def rest_positions(cfg: RetargetConfig, robot: RobotDescription) -> dict[str, float]:
     """Rest value (rad or m) of every movable joint of the robot: ``rest_pose``, else 0 moved into
     the joint's limits (for joints outside the chains: what the simulation holds them at)."""
@@ -396,7 +414,8 @@ def check_against_robot(cfg: RetargetConfig, robot: RobotDescription) -> None:
     for joint in cfg.limits.acceleration_per_joint:
         if joint not in used:
             raise ConfigError(f"limits.acceleration_per_joint.{joint}: not a joint of any chain")
-    for section, mapping in (("rest_pose", cfg.rest_pose), ("limits.position", cfg.limits.position)):
+    sections = (("rest_pose", cfg.rest_pose), ("limits.position", cfg.limits.position), ("limits.velocity", cfg.limits.velocity))
+    for section, mapping in sections:
         for joint in mapping:
             if joint not in joints:
                 raise ConfigError(f"{section}.{joint}: not a movable joint of the robot{_suggest(joint, joints)}")
@@ -406,6 +425,12 @@ def check_against_robot(cfg: RetargetConfig, robot: RobotDescription) -> None:
             raise ConfigError(
                 f"limits.position.{joint}: [{lo}, {hi}] is wider than the URDF's [{urdf_lo}, {urdf_hi}]; "
                 "it may only narrow them"
+            )
+    for joint, velocity in cfg.limits.velocity.items():
+        if velocity > robot.joint(joint).velocity:
+            raise ConfigError(
+                f"limits.velocity.{joint}: {velocity} rad/s is above the URDF's {robot.joint(joint).velocity}; "
+                "it may only lower it"
             )
     margin = cfg.limits.margin
     for joint in cfg.joint_names:
@@ -432,11 +457,11 @@ def check_against_robot(cfg: RetargetConfig, robot: RobotDescription) -> None:
 
 def safety_limits(cfg: RetargetConfig, robot: RobotDescription) -> JointLimits:
     """The limits the safety stage enforces on ``cfg.joint_names``: position limits (URDF, narrowed
-    by ``limits.position``) less the margin, URDF velocity x ``velocity_scale`` x ``speed_scale``, and the configured acceleration
+    by ``limits.position``) less the margin, velocity (URDF, lowered by ``limits.velocity``) x ``velocity_scale`` x ``speed_scale``, and the configured acceleration
     x ``acceleration_scale`` x ``speed_scale^2``."""
     names = cfg.joint_names
     lower, upper = position_limits(cfg, robot, names)
-    velocity = np.array([robot.joint(n).velocity for n in names]) * cfg.limits.velocity_scale * cfg.speed_scale
+    velocity = velocity_limits(cfg, robot, names) * cfg.limits.velocity_scale * cfg.speed_scale
     accel = np.array([cfg.limits.acceleration_per_joint.get(n, cfg.limits.acceleration) for n in names])
     accel = accel * cfg.limits.acceleration_scale * cfg.speed_scale**2
     margin = cfg.limits.margin

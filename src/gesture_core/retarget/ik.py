@@ -42,6 +42,7 @@ from .config import (
     position_limits,
     resolve_urdf,
     rest_positions,
+    velocity_limits,
 )
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,10 @@ def load_robot(cfg: RetargetConfig) -> tuple[RobotDescription, mujoco.MjModel]:
     path = resolve_urdf(cfg)
     robot = parse_urdf(path)
     check_against_robot(cfg, robot)
-    return robot, load_mujoco_model(path, floor=False, sites=marker_sites(cfg, robot), meshes=False)
+    model = load_mujoco_model(
+        path, floor=False, sites=marker_sites(cfg, robot), meshes=False, base_rpy=cfg.base_orientation
+    )
+    return robot, model
 
 
 def scale_amplitude(directions: np.ndarray, scale: float) -> np.ndarray:
@@ -147,7 +151,7 @@ class Retargeter:
             self.data.qpos[self.model.joint(joint).qposadr[0]] = value
         #: Largest change of each joint between two frames (J,) rad: ``STEP_HEADROOM`` times what
         #: the safety stage's velocity limit allows. Keeps the solution on one branch (see :meth:`retarget`).
-        velocity = np.array([self.robot.joint(n).velocity for n in self.joint_names])
+        velocity = velocity_limits(cfg, self.robot, self.joint_names)
         self.max_step = STEP_HEADROOM * velocity * cfg.limits.velocity_scale * cfg.speed_scale / skeleton.FPS
         self.rest = np.clip([cfg.rest_pose.get(n, 0.0) for n in self.joint_names], self.lower, self.upper)
         # Joints that move no marker in any probed posture (a wrist rotation) are unobserved: they
