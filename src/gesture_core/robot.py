@@ -497,8 +497,11 @@ def _add_primitives(spec: mujoco.MjSpec, description: RobotDescription, link: st
     child joint, and the ellipsoid of uniform density with the link's inertia at its centre of mass."""
     body = spec.body(link)
     visual = dict(contype=0, conaffinity=0, group=1, rgba=list(PRIMITIVE_RGBA), mass=0.0, density=0.0)
+    reach = 0.05  # the ellipsoid stays within the link's own size (vendors' inertias can be placeholders)
     for joint in description.joints.values():
         length = float(np.linalg.norm(joint.origin_xyz))
+        if joint.parent == link:
+            reach = max(reach, 0.6 * length)
         if joint.parent == link and length > 0.01:
             radius = float(np.clip(0.12 * length, 0.006, 0.03))
             body.add_geom(type=mujoco.mjtGeom.mjGEOM_CAPSULE, fromto=[0, 0, 0, *joint.origin_xyz], size=[radius, 0, 0], **visual)
@@ -512,7 +515,7 @@ def _add_primitives(spec: mujoco.MjSpec, description: RobotDescription, link: st
         mujoco.mju_mat2Quat(quat, axes.ravel())
         body.add_geom(
             type=mujoco.mjtGeom.mjGEOM_ELLIPSOID, pos=list(inertial.com), quat=list(quat),
-            size=list(np.clip(semi, 0.008, 0.25)), **visual,
+            size=list(np.clip(semi, 0.008, min(reach, 0.25))), **visual,
         )  # fmt: skip
 
 

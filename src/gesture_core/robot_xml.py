@@ -198,7 +198,7 @@ def _use_mesh(mesh: ET.Element, ref: str, urdf_dir: Path, meshdir: str | None, r
     tried = _mesh_candidates(ref, urdf_dir, meshdir, roots)
     found = next((p for p in tried if p.is_file()), None)
     if found is None:
-        return f"not found (looked at {len(tried)} places, e.g. {tried[0]})" if tried else "not found"
+        return f"not found (looked at {tried[0]}" + (f" and {len(tried) - 1} more places)" if len(tried) > 1 else ")") if tried else "not found"
     if found.suffix.lower() not in MESH_FORMATS:
         return f"{found.suffix} is not a mesh format MuJoCo reads ({', '.join(MESH_FORMATS)})"
     mesh.set("filename", str(found.resolve()))

@@ -215,7 +215,8 @@ def _solve_rest(data: dict, out: Path) -> dict[str, float]:
         rest[skeleton.BONE_NAMES.index(f"{side}_forearm")] = fore / np.linalg.norm(fore)
     r = Retargeter(cfg)
     q = r.retarget(rest.reshape(1, -1))[0]
-    return {name: round(float(v), 2) + 0.0 for name, v in zip(r.joint_names, q) if abs(v) >= 0.005}
+    q = np.clip(np.round(q, 2), np.ceil(r.lower * 100) / 100, np.floor(r.upper * 100) / 100)  # rounded inside the limits
+    return {name: float(v) + 0.0 for name, v in zip(r.joint_names, q) if abs(v) >= 0.005}
 
 
 def write_draft(data: dict, notes: list[str], urdf: str, out: Path) -> None:

@@ -294,13 +294,34 @@ class Retargeter:
         ik = self.cfg.ik
         next_retry = np.zeros(len(self._chains), dtype=int)  # frame from which a chain may restart again
         interval = np.full(len(self._chains), ik.retry_interval)
+        moving = np.zeros(len(self.joint_names), dtype=bool)  # joints on their way to another branch
+        goal = q.copy()  # ... tracked there, unbounded
         for k, frame in enumerate(targets):
-            bounds = self.step_bounds(q) if k > 0 or continues else None
+            bounded = k > 0 or continues
+            bounds = self.step_bounds(q) if bounded else None
+            if moving.any():  # follow the better branch as it moves, and step towards it
+                goal = self.solve(frame, np.where(moving, goal, q))
+                step = self.max_step / STEP_HEADROOM  # at the velocity limit: the safety stage follows exactly
+                q = np.where(moving, q + np.clip(goal - q, -step, step), q)
+                moving &= np.abs(goal - q) > 1e-9
+                q = np.where(moving, q, self.solve(frame, q, self.step_bounds(q)))
+                out[k] = q
+                continue
             q = self.solve(frame, q, bounds)
             cost, err = self._evaluate(q, frame)
             retry = (err > ik.retry_error) & (k >= next_retry)
             if retry.any():
-                q, improved = self._restarted(frame, q, cost, retry, bounds)
+                # restarts search the whole joint space; a better branch out of reach of one step is
+                # then approached over the next frames instead of jumped to
+                better, improved = self._restarted(frame, q, cost, retry)
+                if bounded:
+                    far = np.abs(better - q) > self.max_step
+                    chains_far = (self._chain_joints @ far > 0) & improved
+                    moving = chains_far[self._joint_chain]
+                    goal = better
+                    q = np.where(moving, q, np.clip(better, *bounds))
+                else:
+                    q = better
                 # a chain that restarts in vain (an unreachable target) waits twice as long next time
                 interval = np.where(retry & ~improved, np.minimum(2 * interval, 16 * ik.retry_interval), interval)
                 interval[improved] = ik.retry_interval
