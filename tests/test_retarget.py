@@ -383,3 +383,31 @@ def test_motion_through_the_singular_pose_keeps_branch_continuity(config):
     assert steps.max() < 0.5  # rad per frame: no flip
     assert max(forearm_error(q[k], poses[k]) for k in range(10)) < 2.0  # on target before the crossing...
     assert max(forearm_error(q[k], poses[k]) for k in range(len(q) - 5, len(q))) < 2.0  # ...and after it
+
+
+def test_a_robot_without_head_joints_and_with_narrower_limits_retargets(tmp_path):
+    """No head chain (nose and head top ride on the torso, or are left out), and per-joint position
+    limits narrower than the URDF's: the IK and the planner keep every joint inside them."""
+    import yaml
+
+    from gesture_core.retarget.config import config_from_dict, resolve_urdf
+
+    base = load_config(CONFIG_5DOF)
+    data = yaml.safe_load(CONFIG_5DOF.read_text())
+    data["urdf"] = str(resolve_urdf(base))
+    del data["chains"]["head"], data["markers"]["nose"], data["markers"]["head_top"]
+    data["rest_pose"]["head_pitch"] = 0.2  # a joint outside the chains: held there
+    data["limits"]["position"] = {"l_elbow_roll": [-1.2, -0.2], "l_shoulder_roll": [0.0, 1.0]}
+    path = tmp_path / "headless.yaml"
+    path.write_text(yaml.safe_dump(data))
+    cfg = load_config(path)
+    assert "head_pitch" not in cfg.joint_names and config_from_dict(data) is not None
+    planner = MotionPlanner(cfg)
+    rng = np.random.default_rng(3)
+    poses = skeleton.MEAN_DIR_VEC + 0.6 * rng.standard_normal((60, skeleton.POSE_DIM))
+    cmd = planner.plan_gesture(GestureSequence("u", 0, poses), 0)
+    names = cfg.joint_names
+    for joint, (lo, hi) in data["limits"]["position"].items():
+        q = cmd.positions[:, names.index(joint)]
+        assert q.min() >= lo + cfg.limits.margin - 1e-9 and q.max() <= hi - cfg.limits.margin + 1e-9, joint
+    assert planner.retargeter.data.qpos[planner.retargeter.model.joint("head_pitch").qposadr[0]] == 0.2

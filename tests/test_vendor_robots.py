@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 
 from gesture_core import contracts as c
-from gesture_core import skeleton
 from gesture_core.retarget.config import (
     default_config_path,
     load_config,
@@ -152,7 +151,7 @@ def readme_commands() -> list[str]:
     """The command lines of the README's "Bringing your own robot" code block."""
     text = (ROOT / "README.md").read_text()
     section = text[text.index("## Bringing your own robot") :]
-    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL).group(1)
     return [line for line in block.splitlines() if line.strip()]
 
 
@@ -192,7 +191,7 @@ def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, t
     assert done.returncode == 0, done.stdout + done.stderr
     assert "left/right:" in done.stdout and (tmp_path / "my_robot.png").stat().st_size > 20_000
     bringup = subprocess.Popen(
-        run + ["--output", str(tmp_path / "out"), "--quiet", "--render", "false"], cwd=tmp_path,
+        run + ["--output", str(tmp_path / "out"), "--quiet", "--render", "false", "--startup-timeout", "300"], cwd=tmp_path,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -228,9 +227,9 @@ def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, t
             rest, up = r.marker_positions(w.q(r.joint_names, before)), r.marker_positions(w.q(r.joint_names, held))
             scale = np.linalg.norm(rest["left_elbow"] - rest["left_shoulder"])
             rise, out = up["left_wrist"][2] - rest["left_wrist"][2], up["left_wrist"][1] - up["thorax"][1]
-            other = np.linalg.norm(up["right_wrist"] - rest["right_wrist"])
-            lr = f"left wrist up {rise:+.3f} m, out {out:+.3f} m, right wrist moved {other:.3f} m"
-            assert rise > 0.3 * scale and out > 0.5 * scale and other < 0.25 * scale, (name, lr)
+            above = up["left_wrist"][2] - up["right_wrist"][2]  # the right arm is at the TED mean pose
+            lr = f"left wrist up {rise:+.3f} m, out {out:+.3f} m, above the right wrist by {above:+.3f} m"
+            assert rise > 0.3 * scale and out > 0.5 * scale and above > 0.3 * scale, (name, lr)
         report.append(f"{w.name:38s} {samples:8d} {pos:4d} {vel:4d} {rms:.4f} rad (lag {lag:.2f} s)  {lr}")
         assert pos == 0 and vel == 0, report[-1]
         assert rms < TRACKING_RMS, report[-1]

@@ -77,8 +77,7 @@ def package_dirs(package: str, near: Path | None = None) -> list[Path]:
 
 def candidates(ref: str, base: Path | None = None) -> list[Path]:
     """Every path ``ref`` may mean (see the module docstring), in the order they are tried."""
-    if ref.startswith("file://"):
-        ref = ref[len("file://") :]
+    ref = ref.removeprefix("file://")
     if ref.startswith(PACKAGE_SCHEME):
         package, _, rest = ref[len(PACKAGE_SCHEME) :].partition("/")
         return [d / rest for d in package_dirs(package, near=base)]

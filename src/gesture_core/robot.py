@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import mujoco
 import numpy as np
@@ -364,7 +364,7 @@ def default_urdf_path(variant: str = "5dof") -> Path:
 COLLISION_GROUP = 3
 
 
-#: Geom group of the primitives that stand in for missing meshes.
+#: Colour of the primitives that stand in for missing meshes.
 PRIMITIVE_RGBA = (0.78, 0.79, 0.82, 1.0)
 #: Geom group of skeleton-point sites: hidden in renders (MuJoCo shows groups 0-2 by default).
 SITE_GROUP = 4
@@ -496,7 +496,7 @@ def _add_primitives(spec: mujoco.MjSpec, description: RobotDescription, link: st
     """Visual stand-ins for a link whose meshes are missing: a capsule from its origin to each
     child joint, and the ellipsoid of uniform density with the link's inertia at its centre of mass."""
     body = spec.body(link)
-    visual = dict(contype=0, conaffinity=0, group=1, rgba=list(PRIMITIVE_RGBA), mass=0.0, density=0.0)
+    visual = {"contype": 0, "conaffinity": 0, "group": 1, "rgba": list(PRIMITIVE_RGBA), "mass": 0.0, "density": 0.0}
     reach = 0.05  # the ellipsoid stays within the link's own size (vendors' inertias can be placeholders)
     for joint in description.joints.values():
         length = float(np.linalg.norm(joint.origin_xyz))
