@@ -4,7 +4,9 @@ their files untouched, through the core and through the whole ROS graph.
 The graph test follows the README's "Bringing your own robot" lines literally (draft, check and
 run Pepper from its URDF), and while that graph speaks, the three bundled vendor configs run their
 own retarget and sim nodes beside it (the commands ``--robot <config path>`` gives, in a namespace
-each), on the same gestures: one speech pipeline for four robots.
+each), on the same gestures: one speech pipeline for four robots. They live in a second DDS
+domain (so the README graph's recorder records only its own robot), and the test relays the
+generator's ``gesture/human_pose`` messages to it as they come.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import os
 import re
 import shlex
 import subprocess
@@ -85,9 +88,9 @@ def test_the_left_right_check_passes_for_every_vendor_robot():
 
 
 class RobotWatch:
-    """Joint states and trajectories of one robot (topics under ``ns``) as the harness receives them."""
+    """Joint states and trajectories of one robot (topics under ``ns``) as ``node`` receives them."""
 
-    def __init__(self, ros, ns: str, name: str):
+    def __init__(self, node, ns: str, name: str):
         from sensor_msgs.msg import JointState
         from trajectory_msgs.msg import JointTrajectory
 
@@ -96,8 +99,8 @@ class RobotWatch:
         self.positions: list[dict[str, float]] = []
         self.velocities: list[dict[str, float]] = []
         self.commands: list[c.JointCommand] = []
-        ros.node.create_subscription(JointState, f"{ns}/{c.JOINT_STATES.name}", self._on_state, 200)
-        ros.node.create_subscription(
+        node.create_subscription(JointState, f"{ns}/{c.JOINT_STATES.name}", self._on_state, 200)
+        node.create_subscription(
             JointTrajectory, f"{ns}/{c.JOINT_TRAJECTORY.name}", lambda m: self.commands.append(c.decode_joint_trajectory(m)), 20
         )
 
@@ -159,9 +162,9 @@ def readme_commands() -> list[str]:
 @pytest.mark.slow
 def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, tmp_path):
     from gesture_bringup import cli, graph
+    from trajectory_msgs.msg import JointTrajectory
+
     from gesture_core.bundled import bundled_file
-    from gesture_core.contracts import GestureSequence
-    from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
     bindir = str(Path(sys.executable).parent) + "/"
     init, check, run = [shlex.split(line.replace(".venv/bin/", bindir)) for line in readme_commands()]
@@ -170,20 +173,53 @@ def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, t
     assert Path(run[0]).name == "gesture-bringup" and run[1:3] == ["--robot", "my_robot.yaml"]
 
     # beside the README's robot: the bundled vendor configs, each retarget + sim pair started with
-    # exactly what --robot <config path> gives them, in a namespace, listening to the one generator
+    # exactly what --robot <config path> gives them, in a namespace, in a second DDS domain
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    domain = int(os.environ["ROS_DOMAIN_ID"])
+    vendor_domain = (domain + 50) % 100 + 1
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=vendor_domain)
+    node = rclpy.create_node("vendor_harness", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    relay = node.create_publisher(JointTrajectory, c.HUMAN_POSE.name, c.HUMAN_POSE.depth)
+    ros.node.create_subscription(JointTrajectory, c.HUMAN_POSE.name, relay.publish, c.HUMAN_POSE.depth)
+
+    def both(predicate):  # spin the vendor domain too while the harness waits
+        return lambda: (executor.spin_once(timeout_sec=0.02), predicate())[1]
+
     params_file = bundled_file("config", "gesture.yaml", "gesture_bringup")
     watches = {}
-    for name in VENDORS:
-        args = graph.with_defaults({"robot": str(config(name)), "render": "false"})
-        for spec in graph.build_graph(args):
-            if spec.name in ("retarget", "mujoco_sim"):
-                cmd = cli.node_command(spec, args, params_file)
-                remaps = ["-r", f"__ns:=/{name}", "-r", f"{c.HUMAN_POSE.name}:=/{c.HUMAN_POSE.name}", "-r", f"/clock:=/{name}/clock"]
-                ros.start(spec.module, args=cmd[cmd.index(spec.module) + 1 :] + remaps)
-        watches[name] = RobotWatch(ros, f"/{name}", name)
-    watches["readme"] = RobotWatch(ros, "", "pepper, drafted by gesture-robot init")
-    ros.spin_until(lambda: all(len(w.stamps) > 5 for n, w in watches.items() if n != "readme"), 180, "the vendor sims")
-    ros.spin_until(lambda: ros.node.count_subscribers(f"/{c.HUMAN_POSE.name}") >= 3, 60, "the vendor retargeters")
+    os.environ["ROS_DOMAIN_ID"] = str(vendor_domain)  # inherited by the vendor node processes
+    try:
+        for name in VENDORS:
+            args = graph.with_defaults({"robot": str(config(name)), "render": "false"})
+            for spec in graph.build_graph(args):
+                if spec.name in ("retarget", "mujoco_sim"):
+                    cmd = cli.node_command(spec, args, params_file)
+                    remaps = ["-r", f"__ns:=/{name}", "-r", f"{c.HUMAN_POSE.name}:=/{c.HUMAN_POSE.name}"]
+                    ros.start(spec.module, args=cmd[cmd.index(spec.module) + 1 :] + remaps)
+            watches[name] = RobotWatch(node, f"/{name}", name)
+    finally:
+        os.environ["ROS_DOMAIN_ID"] = str(domain)
+    watches["readme"] = RobotWatch(ros.node, "", "pepper, drafted by gesture-robot init")
+    vendors = {n: w for n, w in watches.items() if n != "readme"}
+    try:
+        _run_readme_and_check(ros, tmp_path, init, check, run, watches, vendors, both, relay)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def _run_readme_and_check(ros, tmp_path, init, check, run, watches, vendors, both, relay) -> None:
+    from gesture_core.contracts import GestureSequence
+    from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+    ros.spin_until(both(lambda: all(len(w.stamps) > 5 for w in vendors.values())), 180, "the vendor sims")
+    ros.spin_until(both(lambda: relay.get_subscription_count() >= 3), 60, "the vendor retargeters")
 
     # the README, line by line
     subprocess.run(init, cwd=tmp_path, check=True, timeout=120)
@@ -195,7 +231,7 @@ def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, t
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        ros.spin_until(lambda: bringup.poll() is not None, 300, "the README's gesture-bringup to finish")
+        ros.spin_until(both(lambda: bringup.poll() is not None), 420, "the README's gesture-bringup to finish")
     finally:
         if bringup.poll() is None:
             bringup.kill()
@@ -211,8 +247,7 @@ def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, t
     seq = GestureSequence("left-arm", start_ns, np.tile(raised_left_arm(), (30, 1)))
     pub.publish(c.encode_human_pose(JointTrajectory(), seq, JointTrajectoryPoint))
     held_ns = start_ns + round(1.9 * c.NS_PER_S)
-    vendors = {n: w for n, w in watches.items() if n != "readme"}
-    ros.spin_until(lambda: all(w.stamps[-1] > held_ns for w in vendors.values()), 60, "the raised arm held")
+    ros.spin_until(both(lambda: all(w.stamps[-1] > held_ns for w in vendors.values())), 60, "the raised arm held")
 
     report = []
     for name, w in watches.items():

@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("-o", "--output", type=Path, default=None, help="picture to write (default: CONFIG.png)")
     ns = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+    logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL's start-up notes are not ours
     os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen rendering; before mujoco's first import
     try:
         if ns.command == "init":

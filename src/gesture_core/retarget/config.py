@@ -383,12 +383,18 @@ def velocity_limits(cfg: RetargetConfig, robot: RobotDescription, names: list[st
 
 
 def rest_positions(cfg: RetargetConfig, robot: RobotDescription) -> dict[str, float]:
-    """Rest value (rad or m) of every movable joint of the robot: ``rest_pose``, else 0 moved into
-    the joint's limits (for joints outside the chains: what the simulation holds them at)."""
+    """Rest value (rad or m) of every movable joint of the robot: ``rest_pose``, else 0 moved
+    inside the joint's limits by the margin (at most a quarter of its range: a servo holding a
+    joint exactly at its limit sags past it). For joints outside the chains this is what the
+    simulation holds them at."""
     rest = {}
     for joint in robot.movable_joints:
-        lo, hi = position_limits(cfg, robot, [joint.name])
-        rest[joint.name] = float(np.clip(cfg.rest_pose.get(joint.name, 0.0), lo[0], hi[0]))
+        (lo,), (hi,) = position_limits(cfg, robot, [joint.name])
+        if joint.name in cfg.rest_pose:
+            rest[joint.name] = float(np.clip(cfg.rest_pose[joint.name], lo, hi))
+        else:
+            pad = min(cfg.limits.margin, (hi - lo) / 4) if np.isfinite(hi - lo) else 0.0
+            rest[joint.name] = float(np.clip(0.0, lo + pad, hi - pad))
     return rest
 
 

@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if args["robot"]:  # check the robot config before any node starts: one clear error, not a crashing node
         from gesture_core.retarget.config import load_config
 
+        logging.getLogger("OpenGL").setLevel(logging.WARNING)  # imported with MuJoCo; its notes are not ours
         try:
             load_config(graph.robot_config_file(args["robot"], bundled_file))
         except GestureError as exc:
