@@ -153,7 +153,7 @@ def draft_config(urdf: str, out: Path) -> tuple[dict, list[str]]:
         and {"head", "neck"} & set(name_words(j.name))
         and common in _ancestors(robot, j.child)
     ]
-    head_link = robot.joint(head_joints[-1]).child if head_joints else common
+    head_link = common
     if head_joints:  # the deepest of them carries the head
         deepest = max(head_joints, key=lambda n: len(robot.chain(robot.joint(n).child)))
         head_link = robot.joint(deepest).child
