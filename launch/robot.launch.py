@@ -8,6 +8,8 @@ Examples::
 
     ros2 launch gesture_bringup robot.launch.py
     ros2 launch gesture_bringup robot.launch.py backend:=trimodal checkpoint:=/path/to/ckpt sim:=false
+    ros2 launch gesture_bringup robot.launch.py robot:=icub                  # a bundled robot config
+    ros2 launch gesture_bringup robot.launch.py robot:=/path/to/my_robot.yaml  # your robot config
     ros2 topic pub --once /speech/say std_msgs/msg/String "{data: 'Hello there!'}"
 """
 

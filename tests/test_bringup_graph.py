@@ -106,3 +106,33 @@ def test_launch_file_runs_for_real(tmp_path):
     launched = sorted((n.node_executable, n.node_name.split("/")[-1]) for n in nodes if hasattr(n, "node_executable"))
     expected = sorted((s.executable, s.name) for s in graph.build_graph(graph.with_defaults({})))
     assert launched == expected
+
+
+def test_robot_argument_is_a_bundled_name_or_a_config_path_and_a_default_sets_nothing(tmp_path, monkeypatch):
+    def robot_params(**args) -> dict[str, dict]:
+        full = graph.with_defaults(args)
+        return {s.name: graph.arg_param_values(s, full, bundled_file) for s in graph.build_graph(full) if s.name in ("retarget", "mujoco_sim")}
+
+    # no --robot: nothing set, so a params file's config_file stays (and else the nodes' own default)
+    assert all("config_file" not in p for p in robot_params().values())
+    # a bundled name: its config, for every node that needs the robot (each reads the URDF from it)
+    nao = str(ROOT / "config" / "retarget_nao.yaml")
+    assert robot_params(robot="nao") == {"retarget": {"config_file": nao}, "mujoco_sim": {"config_file": nao, "render": True, "viewer": False}}
+    # a path (relative to where bringup runs) becomes absolute
+    monkeypatch.chdir(tmp_path)
+    assert robot_params(robot="robots/g1.yaml")["retarget"]["config_file"] == str(tmp_path / "robots" / "g1.yaml")
+    with pytest.raises(Exception, match="config/retarget_octopus.yaml"):
+        robot_params(robot="octopus")
+
+
+def test_bringup_refuses_a_bad_robot_config_before_starting_any_node(tmp_path, caplog):
+    import yaml
+
+    data = yaml.safe_load((ROOT / "config" / "retarget_humanoid.yaml").read_text())
+    data["urdf"] = str(ROOT / "urdf" / "gesture_humanoid.urdf")
+    data["markers"]["left_elbow"] = {"link": "l_elbo"}
+    bad = tmp_path / "my_robot.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    assert cli.main(["--robot", str(bad), "--output", str(tmp_path / "out")]) == 2
+    assert f"{bad}: markers.left_elbow.link: unknown link 'l_elbo'" in caplog.text
+    assert not (tmp_path / "out" / "logs").exists()  # no node was started

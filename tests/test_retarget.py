@@ -346,3 +346,68 @@ def test_real_motion_capture_arms_are_followed_closely(shared_dir, config):
     human = skeleton.normalize_directions(poses)
     errors = np.array([angle_errors(r.bone_directions(x), p)[arms] for x, p in zip(q, human)])
     assert np.median(errors) < np.radians(1.0) and np.percentile(errors, 95) < np.radians(5.0)
+
+
+def through_the_straight_elbow(n: int = 45) -> np.ndarray:
+    """(n, 27) TED poses: the left upper arm held out sideways, the forearm swinging in the vertical
+    plane from bent up (70 deg) through straight (the singular pose: the upper arm's twist is free)
+    to bent down (-70 deg); the rest at the mean pose."""
+    phi = np.radians(np.linspace(70, -70, n))
+    poses = np.tile(skeleton.as_directions(skeleton.MEAN_DIR_VEC), (n, 1, 1))
+    poses[:, skeleton.BONE_NAMES.index("left_upper_arm")] = [-1.0, 0.0, 0.0]  # TED -x: the person's left
+    poses[:, skeleton.BONE_NAMES.index("left_forearm")] = np.stack([-np.cos(phi), -np.sin(phi), np.zeros(n)], axis=1)
+    return poses.reshape(n, -1)
+
+
+@pytest.mark.parametrize("config", [CONFIG_5DOF, CONFIG_7DOF], ids=["5dof", "7dof"])
+def test_motion_through_the_singular_pose_keeps_branch_continuity(config):
+    """A one-sided elbow can only follow a forearm that swings through straight by turning the upper
+    arm over (~pi). Solved frame by frame without the continuity bound the IK flips in one frame;
+    with it the arm turns over within the velocity limits and ends on the target again."""
+    r = Retargeter(load_config(config))
+    poses = through_the_straight_elbow()
+    forearm = skeleton.BONE_NAMES.index("left_forearm")
+
+    def forearm_error(q: np.ndarray, pose: np.ndarray) -> float:
+        got, want = r.bone_directions(q).reshape(-1, 3)[forearm], pose.reshape(-1, 3)[forearm]
+        return float(np.degrees(np.arccos(np.clip(got @ want, -1.0, 1.0))))
+
+    unbounded = [r.retarget(poses[:1])[0]]
+    for k in range(1, len(poses)):  # each frame alone, warm-started but free to jump
+        unbounded.append(r.retarget(poses[k : k + 1], unbounded[-1])[0])
+    assert np.max(np.abs(np.diff(unbounded, axis=0))) > 1.0  # the motion does cross the singular pose: a flip
+
+    q = r.retarget(poses)
+    steps = np.abs(np.diff(q, axis=0))
+    assert np.all(steps <= r.max_step + 1e-9), (steps.max(axis=0), r.max_step)
+    assert steps.max() < 0.5  # rad per frame: no flip
+    assert max(forearm_error(q[k], poses[k]) for k in range(10)) < 2.0  # on target before the crossing...
+    assert max(forearm_error(q[k], poses[k]) for k in range(len(q) - 5, len(q))) < 2.0  # ...and after it
+
+
+def test_a_robot_without_head_joints_and_with_narrower_limits_retargets(tmp_path):
+    """No head chain (nose and head top ride on the torso, or are left out), and per-joint position
+    limits narrower than the URDF's: the IK and the planner keep every joint inside them."""
+    import yaml
+
+    from gesture_core.retarget.config import config_from_dict, resolve_urdf
+
+    base = load_config(CONFIG_5DOF)
+    data = yaml.safe_load(CONFIG_5DOF.read_text())
+    data["urdf"] = str(resolve_urdf(base))
+    del data["chains"]["head"], data["markers"]["nose"], data["markers"]["head_top"]
+    data["rest_pose"]["head_pitch"] = 0.2  # a joint outside the chains: held there
+    data["limits"]["position"] = {"l_elbow_roll": [-1.2, -0.2], "l_shoulder_roll": [0.0, 1.0]}
+    path = tmp_path / "headless.yaml"
+    path.write_text(yaml.safe_dump(data))
+    cfg = load_config(path)
+    assert "head_pitch" not in cfg.joint_names and config_from_dict(data) is not None
+    planner = MotionPlanner(cfg)
+    rng = np.random.default_rng(3)
+    poses = skeleton.MEAN_DIR_VEC + 0.6 * rng.standard_normal((60, skeleton.POSE_DIM))
+    cmd = planner.plan_gesture(GestureSequence("u", 0, poses), 0)
+    names = cfg.joint_names
+    for joint, (lo, hi) in data["limits"]["position"].items():
+        q = cmd.positions[:, names.index(joint)]
+        assert q.min() >= lo + cfg.limits.margin - 1e-9 and q.max() <= hi - cfg.limits.margin + 1e-9, joint
+    assert planner.retargeter.data.qpos[planner.retargeter.model.joint("head_pitch").qposadr[0]] == 0.2

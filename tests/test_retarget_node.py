@@ -7,7 +7,7 @@ import pytest
 
 from gesture_core import contracts as c
 from gesture_core import skeleton
-from gesture_core.retarget.config import default_config_path, load_config, safety_limits
+from gesture_core.retarget.config import default_config_path, load_config, resolve_urdf, safety_limits
 from gesture_core.robot import parse_urdf
 
 pytestmark = pytest.mark.ros
@@ -16,7 +16,7 @@ JointTrajectoryPoint = pytest.importorskip("trajectory_msgs.msg").JointTrajector
 
 NODE = "gesture_ros.retarget_node"
 CFG = load_config(default_config_path())
-LIMITS = safety_limits(CFG, parse_urdf(default_config_path().parents[1] / CFG.urdf))
+LIMITS = safety_limits(CFG, parse_urdf(resolve_urdf(CFG)))
 
 
 def gesture(n: int = 30) -> np.ndarray:

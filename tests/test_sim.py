@@ -230,3 +230,16 @@ def test_pacer_runs_at_the_real_time_factor_and_drops_what_it_cannot_catch_up() 
     assert pacer.target(102.1, 5.3) == pytest.approx((5.35, 0.0))
     with pytest.raises(ConfigError, match="real_time_factor"):
         pacer.set_rate(0.0, 0.0, 0.0)
+
+
+def test_dropped_time_moves_the_schedule_with_the_clock():
+    """A simulator that drops ``d`` s moves its clock origin by ``d``: everything scheduled moves
+    ``d`` earlier in sim time, so each point stays at its time on the other clock."""
+    cmd = JointCommand("u", 0, ["a"], np.array([0.0, 1.0, 2.0]), np.array([[0.0], [1.0], [0.0]]))
+    kept, shifted = TrajectoryReference(["a"], np.zeros(1)), TrajectoryReference(["a"], np.zeros(1))
+    for ref in (kept, shifted):
+        ref.add(cmd, start=1.0, now=0.0)
+    shifted.shift(-0.3)
+    for t in np.linspace(1.0, 3.5, 11):
+        np.testing.assert_allclose(shifted.sample(t - 0.3)[0], kept.sample(t)[0])
+        np.testing.assert_allclose(shifted.sample(t - 0.3)[1], kept.sample(t)[1])

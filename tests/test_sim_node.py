@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from gesture_core import contracts as c
+from gesture_core.retarget.config import default_config_path, load_config, rest_positions
 from gesture_core.robot import default_urdf_path, parse_urdf
 
 pytestmark = pytest.mark.ros
@@ -59,9 +60,10 @@ def trajectory(
 
 
 def start_sim(ros, **params):
+    """The sim node; by default on the bundled URDF alone (no robot config: every joint rests at 0)."""
     listener = SimListener(ros)
     pub = ros.node.create_publisher(JointTrajectory, c.JOINT_TRAJECTORY.name, 10)
-    ros.start(NODE, {"publish_rate": 50.0, **params})
+    ros.start(NODE, {"publish_rate": 50.0, "robot_description_file": str(default_urdf_path()), **params})
     ros.wait_for_subscribers(pub)
     ros.spin_until(lambda: len(listener.states) >= 3, 30.0, "the first joint states")
     return listener, pub
@@ -161,3 +163,32 @@ def test_viewer_without_a_display_is_an_error_not_a_crash(ros, monkeypatch):
     node = ros.start(NODE, {"viewer": True})
     ros.spin_until(lambda: len(listener.states) > 5, 60, "joint states without a display")
     assert "no display" in node.log()
+
+
+def test_a_robot_config_rests_every_joint_and_dropped_time_keeps_motion_on_the_ros_clock(ros):
+    """With a robot config every joint starts (and, uncommanded, stays) at its rest value. Rendering
+    30 frames per sim second at 3x real time cannot keep up on a CPU: the sim drops time (more than
+    the 0.5 s margin below), and a trajectory still ends at its stamped time on the clock (before,
+    it ended late by all the time dropped); the total dropped is logged once for its utterance."""
+    cfg = load_config(default_config_path())
+    rest = rest_positions(cfg, parse_urdf(default_urdf_path()))
+    listener, pub = start_sim(
+        ros, robot_description_file="''", config_file=str(default_config_path()),
+        render=True, render_width=640, render_height=480, render_rate=30.0, real_time_factor=3.0,
+    )  # fmt: skip
+    assert listener.at(rest) and abs(rest["l_elbow_roll"]) > 0.1
+    ros.spin_until(lambda: len(listener.clock) > 0, 10.0, "/clock")
+    start = listener.clock[-1] + 2 * c.NS_PER_S
+    pub.publish(trajectory(["torso_pitch"], [0.0, 3.0], [[0.0], [0.3]], stamp_ns=start, uid="utt-1"))
+    end = start + 3 * c.NS_PER_S
+    ros.spin_until(lambda: listener.states[-1][0] > end + c.NS_PER_S, 60.0, "1 s past the trajectory's end")
+    node = ros.procs[0]
+    ros.spin_until(lambda: "utt-1: the simulation fell behind" in node.log(), 10.0, "the utterance's drop report")
+    [line] = [ln for ln in node.log().splitlines() if "utt-1: the simulation fell behind" in ln]
+    assert "the motion stayed on ROS time" in line
+    assert float(line.split("dropped ")[1].split(" s of sim time in total")[0]) > 0.5
+    before = [s["torso_pitch"] for t, s in listener.states if t < start]
+    after = [s["torso_pitch"] for t, s in listener.states if t > end + c.NS_PER_S // 2]
+    assert max(abs(q - rest["torso_pitch"]) for q in before) < TOLERANCE
+    assert after and abs(after[0] - 0.3) < TOLERANCE  # on time: dropped time did not delay the motion
+    assert listener.at({n: v for n, v in rest.items() if n != "torso_pitch"})

@@ -1,9 +1,12 @@
-"""Retargeting configuration: YAML under ``config/`` loaded into validated dataclasses.
+"""The robot config: YAML (``config/retarget_*.yaml``, or a user's file) loaded into validated
+dataclasses. It is everything the project needs to know about a robot besides its URDF, which it
+names and which stays untouched: where the TED skeleton points sit, which joints each chain moves,
+the rest pose, limits, rates.
 
 Every error is a :class:`ConfigError` whose message starts with the path of the bad key, e.g.
-``chains.left_arm.joints[2]: unknown joint 'l_elbo_roll'``. :func:`load_config` checks the file's
-structure (missing, unknown and wrongly typed keys), the value ranges, and then the names it uses
-against the robot's URDF (joints, marker links).
+``chains.left_arm.joints[2]: unknown joint 'l_elbo_roll'``, and says what would fix it.
+:func:`load_config` checks the file's structure (missing, unknown and wrongly typed keys), the
+value ranges, and then the names it uses against the robot's URDF (joints, links, limits).
 
 A file looks like ``config/retarget_humanoid.yaml``; its keys are the fields of
 :class:`RetargetConfig` (documented there) and of the nested dataclasses.
@@ -12,6 +15,8 @@ A file looks like ``config/retarget_humanoid.yaml``; its keys are the fields of
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
 import math
 import types
 import typing
@@ -23,10 +28,38 @@ import numpy as np
 import yaml
 
 from .. import skeleton
-from ..bundled import bundled_file
-from ..errors import ConfigError
+from ..bundled import bundled_file, resolve
+from ..errors import ConfigError, GestureError
 from ..robot import RobotDescription, parse_urdf
 from .safety import JointLimits
+
+log = logging.getLogger(__name__)
+
+#: Name of the MuJoCo site of TED joint ``j``: ``SITE_PREFIX + j``.
+SITE_PREFIX = "ted_point_"
+
+
+@dataclass(frozen=True)
+class MarkerConfig:
+    """Where a TED skeleton point sits on the robot: on ``link`` (its frame's origin), or at the
+    origin of ``joint`` (the frame of its child link), plus ``offset`` (3,) m in that link's frame.
+
+    In YAML either a mapping (``{link: l_upper_arm, offset: [0, 0, -0.1]}``, ``{joint:
+    LElbowRoll}``) or a plain link name (``ted_left_elbow``).
+    """
+
+    link: str = ""
+    joint: str = ""
+    offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+
+    #: The key a plain string in YAML stands for.
+    shorthand = "link"
+
+    def __post_init__(self) -> None:
+        if bool(self.link) == bool(self.joint):
+            raise ConfigError("give either link or joint (one of them)")
+        if len(self.offset) != 3 or not all(math.isfinite(v) and abs(v) <= 2.0 for v in self.offset):
+            raise ConfigError(f"offset: {self.offset!r} is not 3 numbers within 2 m")
 
 
 @dataclass(frozen=True)
@@ -65,13 +98,19 @@ class IKConfig:
 class LimitsConfig:
     """How the safety stage derives its limits from the URDF.
 
-    - ``margin``: rad kept clear of each URDF position limit.
-    - ``velocity_scale``: fraction of the URDF ``<limit velocity>`` allowed.
+    - ``margin``: rad kept clear of each position limit.
+    - ``position``: joint -> ``[lower, upper]`` rad, narrower position limits than the URDF's
+      (e.g. an elbow that the URDF lets hyperextend: keep the IK on one side of straight).
+    - ``velocity``: joint -> rad/s, a lower velocity limit than the URDF's (vendors' placeholders
+      such as 50000 rad/s).
+    - ``velocity_scale``: fraction of the velocity limits allowed.
     - ``acceleration``: rad/s^2 for every joint (URDF has no acceleration limits), overridden per
       joint by ``acceleration_per_joint``; all multiplied by ``acceleration_scale``.
     """
 
     margin: float = 0.05
+    position: dict[str, list[float]] = field(default_factory=dict)
+    velocity: dict[str, float] = field(default_factory=dict)
     velocity_scale: float = 0.8
     acceleration: float = 15.0
     acceleration_per_joint: dict[str, float] = field(default_factory=dict)
@@ -82,12 +121,20 @@ class LimitsConfig:
 class RetargetConfig:
     """Everything the retargeter and the safety stage need for one robot.
 
-    - ``urdf``: robot description, relative to the repository root (or the installed share, see
-      :func:`resolve_urdf`), or absolute.
-    - ``markers``: TED joint name (``skeleton.JOINTS``) -> fixed marker link of the robot; every
-      bone of a chain needs both its ends here.
+    - ``urdf``: the robot's URDF, used as it is: absolute, ``package://<package>/<path>``, or
+      relative to this file (see :func:`resolve_urdf`).
+    - ``mesh_paths``: extra folders or ``.zip`` archives where the URDF's mesh files are looked
+      for (same forms as ``urdf``); meshes found nowhere are drawn as primitives.
+    - ``markers``: TED joint name (``skeleton.JOINTS``) -> :class:`MarkerConfig` (a link plus an
+      offset, or a joint's origin); every bone of a chain needs both its ends here. They become
+      sites of the project's MuJoCo model, not links of the URDF.
     - ``chains``: name -> :class:`ChainConfig`; chains use disjoint joints and disjoint bones.
-    - ``rest_pose``: joint -> rad; joints left out rest at 0 (or the nearest limit).
+      Joints outside every chain (legs, fingers, wheels) are never commanded: the simulation holds
+      them at their rest value.
+    - ``rest_pose``: joint -> rad, for any movable joint; joints left out rest at 0 (or the
+      nearest limit).
+    - ``base_orientation``: roll, pitch, yaw (rad) turning the root link so that the robot faces
+      +x with z up (REP-103), for URDFs whose root frame does not (iCub's looks backwards: yaw pi).
     - ``amplitude_scale``: scale of the human motion around the TED mean pose (1 = as generated).
     - ``smoothing_cutoff_hz``: low-pass cutoff of the safety stage; ``controller_rate_hz``: rate of
       the output trajectory; ``join_time``: s to blend in from the current commanded state;
@@ -98,9 +145,11 @@ class RetargetConfig:
     """
 
     urdf: str
-    markers: dict[str, str]
+    markers: dict[str, MarkerConfig]
     chains: dict[str, ChainConfig]
     rest_pose: dict[str, float] = field(default_factory=dict)
+    mesh_paths: list[str] = field(default_factory=list)
+    base_orientation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     amplitude_scale: float = 1.0
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     ik: IKConfig = field(default_factory=IKConfig)
@@ -127,6 +176,20 @@ class RetargetConfig:
         _in_range("limits.acceleration_scale", self.limits.acceleration_scale, 0.01, 1.0)
         for joint, value in self.limits.acceleration_per_joint.items():
             _in_range(f"limits.acceleration_per_joint.{joint}", value, 0.1, 1000.0)
+        if len(self.base_orientation) != 3:
+            raise ConfigError(f"base_orientation: expected [roll, pitch, yaw] in rad, got {self.base_orientation!r}")
+        for i, angle in enumerate(self.base_orientation):
+            _in_range(f"base_orientation[{i}]", angle, -2 * math.pi, 2 * math.pi)
+        for joint, value in self.limits.velocity.items():
+            _in_range(f"limits.velocity.{joint}", value, 1e-3, 100.0)
+        for joint, bounds in self.limits.position.items():
+            key = f"limits.position.{joint}"
+            if len(bounds) != 2:
+                raise ConfigError(f"{key}: expected [lower, upper] in rad, got {bounds!r}")
+            _in_range(f"{key}[0]", bounds[0], -4 * math.pi, 4 * math.pi)
+            _in_range(f"{key}[1]", bounds[1], -4 * math.pi, 4 * math.pi)
+            if not bounds[0] < bounds[1]:
+                raise ConfigError(f"{key}: lower {bounds[0]} is not below upper {bounds[1]}; swap them")
         _in_range("ik.iterations", self.ik.iterations, 1, 1000)
         _in_range("ik.tolerance", self.ik.tolerance, 1e-12, 0.1)
         _in_range("ik.damping", self.ik.damping, 0.0, 10.0)
@@ -200,6 +263,8 @@ def _convert(value: Any, kind: Any, key: str) -> Any:
     a dataclass), converted where lossless (int -> float)."""
     origin = typing.get_origin(kind)
     if dataclasses.is_dataclass(kind):
+        if isinstance(value, str) and hasattr(kind, "shorthand"):
+            value = {kind.shorthand: value}
         return _build(kind, value, key)
     if origin is list:
         if not isinstance(value, list):
@@ -250,7 +315,10 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         if isinstance(kind, types.UnionType):  # "X | None": only the X part is a YAML value
             kind = next(a for a in typing.get_args(kind) if a is not type(None))
         kwargs[name] = _convert(data[name], kind, key)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{prefix}: {exc}" if prefix else str(exc)) from None
 
 
 def config_from_dict(data: Any, source: Path | None = None) -> RetargetConfig:
@@ -261,55 +329,145 @@ def config_from_dict(data: Any, source: Path | None = None) -> RetargetConfig:
 
 
 def resolve_urdf(cfg: RetargetConfig) -> Path:
-    """The URDF file of ``cfg``: absolute as given, else relative to the repository root (the
-    parent of ``config/``) or, for an installed share, to ``share/gesture_description``."""
-    path = Path(cfg.urdf)
-    candidates = [path] if path.is_absolute() else []
-    if cfg.source is not None and not path.is_absolute():
-        config_dir = cfg.source.resolve().parent
-        candidates += [config_dir.parent / path, config_dir.parent.parent / "gesture_description" / path]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(f"urdf: {cfg.urdf!r} not found (looked at {', '.join(map(str, candidates)) or 'nothing'})")
+    """The URDF file of ``cfg``: absolute, ``package://<package>/<path>``, or relative to the
+    config file (see :func:`gesture_core.bundled.resolve`)."""
+    base = cfg.source.resolve().parent if cfg.source is not None else None
+    return resolve(
+        cfg.urdf, base, ConfigError, "urdf",
+        fix="give an absolute path, package://<package>/<path>, or a path relative to the config file",
+    )  # fmt: skip
+
+
+def resolve_mesh_paths(cfg: RetargetConfig) -> list[Path]:
+    """The folders and archives of ``cfg.mesh_paths`` that exist (missing ones are logged: the
+    meshes they would hold are then drawn as primitives)."""
+    base = cfg.source.resolve().parent if cfg.source is not None else None
+    found = []
+    for i, ref in enumerate(cfg.mesh_paths):
+        try:
+            found.append(resolve(ref, base, ConfigError, f"mesh_paths[{i}]", directory=not ref.endswith(".zip")))
+        except ConfigError as exc:
+            log.info("%s (its meshes are drawn as primitives if found nowhere else)", exc)
+    return found
+
+
+def _suggest(name: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+
+
+def marker_sites(cfg: RetargetConfig, robot: RobotDescription) -> dict[str, tuple[str, list[float]]]:
+    """The MuJoCo sites of the skeleton points: site name (``SITE_PREFIX + TED joint``) -> (link,
+    offset (3,) m in the link frame). A joint marker sits at the origin of the joint's child link."""
+    sites = {}
+    for ted, marker in cfg.markers.items():
+        link = marker.link or robot.joint(marker.joint).child
+        sites[SITE_PREFIX + ted] = (link, list(marker.offset))
+    return sites
+
+
+def position_limits(cfg: RetargetConfig, robot: RobotDescription, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Position limits (lower, upper), each (J,), of joints ``names``: the URDF's, narrowed by
+    ``limits.position`` (no margin applied)."""
+    lower, upper = robot.limits(names)
+    for i, name in enumerate(names):
+        if name in cfg.limits.position:
+            lower[i], upper[i] = cfg.limits.position[name]
+    return lower, upper
+
+
+def velocity_limits(cfg: RetargetConfig, robot: RobotDescription, names: list[str]) -> np.ndarray:
+    """Velocity limits (J,) rad/s of joints ``names``: the URDF's, lowered by ``limits.velocity``
+    (no scales applied)."""
+    return np.array([cfg.limits.velocity.get(n, robot.joint(n).velocity) for n in names])
+
+
+def rest_positions(cfg: RetargetConfig, robot: RobotDescription) -> dict[str, float]:
+    """Rest value (rad or m) of every movable joint of the robot: ``rest_pose``, else 0 moved
+    inside the joint's limits by the margin (at most a quarter of its range: a servo holding a
+    joint exactly at its limit sags past it). For joints outside the chains this is what the
+    simulation holds them at."""
+    rest = {}
+    for joint in robot.movable_joints:
+        (lo,), (hi,) = position_limits(cfg, robot, [joint.name])
+        if joint.name in cfg.rest_pose:
+            rest[joint.name] = float(np.clip(cfg.rest_pose[joint.name], lo, hi))
+        else:
+            pad = min(cfg.limits.margin, (hi - lo) / 4) if np.isfinite(hi - lo) else 0.0
+            rest[joint.name] = float(np.clip(0.0, lo + pad, hi - pad))
+    return rest
 
 
 def check_against_robot(cfg: RetargetConfig, robot: RobotDescription) -> None:
-    """Check every name ``cfg`` uses against the robot (joints, marker links) and the rest pose and
-    margin against its joint limits."""
+    """Check every name ``cfg`` uses against the robot (joints, marker links and joints) and the
+    rest pose, position limits and margin against its joint limits."""
     joints = {j.name: (j.lower, j.upper) for j in robot.movable_joints}
-    links = set(robot.links)
     for name, chain in cfg.chains.items():
         for i, joint in enumerate(chain.joints):
             if joint not in joints:
-                raise ConfigError(f"chains.{name}.joints[{i}]: unknown joint {joint!r}")
-    for ted_joint, link in cfg.markers.items():
-        if link not in links:
-            raise ConfigError(f"markers.{ted_joint}: unknown link {link!r}")
-    used = set(cfg.joint_names)
-    for section, mapping in (("rest_pose", cfg.rest_pose), ("limits.acceleration_per_joint", cfg.limits.acceleration_per_joint)):
-        for joint in mapping:
-            if joint not in used:
-                raise ConfigError(f"{section}.{joint}: not a joint of any chain")
-    for joint in cfg.joint_names:
-        lo, hi = joints[joint]
-        if hi - lo <= 2 * cfg.limits.margin:
-            raise ConfigError(f"limits.margin: {cfg.limits.margin} leaves joint {joint!r} ([{lo}, {hi}]) no range")
-    for joint, angle in cfg.rest_pose.items():
-        lo, hi = joints[joint]
-        if not lo + cfg.limits.margin <= angle <= hi - cfg.limits.margin:
+                raise ConfigError(f"chains.{name}.joints[{i}]: unknown joint {joint!r}{_suggest(joint, joints)}")
+    for ted_joint, marker in cfg.markers.items():
+        if marker.link and marker.link not in robot.links:
             raise ConfigError(
-                f"rest_pose.{joint}: {angle} outside the joint's limits [{lo}, {hi}] less the margin {cfg.limits.margin}"
+                f"markers.{ted_joint}.link: unknown link {marker.link!r}{_suggest(marker.link, robot.links)}; "
+                "give a link of the URDF (run gesture-robot init URDF for a draft)"
+            )
+        if marker.joint and marker.joint not in robot.joints:
+            raise ConfigError(
+                f"markers.{ted_joint}.joint: unknown joint {marker.joint!r}{_suggest(marker.joint, robot.joints)}"
+            )
+    used = set(cfg.joint_names)
+    for joint in cfg.limits.acceleration_per_joint:
+        if joint not in used:
+            raise ConfigError(f"limits.acceleration_per_joint.{joint}: not a joint of any chain")
+    sections = (("rest_pose", cfg.rest_pose), ("limits.position", cfg.limits.position), ("limits.velocity", cfg.limits.velocity))
+    for section, mapping in sections:
+        for joint in mapping:
+            if joint not in joints:
+                raise ConfigError(f"{section}.{joint}: not a movable joint of the robot{_suggest(joint, joints)}")
+    for joint, (lo, hi) in cfg.limits.position.items():
+        urdf_lo, urdf_hi = joints[joint]
+        if lo < urdf_lo - 1e-9 or hi > urdf_hi + 1e-9:
+            raise ConfigError(
+                f"limits.position.{joint}: [{lo}, {hi}] is wider than the URDF's [{urdf_lo}, {urdf_hi}]; "
+                "it may only narrow them"
+            )
+    for joint, velocity in cfg.limits.velocity.items():
+        if velocity > robot.joint(joint).velocity:
+            raise ConfigError(
+                f"limits.velocity.{joint}: {velocity} rad/s is above the URDF's {robot.joint(joint).velocity}; "
+                "it may only lower it"
+            )
+    margin = cfg.limits.margin
+    for joint in cfg.joint_names:
+        (lo,), (hi,) = position_limits(cfg, robot, [joint])
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ConfigError(
+                f"limits.position.{joint}: joint {joint!r} is continuous (no position limits); give it a "
+                "[lower, upper] range here to retarget it"
+            )
+        if hi - lo <= 2 * margin:
+            raise ConfigError(
+                f"limits.margin: {margin} leaves joint {joint!r} ([{lo}, {hi}]) no range; "
+                f"lower the margin below {(hi - lo) / 2:.3f} or widen limits.position.{joint}"
+            )
+    for joint, angle in cfg.rest_pose.items():
+        (lo,), (hi,) = position_limits(cfg, robot, [joint])
+        pad = margin if joint in used else 0.0
+        if not lo + pad <= angle <= hi - pad:
+            raise ConfigError(
+                f"rest_pose.{joint}: {angle} outside the joint's limits [{lo}, {hi}]"
+                + (f" less the margin {margin}" if pad else "")
             )
 
 
 def safety_limits(cfg: RetargetConfig, robot: RobotDescription) -> JointLimits:
-    """The limits the safety stage enforces on ``cfg.joint_names``: URDF position limits less the
-    margin, URDF velocity x ``velocity_scale`` x ``speed_scale``, and the configured acceleration
+    """The limits the safety stage enforces on ``cfg.joint_names``: position limits (URDF, narrowed
+    by ``limits.position``) less the margin, velocity (URDF, lowered by ``limits.velocity``) x ``velocity_scale`` x ``speed_scale``, and the configured acceleration
     x ``acceleration_scale`` x ``speed_scale^2``."""
     names = cfg.joint_names
-    lower, upper = robot.limits(names)
-    velocity = np.array([robot.joint(n).velocity for n in names]) * cfg.limits.velocity_scale * cfg.speed_scale
+    lower, upper = position_limits(cfg, robot, names)
+    velocity = velocity_limits(cfg, robot, names) * cfg.limits.velocity_scale * cfg.speed_scale
     accel = np.array([cfg.limits.acceleration_per_joint.get(n, cfg.limits.acceleration) for n in names])
     accel = accel * cfg.limits.acceleration_scale * cfg.speed_scale**2
     margin = cfg.limits.margin
@@ -322,9 +480,19 @@ def default_config_path(name: str = "retarget_humanoid.yaml") -> Path:
 
 
 def load_config(path: str | Path) -> RetargetConfig:
-    """Load a retarget YAML file and validate it completely, against its robot's URDF too."""
+    """Load a robot config and validate it completely, against its robot's URDF too."""
     cfg = read_config(path)
-    check_against_robot(cfg, parse_urdf(resolve_urdf(cfg)))
+    try:
+        urdf = resolve_urdf(cfg)
+        robot = parse_urdf(urdf)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except GestureError as exc:  # the URDF itself is bad
+        raise ConfigError(f"{path}: urdf: {exc}") from None
+    try:
+        check_against_robot(cfg, robot)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return cfg
 
 
@@ -337,4 +505,7 @@ def read_config(path: str | Path) -> RetargetConfig:
         raise ConfigError(f"config file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path}: not valid YAML: {exc}") from None
-    return config_from_dict(data, source=path)
+    try:
+        return config_from_dict(data, source=path)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

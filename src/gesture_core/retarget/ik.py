@@ -34,12 +34,25 @@ import numpy as np
 from .. import skeleton
 from ..errors import ConfigError, ContractError
 from ..robot import RobotDescription, load_mujoco_model, parse_urdf
-from .config import RetargetConfig, check_against_robot, resolve_urdf
+from .config import (
+    SITE_PREFIX,
+    RetargetConfig,
+    check_against_robot,
+    marker_sites,
+    position_limits,
+    resolve_urdf,
+    rest_positions,
+    velocity_limits,
+)
 
 log = logging.getLogger(__name__)
 
 #: Bone vectors shorter than this (or non-finite) have no direction and are repaired.
 MIN_BONE_NORM = 1e-6
+#: The IK may move a joint between two frames by this many times what its velocity limit allows:
+#: enough to follow any motion the safety stage could (it has the final say on speed), far too
+#: little for a flip to the other IK branch (~pi in one frame).
+STEP_HEADROOM = 2.0
 
 
 @dataclass(frozen=True)
@@ -52,11 +65,15 @@ class _Chain:
 
 
 def load_robot(cfg: RetargetConfig) -> tuple[RobotDescription, mujoco.MjModel]:
-    """Parse the URDF of ``cfg``, check the config's names against it, and build its MuJoCo model."""
+    """Parse the URDF of ``cfg``, check the config's names against it, and build its MuJoCo model
+    for kinematics: the skeleton points as sites, no meshes, no floor."""
     path = resolve_urdf(cfg)
     robot = parse_urdf(path)
     check_against_robot(cfg, robot)
-    return robot, load_mujoco_model(path, floor=False)
+    model = load_mujoco_model(
+        path, floor=False, sites=marker_sites(cfg, robot), meshes=False, base_rpy=cfg.base_orientation
+    )
+    return robot, model
 
 
 def scale_amplitude(directions: np.ndarray, scale: float) -> np.ndarray:
@@ -94,7 +111,7 @@ class Retargeter:
         self._dof_adr = np.array([model.joint(n).dofadr[0] for n in self.joint_names])
         # The bone table: one row per matched bone, in chain order.
         bones, self._chains = [], []
-        markers = {ted: model.body(link).id for ted, link in cfg.markers.items()}
+        markers = {ted: model.site(SITE_PREFIX + ted).id for ted in cfg.markers}
         for name, chain in cfg.chains.items():
             rows = np.arange(len(bones), len(bones) + len(chain.bones))
             for bone, weight in chain.bones.items():
@@ -106,10 +123,10 @@ class Retargeter:
         self._bone_index = np.array([b[0] for b in bones])
         #: TED bone names of the bone table, in order (the rows of :meth:`residuals`).
         self.bones = [skeleton.BONE_NAMES[b[0]] for b in bones]
-        self._bodies, body_rows = np.unique([[b[1], b[2]] for b in bones], return_inverse=True)
-        self._bone_parent, self._bone_child = body_rows.reshape(-1, 2).T  # rows into self._bodies
+        self._sites, body_rows = np.unique([[b[1], b[2]] for b in bones], return_inverse=True)
+        self._bone_parent, self._bone_child = body_rows.reshape(-1, 2).T  # rows into self._sites
         self._bone_weight = np.sqrt(np.array([b[3] for b in bones]))[:, None]
-        self._jacs = np.zeros((len(self._bodies), 3, model.nv))  # one MuJoCo Jacobian per marker
+        self._jacs = np.zeros((len(self._sites), 3, model.nv))  # one MuJoCo Jacobian per marker site
         # (C, B) and (C, J) selectors: sum per-bone / per-joint terms into per-chain objectives
         self._chain_bones = np.zeros((len(self._chains), len(bones)))
         self._chain_joints = np.zeros((len(self._chains), len(self.joint_names)))
@@ -126,9 +143,16 @@ class Retargeter:
         if (cfg.chains, cfg.markers) != self._layout:
             raise ConfigError("chains, markers: configure() cannot change them; build a new Retargeter")
         self.cfg = cfg
-        lower, upper = self.robot.limits(self.joint_names)
+        lower, upper = position_limits(cfg, self.robot, self.joint_names)
         self.lower = lower + cfg.limits.margin
         self.upper = upper - cfg.limits.margin
+        # joints outside the chains stay at their rest values (as the simulation holds them)
+        for joint, value in rest_positions(cfg, self.robot).items():
+            self.data.qpos[self.model.joint(joint).qposadr[0]] = value
+        #: Largest change of each joint between two frames (J,) rad: ``STEP_HEADROOM`` times what
+        #: the safety stage's velocity limit allows. Keeps the solution on one branch (see :meth:`retarget`).
+        velocity = velocity_limits(cfg, self.robot, self.joint_names)
+        self.max_step = STEP_HEADROOM * velocity * cfg.limits.velocity_scale * cfg.speed_scale / skeleton.FPS
         self.rest = np.clip([cfg.rest_pose.get(n, 0.0) for n in self.joint_names], self.lower, self.upper)
         # Joints that move no marker in any probed posture (a wrist rotation) are unobserved: they
         # stay at rest. Restart postures: the rest pose, then fixed pseudo-random postures.
@@ -149,7 +173,7 @@ class Retargeter:
     def marker_positions(self, q: np.ndarray) -> dict[str, np.ndarray]:
         """World positions (3,) m, REP-103, of every marker at joint positions ``q`` (J,)."""
         self._kinematics(np.asarray(q, dtype=np.float64))
-        return {ted: self.data.xpos[self.model.body(link).id].copy() for ted, link in self.cfg.markers.items()}
+        return {ted: self.data.site(SITE_PREFIX + ted).xpos.copy() for ted in self.cfg.markers}
 
     def bone_directions(self, q: np.ndarray) -> np.ndarray:
         """The robot's TED pose at ``q`` (J,): (27,) unit bone directions in TED axes; bones without
@@ -167,10 +191,10 @@ class Retargeter:
         """Weighted direction errors ``sqrt(w_b) (u_b(q) - d_b)`` (B, 3) and their Jacobian
         (B, 3, J) at ``q`` (J,), for ``targets`` (B, 3) in bone-table order (:attr:`bones`)."""
         self._kinematics(q)
-        for i, body in enumerate(self._bodies):
-            mujoco.mj_jacBody(self.model, self.data, self._jacs[i], None, body)
+        for i, site in enumerate(self._sites):
+            mujoco.mj_jacSite(self.model, self.data, self._jacs[i], None, site)
         jac = self._jacs[:, :, self._dof_adr]
-        pos = self.data.xpos[self._bodies]
+        pos = self.data.site_xpos[self._sites]
         vec = pos[self._bone_child] - pos[self._bone_parent]
         length = np.linalg.norm(vec, axis=1, keepdims=True)
         u = vec / length
@@ -192,9 +216,12 @@ class Retargeter:
         err = np.linalg.norm(r / self._bone_weight, axis=1)
         return self._chain_costs(q, r), np.max(self._chain_bones * err, axis=1)
 
-    def solve(self, targets: np.ndarray, q0: np.ndarray) -> np.ndarray:
+    def solve(
+        self, targets: np.ndarray, q0: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
         """Joint positions (J,) whose bones point along ``targets`` (B, 3) (REP-103 unit vectors of
-        the configured bones, in bone-table order), starting from ``q0`` (J,).
+        the configured bones, in bone-table order), starting from ``q0`` (J,), within ``bounds``
+        (lower (J,), upper (J,); default: the joint limits less the margin).
 
         Levenberg-Marquardt, one damping per chain: every bone only sees its own chain's joints,
         so the normal equations are block diagonal and one solve steps all chains at once. A
@@ -205,7 +232,8 @@ class Retargeter:
         ``tolerance^2`` plus 0.1 % of itself.
         """
         ik = self.cfg.ik
-        q = np.where(self.observed, np.clip(q0, self.lower, self.upper), self.rest)
+        lower, upper = bounds if bounds is not None else (self.lower, self.upper)
+        q = np.where(self.observed, np.clip(q0, lower, upper), self.rest)
         r, jac = self.residuals(q, targets)
         cost = self._chain_costs(q, r)
         mu = np.full(len(self._chains), ik.damping)
@@ -213,7 +241,7 @@ class Retargeter:
             own = (jac * self._own_joints[:, None, :]).reshape(-1, len(q))
             lhs = own.T @ own + np.diag(ik.rest_weight + mu[self._joint_chain])
             rhs = own.T @ r.reshape(-1) + ik.rest_weight * (q - self.rest)
-            trial = np.clip(q - np.linalg.solve(lhs, rhs), self.lower, self.upper)
+            trial = np.clip(q - np.linalg.solve(lhs, rhs), lower, upper)
             r_trial, jac_trial = self.residuals(trial, targets)
             cost_trial = self._chain_costs(trial, r_trial)
             better = cost_trial < cost
@@ -238,12 +266,25 @@ class Retargeter:
         d = scale_amplitude(d, self.cfg.amplitude_scale)
         return d[:, self._bone_index] @ skeleton.TED_TO_REP103.T
 
-    def retarget(self, poses: np.ndarray, q_init: np.ndarray | None = None) -> np.ndarray:
+    def step_bounds(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the next frame's solution may lie, from ``q`` (J,): within the joint limits (less
+        the margin) and within :attr:`max_step` of ``q``."""
+        q = np.clip(q, self.lower, self.upper)
+        return np.maximum(self.lower, q - self.max_step), np.minimum(self.upper, q + self.max_step)
+
+    def retarget(self, poses: np.ndarray, q_init: np.ndarray | None = None, continues: bool = False) -> np.ndarray:
         """Joint positions (N, J), rad, for TED poses (N, 27) (unit bone directions, TED axes).
 
         ``q_init``: (J,) warm start of the first frame (default: the rest pose); each later frame
         starts from the previous solution. Bad bone vectors are repaired (see
         :meth:`repaired_directions`); a wrong shape raises :class:`ContractError`.
+
+        Branch continuity: every frame after the first (and the first too when ``continues``, i.e.
+        ``q_init`` is the previous frame's solution) stays within :attr:`max_step` of the frame
+        before, the step the velocity limits allow. Where the human motion passes a singular pose
+        (a straight elbow, where the upper arm's twist is free) the IK would otherwise jump to the
+        other branch in one frame (a flip of the shoulder by ~pi); bounded, it turns over within
+        a few frames, at a speed the safety stage can follow.
         """
         targets = self.targets(poses)
         q = self.rest.copy() if q_init is None else np.asarray(q_init, dtype=np.float64)
@@ -253,12 +294,34 @@ class Retargeter:
         ik = self.cfg.ik
         next_retry = np.zeros(len(self._chains), dtype=int)  # frame from which a chain may restart again
         interval = np.full(len(self._chains), ik.retry_interval)
+        moving = np.zeros(len(self.joint_names), dtype=bool)  # joints on their way to another branch
+        goal = q.copy()  # ... tracked there, unbounded
         for k, frame in enumerate(targets):
-            q = self.solve(frame, q)
+            bounded = k > 0 or continues
+            bounds = self.step_bounds(q) if bounded else None
+            if moving.any():  # follow the better branch as it moves, and step towards it
+                goal = self.solve(frame, np.where(moving, goal, q))
+                step = self.max_step / STEP_HEADROOM  # at the velocity limit: the safety stage follows exactly
+                q = np.where(moving, q + np.clip(goal - q, -step, step), q)
+                moving &= np.abs(goal - q) > 1e-9
+                q = np.where(moving, q, self.solve(frame, q, self.step_bounds(q)))
+                out[k] = q
+                continue
+            q = self.solve(frame, q, bounds)
             cost, err = self._evaluate(q, frame)
             retry = (err > ik.retry_error) & (k >= next_retry)
             if retry.any():
-                q, improved = self._restarted(frame, q, cost, retry)
+                # restarts search the whole joint space; a better branch out of reach of one step is
+                # then approached over the next frames instead of jumped to
+                better, improved = self._restarted(frame, q, cost, retry)
+                if bounded:
+                    far = np.abs(better - q) > self.max_step
+                    chains_far = (self._chain_joints @ far > 0) & improved
+                    moving = chains_far[self._joint_chain]
+                    goal = better
+                    q = np.where(moving, q, np.clip(better, *bounds))
+                else:
+                    q = better
                 # a chain that restarts in vain (an unreachable target) waits twice as long next time
                 interval = np.where(retry & ~improved, np.minimum(2 * interval, 16 * ik.retry_interval), interval)
                 interval[improved] = ik.retry_interval
@@ -273,7 +336,12 @@ class Retargeter:
         return np.minimum(0.5 * cost, cost - (0.5 * self.cfg.ik.retry_error) ** 2)
 
     def _restarted(
-        self, targets: np.ndarray, q: np.ndarray, cost: np.ndarray, retry: np.ndarray
+        self,
+        targets: np.ndarray,
+        q: np.ndarray,
+        cost: np.ndarray,
+        retry: np.ndarray,
+        bounds: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Re-solve the chains flagged in ``retry`` (C,) from every restart posture and keep, per
         chain, the solution of lowest objective if it is a real escape (:meth:`_escape`).
@@ -282,7 +350,8 @@ class Retargeter:
         Local minima (a straight elbow, a joint limit) can trap a warm-started solve. A chain whose
         error exceeds ``ik.retry_error`` restarts at most once per ``ik.retry_interval`` frames (an
         interval that doubles, up to 16x, while restarts find nothing better), so a target the
-        robot cannot reach costs a few rounds of restarts, not one per frame.
+        robot cannot reach costs a few rounds of restarts, not one per frame. Within ``bounds``
+        (the step bounds of :meth:`retarget`) the restarts start from the seeds moved into them.
         """
         best, improved = q.copy(), np.zeros(len(self._chains), dtype=bool)
         cost = self._escape(cost)
@@ -290,14 +359,14 @@ class Retargeter:
             start = q.copy()
             for chain in (c for c, r in zip(self._chains, retry) if r):
                 start[chain.joints] = seed[chain.joints]
-            candidate = self.solve(targets, start)
+            candidate = self.solve(targets, start, bounds)
             candidate_cost, _ = self._evaluate(candidate, targets)
             for i, chain in enumerate(self._chains):
                 if retry[i] and candidate_cost[i] < cost[i]:
                     best[chain.joints], cost[i], improved[i] = candidate[chain.joints], candidate_cost[i], True
         if not improved.any():
             return q, improved
-        return self.solve(targets, best), improved  # chains picked from different runs: settle them together
+        return self.solve(targets, best, bounds), improved  # chains picked from different runs: settle them together
 
     @staticmethod
     def repaired_directions(poses: Any) -> np.ndarray:

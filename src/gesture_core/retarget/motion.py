@@ -133,7 +133,7 @@ class MotionPlanner:
         start = self.state_at(stamp_ns)
         continues = self._stream is not None and self._stream[:2] == (seq.utterance_id, seq.first_frame)
         q_init = self._stream[2] if continues else start.position
-        q = self.retargeter.retarget(seq.poses[keep:], q_init)
+        q = self.retargeter.retarget(seq.poses[keep:], q_init, continues=continues)
         self._stream = (seq.utterance_id, seq.first_frame + len(seq.poses), q[-1])
         traj = self.safety.plan(times[keep:], q, start)
         if traj is None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..contracts import NS_PER_S, JointCommand
 from ..errors import ConfigError
+from ..retarget.config import RetargetConfig, marker_sites, resolve_mesh_paths, resolve_urdf, rest_positions
 from ..robot import RobotDescription, default_urdf_path, load_mujoco_model, parse_urdf
 from .trajectory import TrajectoryReference
 
@@ -28,10 +29,14 @@ log = logging.getLogger(__name__)
 
 
 class Simulator:
-    """The robot of ``urdf_path`` (default: the bundled humanoid) in MuJoCo, starting at rest at zero.
+    """A robot in MuJoCo, starting at rest: the robot of ``config`` (a robot config: its URDF,
+    skeleton points as sites, mesh paths, rest values) or of ``urdf_path`` alone (default: the
+    bundled humanoid, resting at zero).
 
-    ``timestep`` (s), servo gains ``kp`` (N m/rad) and ``kv`` (N m s/rad), ``armature`` (kg m^2)
-    and ``gravity_compensation`` are passed to :func:`~gesture_core.robot.load_mujoco_model`.
+    Joints that no command names (with a config: those outside its chains, such as legs and
+    fingers) are held at their rest values. ``timestep`` (s), servo gains ``kp`` (N m/rad) and
+    ``kv`` (N m s/rad), ``armature`` (kg m^2) and ``gravity_compensation`` are passed to
+    :func:`~gesture_core.robot.load_mujoco_model`.
     """
 
     def __init__(
@@ -42,23 +47,36 @@ class Simulator:
         kv: float = 40.0,
         armature: float = 0.05,
         gravity_compensation: bool = True,
+        config: RetargetConfig | None = None,
     ):
         if not 1e-4 <= timestep <= 0.02:
             raise ConfigError(f"sim.timestep must be in [1e-4, 0.02] s, got {timestep}")
         if kp <= 0 or kv < 0:
             raise ConfigError(f"sim.kp must be > 0 and sim.kv >= 0, got kp={kp}, kv={kv}")
-        self.urdf_path = Path(urdf_path) if urdf_path is not None else default_urdf_path()
+        if urdf_path is not None:
+            self.urdf_path = Path(urdf_path)
+        else:
+            self.urdf_path = resolve_urdf(config) if config is not None else default_urdf_path()
         self.description: RobotDescription = parse_urdf(self.urdf_path)
-        self.model = load_mujoco_model(self.urdf_path, kp, kv, armature, timestep, gravity_compensation)
+        sites, mesh_paths, base = {}, [], (0.0, 0.0, 0.0)
+        if config is not None:
+            sites, mesh_paths = marker_sites(config, self.description), resolve_mesh_paths(config)
+            base = tuple(config.base_orientation)
+        self.model = load_mujoco_model(
+            self.urdf_path, kp, kv, armature, timestep, gravity_compensation,
+            sites=sites, mesh_paths=mesh_paths, base_rpy=base,
+        )  # fmt: skip
         self.data = mujoco.MjData(self.model)
         self.joint_names = self.description.joint_names
+        rest = rest_positions(config, self.description) if config is not None else {}
+        #: Rest positions (J,) of every joint: the config's rest values (0 without a config).
+        self.rest = np.array([rest.get(n, 0.0) for n in self.joint_names])
         self._qpos = np.array([self.model.joint(n).qposadr[0] for n in self.joint_names])
         self._dof = np.array([self.model.joint(n).dofadr[0] for n in self.joint_names])
         self._act = np.array([self.model.actuator(n).id for n in self.joint_names])
         self._lead = kv / kp  # velocity feed-forward through the position target (s)
         self.lower, self.upper = self.description.limits()
-        self.reference = TrajectoryReference(self.joint_names, np.zeros(len(self.joint_names)))
-        mujoco.mj_forward(self.model, self.data)
+        self.reset()
 
     # ---------------------------------------------------------------------------------------
     # State
@@ -90,9 +108,10 @@ class Simulator:
         return float(self.data.joint(self.description.joint(name).name).qpos[0])
 
     def reset(self, positions: np.ndarray | None = None) -> None:
-        """Back to time 0, at rest at ``positions`` (J,) (default zero), holding them; commands dropped."""
+        """Back to time 0, at rest at ``positions`` (J,) (default :attr:`rest`), holding them;
+        commands dropped."""
         mujoco.mj_resetData(self.model, self.data)
-        hold = np.zeros(len(self.joint_names)) if positions is None else np.asarray(positions, dtype=float)
+        hold = self.rest.copy() if positions is None else np.asarray(positions, dtype=float)
         self.reference = TrajectoryReference(self.joint_names, hold)
         self.data.qpos[self._qpos] = hold
         mujoco.mj_forward(self.model, self.data)
@@ -119,6 +138,11 @@ class Simulator:
                 "command %s exceeds the position limits of %s; clipped to the limits", cmd.utterance_id, names
             )
         self.reference.add(cmd, start, self.time)
+
+    def drop_time(self, dt: float) -> None:
+        """The caller skipped ``dt`` s of its clock (the simulation could not keep up): move
+        everything scheduled ``dt`` earlier in sim time, so it stays at its time on that clock."""
+        self.reference.shift(-dt)
 
     def hold(self, positions: dict[str, float]) -> None:
         """Go to ``positions`` (joint name -> rad) now and stay there."""

@@ -19,7 +19,7 @@ Times are seconds on one clock (the simulator's); positions rad, velocities rad/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.interpolate import CubicHermiteSpline, PchipInterpolator, PPoly
@@ -103,6 +103,17 @@ class TrajectoryReference:
             if t >= segment.end:
                 self._hold[j] = segment.last[segment.columns[j]]
                 del segments[0]
+
+    def shift(self, dt: float) -> None:
+        """Move everything scheduled by ``dt`` seconds (negative: earlier). When the simulator
+        drops time it moves its clock origin; shifting the schedule with it keeps every trajectory
+        at its original time on the other clock (ROS time)."""
+        moved: dict[int, _Segment] = {}
+        for j, segments in enumerate(self._segments):
+            for k, s in enumerate(segments):
+                if id(s) not in moved:
+                    moved[id(s)] = replace(s, origin=s.origin + dt, begin=s.begin + dt, end=s.end + dt)
+                segments[k] = moved[id(s)]
 
     def add(self, cmd: JointCommand, start: float, now: float) -> None:
         """Schedule ``cmd`` with its time 0 at absolute time ``start``; ``now`` is the current time.

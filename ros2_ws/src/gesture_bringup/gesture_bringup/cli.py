@@ -91,6 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     if not params_file.is_file():
         log.error("parameter file %s not found", params_file)
         return 2
+    if args["robot"]:  # check the robot config before any node starts: one clear error, not a crashing node
+        from gesture_core.retarget.config import load_config
+
+        logging.getLogger("OpenGL").setLevel(logging.WARNING)  # imported with MuJoCo; its notes are not ours
+        try:
+            load_config(graph.robot_config_file(args["robot"], bundled_file))
+        except GestureError as exc:
+            log.error("--robot %s: %s", args["robot"], exc)
+            return 2
 
     nodes = graph.build_graph(args)
     sup = Supervisor(out / "logs", echo=not ns.quiet)

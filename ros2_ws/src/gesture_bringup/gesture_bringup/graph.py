@@ -41,7 +41,8 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("input", "tts", "speech source mode: tts (speaks speech/say), file (plays speech/play_file), mic", ("tts", "file", "mic")),
     Argument("backend", "procedural", "gesture generator", ("procedural", "trimodal", "diffusion")),
     Argument("checkpoint", "", "checkpoint directory of the learned backend (empty: bundled default, if any)"),
-    Argument("robot", "humanoid", "robot variant (retargeting config config/retarget_<robot>.yaml)", ("humanoid", "humanoid_7dof")),
+    Argument("robot", "", "robot: a bundled name (config/retarget_<robot>.yaml: humanoid, humanoid_7dof, nao, pepper, "
+             "icub) or the path of a robot config (.yaml); empty: the nodes' config_file (params file, else humanoid)"),
     Argument("sim", "true", "run the MuJoCo simulation of the robot", ("true", "false")),
     Argument("render", "true", "render the simulation offscreen and publish sim/image", ("true", "false")),
     Argument("viewer", "false", "show the simulation in MuJoCo's viewer (needs a display)", ("true", "false")),
@@ -78,7 +79,7 @@ def build_graph(args: dict[str, str]) -> list[NodeSpec]:
     ]  # fmt: skip
     if args["sim"] == "true":
         nodes.append(
-            NodeSpec("mujoco_sim", "mujoco_sim", "gesture_ros.sim_node", {"robot_description_file": "robot", "render": "render", "viewer": "viewer"})
+            NodeSpec("mujoco_sim", "mujoco_sim", "gesture_ros.sim_node", {"config_file": "robot", "render": "render", "viewer": "viewer"})
         )
     if args["record"]:
         nodes.append(NodeSpec("recorder", "recorder", "gesture_ros.recorder_node", {"output_dir": "record"}))
@@ -99,8 +100,19 @@ def with_defaults(args: dict[str, str]) -> dict[str, str]:
     return full
 
 
+def robot_config_file(robot: str, locate: Callable[[str, str, str], Path]) -> Path:
+    """The robot config that the ``robot`` argument names: a path (it ends in ``.yaml``/``.yml`` or
+    contains a ``/``; made absolute) or a bundled name (``config/retarget_<robot>.yaml`` of
+    gesture_bringup, found by ``locate``)."""
+    if robot.endswith((".yaml", ".yml")) or "/" in robot:
+        return Path(robot).expanduser().resolve()
+    return locate("config", f"retarget_{robot}.yaml", "gesture_bringup")
+
+
 def arg_param_values(spec: NodeSpec, args: dict[str, str], locate: Callable[[str, str, str], Path]) -> dict:
-    """The parameters that arguments set on ``spec``: ``robot`` becomes file paths, true/false bools.
+    """The parameters that arguments set on ``spec``: ``robot`` becomes the robot config's path
+    (every node reads the URDF from it), true/false bools. An empty ``robot`` sets nothing, so a
+    value from the parameter file stays (never overridden by a default).
 
     ``locate(folder, name, package)`` finds a bundled file: the launch file looks in the packages'
     share directories, ``gesture-bringup`` uses :func:`gesture_core.bundled.bundled_file`.
@@ -108,10 +120,9 @@ def arg_param_values(spec: NodeSpec, args: dict[str, str], locate: Callable[[str
     values: dict[str, str | bool] = {}
     for param, arg_name in spec.arg_params.items():
         value = args[arg_name]
-        if arg_name == "robot" and param == "config_file":
-            values[param] = str(locate("config", f"retarget_{value}.yaml", "gesture_bringup"))
-        elif arg_name == "robot":
-            values[param] = str(locate("urdf", f"gesture_{value}.urdf", "gesture_description"))
+        if arg_name == "robot":
+            if value:
+                values[param] = str(robot_config_file(value, locate))
         elif value in ("true", "false"):
             values[param] = value == "true"
         else:

@@ -12,8 +12,14 @@ publishes are that start time plus the sim time, so with ``real_time_factor`` 1 
 system clock and nodes may use either. A trajectory's ``header.stamp`` is mapped back the same
 way; stamp 0 means "start now" (as in JTC), and a stamp in the past skips the points already due.
 The simulation runs ``real_time_factor`` times faster than the wall clock; if it falls behind by
-more than 0.1 s (a slow machine), the lost time is dropped and logged rather than caught up, and
-the origin of the sim clock moves with it, so stamps stay on the ROS clock.
+more than 0.1 s (a slow machine), the lost time is dropped rather than caught up, and the origin of
+the sim clock moves with it, so stamps stay on the ROS clock; so do the trajectories already
+scheduled (they move with the origin: motion stays on time with the speech, skipping what was
+lost). The total dropped while a trajectory played is logged when it ends, once per utterance.
+
+The robot is that of ``config_file`` (a robot config: its URDF, skeleton points, mesh paths and
+the rest values at which joints outside the chains are held), or of ``robot_description_file``
+alone (a URDF; joints rest at 0); with neither, the bundled humanoid's config.
 Trajectories that are invalid or name unknown joints are logged and dropped; targets beyond the
 joint limits are logged and clipped by the servos.
 """
@@ -29,6 +35,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must be set bef
 from rclpy.node import Node  # noqa: E402
 
 from gesture_core import contracts as c  # noqa: E402
+from gesture_core.retarget.config import default_config_path, load_config  # noqa: E402
 from gesture_core.sim import Renderer, Simulator  # noqa: E402
 from gesture_core.sim.clock import Pacer, SimClock  # noqa: E402
 
@@ -44,7 +51,11 @@ class SimNode(Node):
     def __init__(self) -> None:
         super().__init__("mujoco_sim")
         self._p = declare_params(self, self._params(), on_change=self._on_params)
-        self._sim = Simulator(self._p["robot_description_file"] or None)
+        urdf, config_file = self._p["robot_description_file"], self._p["config_file"]
+        config = load_config(config_file or default_config_path()) if config_file or not urdf else None
+        self._sim = Simulator(urdf or None, config=config)
+        self._playing: tuple[str, float] | None = None  # utterance id and sim end time of the latest trajectory
+        self._dropped = (0.0, 0)  # sim seconds dropped while it played, and how many times
         self._sim_clock = SimClock(self.get_clock().now().nanoseconds)
         self._pacer: Pacer | None = None  # started by the first tick, once the node spins
         self._JointState, self._Clock, self._Image = (
@@ -74,7 +85,9 @@ class SimNode(Node):
     @staticmethod
     def _params() -> list[Param]:
         return [
-            Param("robot_description_file", "", "URDF of the robot (empty: the bundled gesture_humanoid)",
+            Param("config_file", "", "robot config: URDF, skeleton points, rest values (empty: "
+                  "robot_description_file alone if set, else the bundled retarget_humanoid.yaml)", dynamic=False),
+            Param("robot_description_file", "", "URDF of the robot; overrides the config's (empty: the config's)",
                   dynamic=False),
             Param("publish_rate", 50.0, "joint_states and /clock messages per second of sim time",
                   range=(1.0, 500.0)),
@@ -134,6 +147,8 @@ class SimNode(Node):
                 f"trajectory {cmd.utterance_id} starts {late:.3f} s in the past; skipping points already due"
             )
         self._sim.execute(cmd, start)
+        self._finish_utterance(cmd.utterance_id)
+        self._playing = (cmd.utterance_id, start + cmd.times[-1])
         self.get_logger().info(
             f"trajectory {cmd.utterance_id}: {len(cmd.joint_names)} joints, {len(cmd.times)} points, "
             f"{cmd.times[-1]:.2f} s, starting at sim time {start:.3f} s"
@@ -148,14 +163,22 @@ class SimNode(Node):
             self._sim_clock = SimClock(self.get_clock().now().nanoseconds - round(self._sim.time * c.NS_PER_S))
         target, dropped = self._pacer.target(time.monotonic(), self._sim.time)
         if dropped > 0:
-            # skipped sim time must not put the stamps behind the ROS clock: move the origin with it
+            # skipped sim time must not put the stamps behind the ROS clock: move the origin with it,
+            # and the scheduled trajectories too, so they stay at their ROS time
             self._sim_clock = SimClock(self._sim_clock.origin_ns + round(dropped * c.NS_PER_S))
+            self._sim.drop_time(dropped)
+            if self._playing is not None:
+                uid, end = self._playing
+                self._playing = (uid, end - dropped)
+                self._dropped = (self._dropped[0] + dropped, self._dropped[1] + 1)
             rtf = self._p["real_time_factor"]
             self.get_logger().warning(
                 f"simulation is slower than {rtf:g}x real time: dropped {dropped:.3f} s",
                 throttle_duration_sec=5.0,
             )
         self._sim.advance_to(target)
+        if self._playing is not None and self._sim.time >= self._playing[1]:
+            self._finish_utterance()
         if self._viewer is not None:
             if self._viewer.is_running():
                 self._viewer.sync()
@@ -170,6 +193,21 @@ class SimNode(Node):
         if self._renderer is not None and self._sim.time >= self._next_frame:
             self._publish_frame(stamp)
             self._next_frame = max(self._next_frame + 1.0 / self._p["render_rate"], self._sim.time)
+
+    def _finish_utterance(self, next_uid: str | None = None) -> None:
+        """Log the sim time dropped while the latest trajectory's utterance played (once it ended
+        or another utterance's trajectory replaced it)."""
+        if self._playing is None or self._playing[0] == next_uid:
+            return
+        uid, (total, times) = self._playing[0], self._dropped
+        if total > 0:
+            self.get_logger().warning(
+                f"{uid}: the simulation fell behind and dropped {total:.3f} s of sim time in total ({times} times); "
+                "the motion stayed on ROS time, skipping what was lost"
+            )
+        else:
+            self.get_logger().info(f"{uid}: played on time (no sim time dropped)")
+        self._playing, self._dropped = None, (0.0, 0)
 
     def _publish_state(self, stamp: int) -> None:
         msg = self._JointState()
