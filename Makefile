@@ -20,7 +20,7 @@ test: setup
 	$(PY) -m pytest -ra tests
 
 colcon: setup
-	cd ros2_ws && ../.venv/bin/colcon build --base-paths src
+	bash scripts/colcon_build.sh
 
 bench: setup
 	@for b in benchmarks/[!_]*.py; do $(PY) $$b || exit 1; done
