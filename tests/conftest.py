@@ -202,6 +202,8 @@ class RosHarness:
         ``start_ns``: ROS time (ns) the audio starts playing (default: now); ``words_known``
         defaults to ``source == "tts"``. Returns ``start_ns``.
         """
+        from gesture_ros.ros_io import msg_class
+
         if start_ns is None:
             start_ns = self.node.get_clock().now().nanoseconds
         known = source == "tts" if words_known is None else words_known
@@ -211,10 +213,10 @@ class RosHarness:
         if words is not None:
             words_pub = self.publisher(c.WORDS)
             timings = c.WordTimings(uid, words, final=True, source="tts" if known else "asr")
-            words_pub.publish(c.encode_words(words_pub.msg_type(), timings))
+            words_pub.publish(c.encode_words(words_pub.msg_type(), timings, msg_class(c.WORD_MSG)))
         for offset, samples in chunk_audio(audio, chunk_samples):
             stamp = start_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
-            audio_pub.publish(c.encode_audio(audio_pub.msg_type(), c.AudioChunk(uid, stamp, samples)))
+            audio_pub.publish(c.encode_audio(audio_pub.msg_type(), c.AudioChunk(uid, stamp, samples, offset)))
         end = c.UtteranceEvent(uid, "end", start_ns, source, words_known=known, n_samples=audio.size)
         events.publish(c.encode_utterance(events.msg_type(), end))
         return start_ns

@@ -24,7 +24,7 @@ def end(n_samples: int, uid: str = "u1", start_ns: int = START_NS) -> UtteranceE
 
 
 def chunk(offset: int, samples: np.ndarray, uid: str = "u1", start_ns: int = START_NS) -> AudioChunk:
-    return AudioChunk(uid, start_ns + offset * NS_PER_SAMPLE, samples.astype(np.float32))
+    return AudioChunk(uid, start_ns + offset * NS_PER_SAMPLE, samples.astype(np.float32), offset)
 
 
 def make_assembler(notes: list[str], **kw) -> UtteranceAssembler:
@@ -71,13 +71,25 @@ def test_gap_is_filled_reported_and_counted():
     assert res.utterance.notes == notes
 
 
-def test_one_sample_stamp_rounding_counts_as_contiguous():
+def test_one_sample_offset_error_counts_as_contiguous():
     notes: list[str] = []
     asm = make_assembler(notes)
     asm.start(start())
     asm.add(chunk(0, np.ones(100)))
-    res = asm.add(AudioChunk("u1", START_NS + 101 * NS_PER_SAMPLE - 10, np.ones(10, np.float32)))
+    res = asm.add(AudioChunk("u1", START_NS + 101 * NS_PER_SAMPLE, np.ones(10, np.float32), 101))
     assert (res.start, res.gap, notes) == (100, 0, [])
+
+
+def test_cancel_forgets_an_open_utterance_and_rejects_its_later_audio():
+    asm = make_assembler([])
+    asm.start(start())
+    asm.add(chunk(0, np.ones(100)))
+    cancel = UtteranceEvent("u1", "cancel", START_NS, "mic")
+    dropped = asm.cancel(cancel)
+    assert dropped is not None and dropped.n_samples == 100 and asm.open_ids == []
+    with pytest.raises(ContractError, match="already ended"):
+        asm.add(chunk(100, np.ones(10)))
+    assert asm.event(cancel) is None  # a second cancel (or one after completion): nothing to drop
 
 
 def test_overlap_unknown_and_late_chunks_are_rejected():

@@ -183,6 +183,7 @@ def _gesturing(cmd: c.JointCommand) -> float:
 
 
 def test_live_tuning_changes_the_published_trajectories(ros, tmp_path):
+    from gesture_msgs.msg import UtteranceEvent
     from std_msgs.msg import String
     from trajectory_msgs.msg import JointTrajectory
 
@@ -197,7 +198,7 @@ def test_live_tuning_changes_the_published_trajectories(ros, tmp_path):
 
     ros.node.create_subscription(JointTrajectory, c.JOINT_TRAJECTORY.name, on_traj, 10)
     ros.node.create_subscription(
-        String, c.UTTERANCE.name, lambda m: utterances.append(c.decode_utterance(m).utterance_id), 10
+        UtteranceEvent, c.UTTERANCE.name, lambda m: utterances.append(c.decode_utterance(m).utterance_id), 10
     )
     say = ros.node.create_publisher(String, c.SAY.name, 10)
     try:

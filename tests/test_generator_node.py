@@ -21,9 +21,7 @@ from gesture_core.speech.audio_io import chunk_audio
 
 pytestmark = pytest.mark.ros
 rclpy = pytest.importorskip("rclpy")
-from sensor_msgs.msg import Image  # noqa: E402
-from std_msgs.msg import String  # noqa: E402
-from trajectory_msgs.msg import JointTrajectory  # noqa: E402
+from gesture_msgs.msg import AudioChunk, AudioFeatures, GestureSequence, UtteranceEvent, Word, Words  # noqa: E402
 
 GENERATOR = "gesture_ros.generator_node"
 NODE_NAME = "gesture_generator"
@@ -41,12 +39,12 @@ class GeneratorClient:
         self.words = ros.publisher(c.WORDS)
         self.features = ros.publisher(c.FEATURES)
         self.poses: dict[str, list[c.GestureSequence]] = defaultdict(list)
-        ros.node.create_subscription(JointTrajectory, c.HUMAN_POSE.name, self._on_pose, c.HUMAN_POSE.depth)
+        ros.node.create_subscription(GestureSequence, c.HUMAN_POSE.name, self._on_pose, c.HUMAN_POSE.depth)
         for pub in (self.events, self.audio, self.words, self.features):
             ros.wait_for_subscribers(pub, timeout=TIMEOUT)
         ros.wait_for_publishers(c.HUMAN_POSE.name, timeout=TIMEOUT)
 
-    def _on_pose(self, msg: JointTrajectory) -> None:
+    def _on_pose(self, msg: GestureSequence) -> None:
         seq = c.decode_human_pose(msg)
         self.poses[seq.utterance_id].append(seq)
 
@@ -66,10 +64,10 @@ class GeneratorClient:
         )
 
     def event(self, ev: c.UtteranceEvent) -> None:
-        self.events.publish(c.encode_utterance(String(), ev))
+        self.events.publish(c.encode_utterance(UtteranceEvent(), ev))
 
     def publish_words(self, uid: str, words: list[c.Word], source: str) -> None:
-        self.words.publish(c.encode_words(String(), c.WordTimings(uid, words, final=True, source=source)))
+        self.words.publish(c.encode_words(Words(), c.WordTimings(uid, words, final=True, source=source), Word))
 
     def wait_frames(self, uid: str, n_frames: int, timeout: float = TIMEOUT) -> np.ndarray:
         """Wait until ``n_frames`` frames of ``uid`` arrived; returns them in order, (n_frames, 27)."""
@@ -140,14 +138,15 @@ def test_utterance_to_poses_params_and_bad_input(ros, speech_with_clicks) -> Non
     assert np.abs(poses - rest_pose()).max() > 0.2  # it gestures
 
     # Malformed or unexpected input is logged and dropped; the node carries on.
-    client.events.publish(String(data="{not json"))
-    client.words.publish(String(data='{"schema": "gesture.words/1", "utterance_id": "x"}'))
-    client.features.publish(String(data="[]"))
-    nan_chunk = Image()
-    c.encode_audio(nan_chunk, c.AudioChunk("utt-1b", 0, np.zeros(100, np.float32)))
-    nan_chunk.data = np.full(100, np.nan, dtype="<f4").tobytes()
+    client.events.publish(UtteranceEvent(utterance_id="x", event=9, sample_rate=16000))  # unknown event code
+    client.words.publish(Words(utterance_id="x", source="guess"))
+    client.features.publish(AudioFeatures(utterance_id="x", frame_rate=15.0, n_mels=0))
+    nan_chunk = c.encode_audio(AudioChunk(), c.AudioChunk("utt-1b", 0, np.zeros(100, np.float32), 0))
+    nan_chunk.samples = [float("nan")] * 100
     client.audio.publish(nan_chunk)  # NaN audio
-    client.audio.publish(c.encode_audio(Image(), c.AudioChunk("never-started", 0, np.zeros(100, np.float32))))
+    client.audio.publish(
+        c.encode_audio(AudioChunk(), c.AudioChunk("never-started", 0, np.zeros(100, np.float32), 0))
+    )
     client.event(c.UtteranceEvent("never-started", "end", 0, "tts", n_samples=100))
     ros.spin_until(
         lambda: proc.log().count("dropped a message") >= 6, TIMEOUT, "six dropped messages in the log"
@@ -160,7 +159,7 @@ def test_utterance_to_poses_params_and_bad_input(ros, speech_with_clicks) -> Non
     for offset, samples in chunk_audio(audio, CHUNK):
         if offset != 5 * CHUNK:  # chunk 5 is lost
             stamp = gap_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
-            client.audio.publish(c.encode_audio(Image(), c.AudioChunk("utt-gap", stamp, samples)))
+            client.audio.publish(c.encode_audio(AudioChunk(), c.AudioChunk("utt-gap", stamp, samples, offset)))
     client.event(c.UtteranceEvent("utt-gap", "end", gap_ns, "file", words_known=True, n_samples=audio.size))
     assert len(client.wait_frames("utt-gap", expected_frames(audio))) == expected_frames(audio)
     wait_log(ros, proc, "gap of 1600 samples")

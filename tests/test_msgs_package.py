@@ -11,15 +11,15 @@ import pytest
 pytest.importorskip("rclpy")
 
 PKG = Path(__file__).resolve().parents[1] / "ros2_ws" / "src" / "gesture_msgs"
-INTERFACES = sorted(
-    (kind, f.stem) for kind in ("msg", "action") for f in (PKG / kind).glob(f"*.{kind}")
-)
+INTERFACES = sorted((kind, f.stem) for kind in ("msg", "action") for f in (PKG / kind).glob(f"*.{kind}"))
 
 
 def test_cmake_lists_every_interface_file():
     listed = (PKG / "CMakeLists.txt").read_text()
     for kind, name in INTERFACES:
-        assert f'"{kind}/{name}.{kind}"' in listed, f"{kind}/{name}.{kind} is not in rosidl_generate_interfaces"
+        assert f'"{kind}/{name}.{kind}"' in listed, (
+            f"{kind}/{name}.{kind} is not in rosidl_generate_interfaces"
+        )
 
 
 @pytest.mark.parametrize(("kind", "name"), INTERFACES)
@@ -38,4 +38,6 @@ def test_installed_definitions_match_the_sources():
 
     for kind, name in INTERFACES:
         installed = Path(sys.prefix) / "share" / "gesture_msgs" / kind / f"{name}.{kind}"
-        assert installed.read_text() == (PKG / kind / f"{name}.{kind}").read_text(), f"re-run make setup: {installed}"
+        assert installed.read_text() == (PKG / kind / f"{name}.{kind}").read_text(), (
+            f"re-run make setup: {installed}"
+        )

@@ -12,7 +12,7 @@ from gesture_core.robot import parse_urdf
 
 pytestmark = pytest.mark.ros
 JointTrajectory = pytest.importorskip("trajectory_msgs.msg").JointTrajectory
-JointTrajectoryPoint = pytest.importorskip("trajectory_msgs.msg").JointTrajectoryPoint
+GestureSequence = pytest.importorskip("gesture_msgs.msg").GestureSequence
 
 NODE = "gesture_ros.retarget_node"
 CFG = load_config(default_config_path())
@@ -27,8 +27,8 @@ def gesture(n: int = 30) -> np.ndarray:
     return poses
 
 
-def pose_msg(uid: str, start_ns: int, poses: np.ndarray, first_frame: int = 0) -> JointTrajectory:
-    return c.encode_human_pose(JointTrajectory(), c.GestureSequence(uid, start_ns, poses, first_frame), JointTrajectoryPoint)
+def pose_msg(uid: str, start_ns: int, poses: np.ndarray, first_frame: int = 0) -> GestureSequence:
+    return c.encode_human_pose(GestureSequence(), c.GestureSequence(uid, start_ns, poses, first_frame))
 
 
 class Retarget:
@@ -40,7 +40,7 @@ class Retarget:
         ros.node.create_subscription(
             JointTrajectory, c.JOINT_TRAJECTORY.name, lambda m: self.received.append(c.decode_joint_trajectory(m)), 50
         )
-        self.pub = ros.node.create_publisher(JointTrajectory, c.HUMAN_POSE.name, 10)
+        self.pub = ros.node.create_publisher(GestureSequence, c.HUMAN_POSE.name, 10)
         self.proc = ros.start(NODE, params)
         ros.wait_for_subscribers(self.pub, timeout=60.0)
         # the node commands the rest pose once it sees a controller (us): then it surely sends to us
@@ -49,7 +49,7 @@ class Retarget:
     def now_ns(self) -> int:
         return self.ros.node.get_clock().now().nanoseconds
 
-    def answer(self, msg: JointTrajectory, uid: str, timeout: float = 30.0) -> c.JointCommand:
+    def answer(self, msg: GestureSequence, uid: str, timeout: float = 30.0) -> c.JointCommand:
         """Publish ``msg`` and return the first trajectory of utterance ``uid`` that comes back."""
         self.pub.publish(msg)
         self.ros.spin_until(lambda: any(r.utterance_id == uid for r in self.received), timeout, f"trajectory {uid}")
@@ -100,17 +100,17 @@ def test_gesture_in_trajectory_out_then_back_to_rest(ros):
 def test_bad_messages_are_dropped_and_the_node_keeps_answering(ros):
     node = Retarget(ros)
     now = node.now_ns()
-    wrong_names = pose_msg("bad-1", now, gesture(5))
-    wrong_names.joint_names = [f"joint{i}" for i in range(27)]
+    wrong_skeleton = pose_msg("bad-1", now, gesture(5))
+    wrong_skeleton.skeleton = "smplx"
     nan = pose_msg("bad-2", now, gesture(5))
-    nan.points[2].positions[4] = float("nan")
+    nan.poses[30] = float("nan")
     short = pose_msg("bad-3", now, gesture(5))
-    short.points[1].positions = short.points[1].positions[:26]
+    short.poses = short.poses[:-1]
     bad_id = pose_msg("bad-4", now, gesture(5))
-    bad_id.header.frame_id = "no spaces allowed"
-    off_grid = pose_msg("bad-5", now, gesture(5))
-    off_grid.points[3].time_from_start.nanosec += 12_345_678
-    for msg in (wrong_names, nan, short, bad_id, off_grid):
+    bad_id.utterance_id = "no spaces allowed"
+    off_rate = pose_msg("bad-5", now, gesture(5))
+    off_rate.frame_rate = 30.0
+    for msg in (wrong_skeleton, nan, short, bad_id, off_rate):
         node.pub.publish(msg)
     ros.spin_for(1.0)
     assert not [r for r in node.received if r.utterance_id.startswith("bad")]
@@ -124,7 +124,7 @@ def test_bad_messages_are_dropped_and_the_node_keeps_answering(ros):
     assert_within_limits(cmd)
     log = node.proc.log()
     assert log.count("dropped a message on gesture/human_pose") == 5
-    for reason in ("joint_names", "NaN", "26 positions", "invalid utterance id", "fps grid", "repaired 3 bone vectors"):
+    for reason in ("skeleton", "NaN", "multiple of 27", "invalid utterance id", "frame_rate 30", "repaired 3 bone vectors"):
         assert reason in log, reason
 
 

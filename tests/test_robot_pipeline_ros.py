@@ -15,7 +15,7 @@ from gesture_core.retarget.config import default_config_path, load_config
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 JointTrajectory = pytest.importorskip("trajectory_msgs.msg").JointTrajectory
-JointTrajectoryPoint = pytest.importorskip("trajectory_msgs.msg").JointTrajectoryPoint
+GestureSequence = pytest.importorskip("gesture_msgs.msg").GestureSequence
 JointState = pytest.importorskip("sensor_msgs.msg").JointState
 
 CFG = load_config(default_config_path())
@@ -50,7 +50,7 @@ def test_joint_states_follow_the_retargeted_gesture(ros):
     ros.node.create_subscription(
         JointTrajectory, c.JOINT_TRAJECTORY.name, lambda m: commands.append(c.decode_joint_trajectory(m)), 20
     )
-    pose_pub = ros.node.create_publisher(JointTrajectory, c.HUMAN_POSE.name, 10)
+    pose_pub = ros.node.create_publisher(GestureSequence, c.HUMAN_POSE.name, 10)
     ros.start("gesture_ros.sim_node", {"publish_rate": 50.0})
     ros.spin_until(lambda: len(states) > 2, 60.0, "joint states of the sim")
     ros.start("gesture_ros.retarget_node")
@@ -63,7 +63,7 @@ def test_joint_states_follow_the_retargeted_gesture(ros):
 
     # a 4 s gesture whose speech starts in 1.5 s
     start_ns = ros.node.get_clock().now().nanoseconds + round(1.5 * c.NS_PER_S)
-    msg = c.encode_human_pose(JointTrajectory(), c.GestureSequence("pipe", start_ns, gesture(60)), JointTrajectoryPoint)
+    msg = c.encode_human_pose(GestureSequence(), c.GestureSequence("pipe", start_ns, gesture(60)))
     pose_pub.publish(msg)
     ros.spin_until(lambda: any(m.utterance_id == "pipe" for m in commands), 30.0, "the gesture trajectory")
     cmd = next(m for m in commands if m.utterance_id == "pipe")

@@ -13,8 +13,7 @@ from gesture_core.speech.tts import EspeakTTS
 
 pytestmark = pytest.mark.ros
 rclpy = pytest.importorskip("rclpy")
-from sensor_msgs.msg import Image  # noqa: E402
-from std_msgs.msg import String  # noqa: E402
+from gesture_msgs.msg import AudioChunk, AudioFeatures, UtteranceEvent, Words  # noqa: E402
 
 ASR, FEATURES = "gesture_ros.asr_node", "gesture_ros.audio_features_node"
 CHUNK = c.AUDIO_SAMPLE_RATE // 10  # 100 ms
@@ -38,8 +37,8 @@ class SpeechClient:
         self.audio = ros.publisher(c.AUDIO)
         self.words: dict[str, list[c.WordTimings]] = defaultdict(list)
         self.features: dict[str, list[c.AudioFeatures]] = defaultdict(list)
-        node.create_subscription(String, c.WORDS.name, lambda m: self._add(self.words, c.decode_words(m)), 50)
-        node.create_subscription(String, c.FEATURES.name, lambda m: self._add(self.features, c.decode_features(m)), 50)
+        node.create_subscription(Words, c.WORDS.name, lambda m: self._add(self.words, c.decode_words(m)), 50)
+        node.create_subscription(AudioFeatures, c.FEATURES.name, lambda m: self._add(self.features, c.decode_features(m)), 50)
         ros.wait_for_subscribers(self.events, n_nodes, timeout=90)
         ros.wait_for_subscribers(self.audio, n_nodes, timeout=90)
         if want_words:
@@ -59,7 +58,7 @@ class SpeechClient:
         )
 
     def event(self, ev: c.UtteranceEvent) -> None:
-        self.events.publish(c.encode_utterance(String(), ev))
+        self.events.publish(c.encode_utterance(UtteranceEvent(), ev))
 
     def final_words(self, uid: str) -> c.WordTimings | None:
         return next((w for w in self.words[uid] if w.final), None)
@@ -123,20 +122,20 @@ def test_known_words_are_not_recognised_and_bad_messages_leave_nodes_running(ros
     client.wait_final("tts-1", words=False)
 
     # malformed messages on both input topics
-    client.events.publish(String(data="{not json"))
-    client.events.publish(String(data='{"schema": "gesture.utterance/1", "utterance_id": "x"}'))
-    client.audio.publish(c.encode_audio(Image(), c.AudioChunk("never-started", 0, np.zeros(100, np.float32))))
+    client.events.publish(UtteranceEvent(utterance_id="x", event=9, sample_rate=16000))  # unknown event code
+    client.events.publish(UtteranceEvent(utterance_id="x", sample_rate=8000))
+    chunk = lambda uid, n, first: c.encode_audio(AudioChunk(), c.AudioChunk(uid, start_ns, np.zeros(n, np.float32), first))  # noqa: E731
     start_ns = ros.node.get_clock().now().nanoseconds
+    client.audio.publish(chunk("never-started", 100, 0))
     client.event(c.UtteranceEvent("bad-1", "start", start_ns, "file"))
-    wrong_encoding = c.encode_audio(Image(), c.AudioChunk("bad-1", start_ns, np.zeros(100, np.float32)))
-    wrong_encoding.encoding = "16SC1"
-    client.audio.publish(wrong_encoding)
-    nan_audio = c.encode_audio(Image(), c.AudioChunk("bad-1", start_ns, np.zeros(100, np.float32)))
-    nan_audio.data = np.full(100, np.nan, "<f4").tobytes()
+    wrong_rate = chunk("bad-1", 100, 0)
+    wrong_rate.sample_rate = 44100
+    client.audio.publish(wrong_rate)
+    nan_audio = chunk("bad-1", 100, 0)
+    nan_audio.samples = [float("nan")] * 100
     client.audio.publish(nan_audio)
-    client.audio.publish(c.encode_audio(Image(), c.AudioChunk("bad-1", start_ns, np.zeros(1600, np.float32))))
-    overlap = c.encode_audio(Image(), c.AudioChunk("bad-1", start_ns + 10**6, np.zeros(1600, np.float32)))
-    client.audio.publish(overlap)
+    client.audio.publish(chunk("bad-1", 1600, 0))
+    client.audio.publish(chunk("bad-1", 1600, 16))  # overlaps the previous chunk
 
     # both nodes still answer a good utterance afterwards
     client.say("utt-2", korean)

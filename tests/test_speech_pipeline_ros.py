@@ -18,7 +18,7 @@ from gesture_core.speech.tts import EspeakTTS
 
 pytestmark = pytest.mark.ros
 String = pytest.importorskip("std_msgs.msg").String
-Image = pytest.importorskip("sensor_msgs.msg").Image
+msgs = pytest.importorskip("gesture_msgs.msg")
 
 SOURCE, ASR, FEATURES = "gesture_ros.speech_source_node", "gesture_ros.asr_node", "gesture_ros.audio_features_node"
 SENTENCE = "안녕하세요 오늘 날씨가 정말 좋네요"
@@ -36,10 +36,10 @@ class Downstream:
         self.words: dict[str, list[c.WordTimings]] = defaultdict(list)
         self.features: dict[str, list[c.AudioFeatures]] = defaultdict(list)
         node = ros.node
-        node.create_subscription(String, c.UTTERANCE.name, self._event, 50)
-        node.create_subscription(Image, c.AUDIO.name, self._audio, 500)
-        node.create_subscription(String, c.WORDS.name, lambda m: self._add(self.words, c.decode_words(m)), 50)
-        node.create_subscription(String, c.FEATURES.name, lambda m: self._add(self.features, c.decode_features(m)), 50)
+        node.create_subscription(msgs.UtteranceEvent, c.UTTERANCE.name, self._event, 50)
+        node.create_subscription(msgs.AudioChunk, c.AUDIO.name, self._audio, 500)
+        node.create_subscription(msgs.Words, c.WORDS.name, lambda m: self._add(self.words, c.decode_words(m)), 50)
+        node.create_subscription(msgs.AudioFeatures, c.FEATURES.name, lambda m: self._add(self.features, c.decode_features(m)), 50)
 
     def _event(self, msg) -> None:
         ev = c.decode_utterance(msg)

@@ -43,7 +43,8 @@ def test_one_utterance_in_contract_order_with_contiguous_stamps():
     assert all(isinstance(c, AudioChunk) for c in chunks) and [c.samples.size for c in chunks] == [
         1600
     ] * 3 + [200]
-    assert [c.offset_samples(start.start_ns) for c in chunks] == [0, 1600, 3200, 4800]
+    assert [c.first_sample for c in chunks] == [0, 1600, 3200, 4800]
+    assert [c.stamp_ns - start.start_ns for c in chunks] == [0, 100 * MS, 200 * MS, 300 * MS]
     assert isinstance(end, UtteranceEvent) and end.event == "end" and end.n_samples == 5000
     assert isinstance(cue, PlayCue)
 
@@ -61,6 +62,32 @@ def test_queued_utterance_starts_when_the_previous_has_played():
     assert [uid for _, uid in cues] == ["tts-1", "tts-2"]
     assert cues[0][0] >= first.start_ns and cues[1][0] >= second.start_ns
     assert sched.idle(3 * NS_PER_S) and sched.timeline_end_ns == second.start_ns + NS_PER_S // 2
+
+
+def test_cancel_stops_the_chunks_and_the_cue_and_frees_the_timeline():
+    sched = SpeechSchedule()
+    sched.push(utterance(1, 32_000))  # 2 s
+    sched.push(utterance(2, 8_000))
+    pacing = Pacing(lead_time=0.1, chunk_ms=100, publish_ahead=0.2)
+    before = run(sched, pacing, 500 * MS)  # start at 0.1 s; chunks up to ~0.7 s published
+    (cancel,) = sched.cancel("tts-1", 500 * MS)
+    assert cancel.event == "cancel" and cancel.start_ns == 100 * MS
+    assert sched.cancel("tts-1", 500 * MS) == []  # once only
+    after = [m for t in range(500 * MS, 2 * NS_PER_S, 20 * MS) for m in sched.step(t, pacing)]
+    assert not [m for m in after if getattr(m, "utterance_id", "") == "tts-1"]  # no chunk, no end, no cue
+    assert [m for _, m in before if isinstance(m, PlayCue)]  # it was playing
+    (start2,) = [m for m in after if isinstance(m, UtteranceEvent) and m.event == "start"]
+    assert start2.utterance_id == "tts-2" and start2.start_ns < NS_PER_S  # not after tts-1's 2.1 s end
+    assert sched.cancel("tts-9", 0) == []
+
+
+def test_cancel_of_a_queued_utterance_forgets_it_silently():
+    sched = SpeechSchedule()
+    sched.push(utterance(1, 16_000))
+    sched.push(utterance(2, 16_000))
+    assert sched.cancel("tts-2", 0) == []
+    msgs = [m for _, m in run(sched, Pacing(lead_time=0.1), 3 * NS_PER_S)]
+    assert {m.utterance_id for m in msgs} == {"tts-1"}
 
 
 def test_publish_ahead_paces_chunks():

@@ -15,7 +15,7 @@ from gesture_core.speech.word_timing import split_words
 
 pytestmark = pytest.mark.ros
 String = pytest.importorskip("std_msgs.msg").String
-Image = pytest.importorskip("sensor_msgs.msg").Image
+msgs = pytest.importorskip("gesture_msgs.msg")
 
 NODE = "gesture_ros.speech_source_node"
 
@@ -33,13 +33,13 @@ class Listener:
         self.chunks: list[c.AudioChunk] = []
         self.audio: dict[str, np.ndarray] = {}
         ros.node.create_subscription(
-            String, c.UTTERANCE.name, lambda m: self.events.append(c.decode_utterance(m)), 100
+            msgs.UtteranceEvent, c.UTTERANCE.name, lambda m: self.events.append(c.decode_utterance(m)), 100
         )
         ros.node.create_subscription(
-            String, c.WORDS.name, lambda m: self.words.append(c.decode_words(m)), 100
+            msgs.Words, c.WORDS.name, lambda m: self.words.append(c.decode_words(m)), 100
         )
         ros.node.create_subscription(
-            Image, c.AUDIO.name, lambda m: self.chunks.append(c.decode_audio(m)), 2000
+            msgs.AudioChunk, c.AUDIO.name, lambda m: self.chunks.append(c.decode_audio(m)), 2000
         )
 
     def finished(self) -> list[c.UtteranceEvent]:
@@ -107,7 +107,7 @@ def test_say_speaks_queues_and_survives_bad_text(ros):
     first_end_ns = first.start_ns + listener.finished()[1].n_samples * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
     assert second.start_ns >= first_end_ns
     log = node.log()
-    assert "text is empty" in log and "limit 2000" in log and "queued" in log
+    assert "text to say is empty" in log and "limit 2000" in log and "queued" in log
 
 
 def test_file_mode_publishes_start_up_file_and_play_file_requests(ros, tmp_path):

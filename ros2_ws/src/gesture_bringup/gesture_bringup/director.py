@@ -14,6 +14,7 @@ import rclpy
 from gesture_core import contracts as c
 from gesture_core.errors import GestureError
 from rclpy.executors import SingleThreadedExecutor
+from gesture_msgs.msg import UtteranceEvent
 from rclpy.signals import SignalHandlerOptions
 from std_msgs.msg import String
 
@@ -40,13 +41,13 @@ class Director:
         self.starts: dict[str, int] = {}
         self.ends: dict[str, int] = {}
         self.motion_end: dict[str, int] = {}
-        self.node.create_subscription(String, c.UTTERANCE.name, self._on_utterance, c.UTTERANCE.depth)
+        self.node.create_subscription(UtteranceEvent, c.UTTERANCE.name, self._on_utterance, c.UTTERANCE.depth)
         from trajectory_msgs.msg import JointTrajectory
 
         self.node.create_subscription(JointTrajectory, c.JOINT_TRAJECTORY.name, self._on_trajectory, 10)
 
     # ----------------------------------------------------------------------------------------
-    def _on_utterance(self, msg: String) -> None:
+    def _on_utterance(self, msg: UtteranceEvent) -> None:
         try:
             ev = c.decode_utterance(msg)
         except GestureError as exc:
@@ -55,6 +56,9 @@ class Director:
         if ev.event == "start":
             self.starts[ev.utterance_id] = ev.start_ns
             log.info("utterance %s: %s", ev.utterance_id, f"“{ev.text}”" if ev.text else ev.source)
+        elif ev.event == "cancel":
+            self.ends[ev.utterance_id] = self.node.get_clock().now().nanoseconds
+            log.info("utterance %s: canceled", ev.utterance_id)
         else:
             end = ev.start_ns + round(ev.n_samples * c.NS_PER_S / c.AUDIO_SAMPLE_RATE)
             self.ends[ev.utterance_id] = end

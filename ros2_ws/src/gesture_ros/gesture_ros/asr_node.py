@@ -62,8 +62,8 @@ class AsrNode(Node):
                 f"{exc}. Running without speech recognition: every utterance gets an empty final "
                 f"{c.WORDS.name} message."
             )
-        self._String = msg_class(c.WORDS)
-        self._words_pub = self.create_publisher(self._String, c.WORDS.name, c.WORDS.depth)
+        self._Words, self._Word = msg_class(c.WORDS), msg_class(c.WORD_MSG)
+        self._words_pub = self.create_publisher(self._Words, c.WORDS.name, c.WORDS.depth)
         self._input = UtteranceInput(
             self, self._on_start, self._on_audio, self._on_end,
             max_open=self._p["max_open_utterances"], max_seconds=self._p["max_utterance_s"],
@@ -100,7 +100,7 @@ class AsrNode(Node):
         )
 
     def _publish(self, uid: str, words: list[c.Word], final: bool) -> None:
-        self._words_pub.publish(c.encode_words(self._String(), c.WordTimings(uid, words, final, "asr")))
+        self._words_pub.publish(c.encode_words(self._Words(), c.WordTimings(uid, words, final, "asr"), self._Word))
 
 
 def main(args: list[str] | None = None) -> int:

@@ -62,8 +62,8 @@ class AudioFeaturesNode(Node):
         self._p = declare_params(self, PARAMS, on_change=self._on_params)
         self._config = self._feature_config(self._p)
         self.add_on_set_parameters_callback(self._check_config)
-        self._String = msg_class(c.FEATURES)
-        self._pub = self.create_publisher(self._String, c.FEATURES.name, c.FEATURES.depth)
+        self._Features = msg_class(c.FEATURES)
+        self._pub = self.create_publisher(self._Features, c.FEATURES.name, c.FEATURES.depth)
         # librosa compiles its numba kernels on first use (seconds): do it now, not on the first utterance.
         extract_features(np.zeros(c.AUDIO_SAMPLE_RATE, np.float32), "warm-up", self._config)
         self._input = UtteranceInput(
@@ -100,7 +100,7 @@ class AudioFeaturesNode(Node):
         while state.window and utt.n_samples >= (state.next + 1) * state.window:
             a = state.next * state.window
             f = extract_features(utt.audio[a : a + state.window], utt.utterance_id, state.config, a, final=False)
-            self._pub.publish(c.encode_features(self._String(), f))
+            self._pub.publish(c.encode_features(self._Features(), f))
             state.next += 1
 
     def _on_end(self, utt: UtteranceAudio, state: _Windows) -> None:
@@ -108,7 +108,7 @@ class AudioFeaturesNode(Node):
             self.get_logger().warning(f"{utt.utterance_id}: only {utt.n_samples} samples of audio, no features")
             return
         f = extract_features(utt.audio, utt.utterance_id, state.config, final=True)
-        self._pub.publish(c.encode_features(self._String(), f))
+        self._pub.publish(c.encode_features(self._Features(), f))
         self.get_logger().info(
             f"{utt.utterance_id}: {utt.duration:.2f} s, {f.n_frames} frames, {len(f.onsets)} onsets, "
             f"{int((f.f0_hz > 0).sum())} voiced frames"

@@ -52,7 +52,6 @@ from typing import TypeVar
 
 import numpy as np
 from rclpy.node import Node
-from trajectory_msgs.msg import JointTrajectoryPoint
 
 from gesture_core import contracts as c
 from gesture_core.errors import GestureError
@@ -122,10 +121,10 @@ class GeneratorNode(Node):
         self._waiting: dict[str, _Waiting] = {}
         self._done: deque[str] = deque(maxlen=256)
 
-        self._Trajectory = msg_class(c.HUMAN_POSE)
-        self._pub = self.create_publisher(self._Trajectory, c.HUMAN_POSE.name, c.HUMAN_POSE.depth)
+        self._Sequence = msg_class(c.HUMAN_POSE)
+        self._pub = self.create_publisher(self._Sequence, c.HUMAN_POSE.name, c.HUMAN_POSE.depth)
         self._input = UtteranceInput(
-            self, self._on_start, self._on_audio, self._on_end,
+            self, self._on_start, self._on_audio, self._on_end, self._on_cancel,
             max_open=self._p["max_open_utterances"], max_seconds=self._p["max_utterance_s"],
         )  # fmt: skip
         self.create_subscription(
@@ -238,6 +237,11 @@ class GeneratorNode(Node):
         else:  # ASR words come after the audio; TTS words are published first but may be overtaken
             self._waiting[uid] = _Waiting(utt, self._service_s + self._p["words_timeout"])
 
+    def _on_cancel(self, ev: c.UtteranceEvent, stream: GestureStream | None) -> None:
+        """A canceled utterance gets no (more) gestures; the retargeter takes the robot to rest."""
+        self._waiting.pop(ev.utterance_id, None)
+        self._finished(ev.utterance_id)
+
     def _check_deadlines(self) -> None:
         """Generate, without words, the utterances whose words are overdue.
 
@@ -303,7 +307,7 @@ class GeneratorNode(Node):
             self.get_logger().error(f"{utt.utterance_id}: generator returned NaN/inf poses; dropped")
             return
         seq = c.GestureSequence(utt.utterance_id, utt.start.start_ns, poses, first_frame)
-        self._pub.publish(c.encode_human_pose(self._Trajectory(), seq, JointTrajectoryPoint))
+        self._pub.publish(c.encode_human_pose(self._Sequence(), seq))
 
     def _finished(self, uid: str) -> None:
         self._done.append(uid)

@@ -51,6 +51,10 @@ class RecorderNode(Node):
         for topic, types in self.get_topic_names_and_types():
             if topic in self.subs or topic in self.exclude or len(types) != 1:
                 continue
+            if "/_action/" in topic:  # an action's internals (goal status, feedback): the speech is recorded
+                self.get_logger().info(f"not recording {topic} (action internals)")
+                self.exclude.add(topic)
+                continue
             infos = self.get_publishers_info_by_topic(topic)
             if not infos:
                 continue

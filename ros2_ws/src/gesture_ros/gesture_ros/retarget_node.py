@@ -10,6 +10,9 @@ controller-rate resampling, joined to the commanded state).
   is already past is cut to what is still to come and starts from the commanded state now (logged).
 - When gestures stop, the robot holds its last posture for ``rest_hold_time`` and then blends to
   the rest pose over ``rest_blend_time``.
+- A ``cancel`` event on ``speech/utterance`` (a canceled ``say`` goal) stops that utterance's
+  motion now: the robot blends from its commanded state to rest over ``rest_blend_time``, and later
+  gestures of the utterance are dropped (logged).
 - At start-up, once a controller subscribes, the rest pose is commanded (one point,
   ``rest_blend_time`` ahead) so the robot starts in a known posture; so is it whenever another
   controller subscribes while the robot is idle.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 
 from gesture_core import contracts as c
 from gesture_core.errors import ConfigError
@@ -80,6 +84,10 @@ class RetargetNode(Node):
         self._pub = self.create_publisher(self._Trajectory, c.JOINT_TRAJECTORY.name, c.JOINT_TRAJECTORY.depth)
         topic = c.HUMAN_POSE
         self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_pose), topic.depth)
+        topic = c.UTTERANCE
+        self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_event), topic.depth)
+        self._moving: str | None = None  # utterance id of the last gesture commanded
+        self._canceled: deque[str] = deque(maxlen=64)
         self._listeners = 0  # subscribers of joint_trajectory at the last watch
         self.create_timer(WATCH_PERIOD_S, self._watch)
         self.get_logger().info(
@@ -118,16 +126,32 @@ class RetargetNode(Node):
 
     def _on_pose(self, msg: object) -> None:
         seq = c.decode_human_pose(msg)
+        if seq.utterance_id in self._canceled:
+            self.get_logger().info(f"{seq.utterance_id}: canceled; its gestures (frame {seq.first_frame} on) dropped")
+            return
         began = time.perf_counter()
         cmd = self._planner.plan_gesture(seq, self._now_ns())
         if cmd is None:
             return
         self._publish(cmd)
+        self._moving = seq.utterance_id
         self.get_logger().info(
             f"{seq.utterance_id}: frames {seq.first_frame}-{seq.first_frame + len(seq.poses) - 1} -> "
             f"{len(cmd.times)} points over {cmd.times[-1]:.2f} s "
             f"(planned in {1000 * (time.perf_counter() - began):.0f} ms)"
         )
+
+    def _on_event(self, msg: object) -> None:
+        ev = c.decode_utterance(msg)
+        if ev.event != "cancel":
+            return
+        self._canceled.append(ev.utterance_id)
+        now = self._now_ns()
+        end = self._planner.end_ns
+        if self._moving == ev.utterance_id and end is not None and (now < end or not self._planner.resting()):
+            self._publish(self._planner.plan_rest(now))
+            self._moving = None
+            self.get_logger().info(f"{ev.utterance_id}: canceled; returning to the rest pose now")
 
     def _watch(self) -> None:
         """Rest command for a controller that starts listening while the robot is idle (at

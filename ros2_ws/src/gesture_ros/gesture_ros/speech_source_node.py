@@ -2,8 +2,10 @@
 
 One node, three modes (parameter ``mode``, read at start-up):
 
-- ``tts``: speaks every text on ``speech/say`` with espeak-ng and publishes it as an utterance
-  whose words are known (``speech/words``, final, source ``tts``), so ASR skips it.
+- ``tts``: speaks every text on ``speech/say`` and every goal of the ``say`` action
+  (:mod:`gesture_ros.say_action`: word feedback, a result once the robot is back at rest, cancel)
+  with espeak-ng and publishes it as an utterance whose words are known (``speech/words``, final,
+  source ``tts``), so ASR skips it.
 - ``file``: publishes ``file_path`` (if set) once something subscribes to ``speech/audio`` (at
   most ``startup_wait`` s after start-up), and every file named on ``speech/play_file``; words
   are not known, so ASR runs.
@@ -45,6 +47,7 @@ from gesture_core.speech.schedule import (
 from gesture_core.speech.tts import PITCH_RANGE, RATE_RANGE, EspeakTTS
 
 from .ros_io import Param, declare_params, guarded, msg_class, run_node
+from .say_action import SayActionServer
 
 MODES = ("tts", "file", "mic")
 #: Period of the timer that publishes what is due (s).
@@ -61,10 +64,11 @@ class SpeechSourceNode(Node):
         self._pacing = self._make_pacing()
         self._schedule = SpeechSchedule()
         self._counter = 0
-        self._String, self._Image = msg_class(c.UTTERANCE), msg_class(c.AUDIO)
-        self._utterance_pub = self.create_publisher(self._String, c.UTTERANCE.name, c.UTTERANCE.depth)
-        self._words_pub = self.create_publisher(msg_class(c.WORDS), c.WORDS.name, c.WORDS.depth)
-        self._audio_pub = self.create_publisher(self._Image, c.AUDIO.name, c.AUDIO.depth)
+        self._Event, self._Chunk, self._Words = msg_class(c.UTTERANCE), msg_class(c.AUDIO), msg_class(c.WORDS)
+        self._Word = msg_class(c.WORD_MSG)
+        self._utterance_pub = self.create_publisher(self._Event, c.UTTERANCE.name, c.UTTERANCE.depth)
+        self._words_pub = self.create_publisher(self._Words, c.WORDS.name, c.WORDS.depth)
+        self._audio_pub = self.create_publisher(self._Chunk, c.AUDIO.name, c.AUDIO.depth)
         self._player = AudioPlayer(
             enabled=self._p["play_audio"] and self._p["mode"] != "mic", logger=self.get_logger()
         )
@@ -73,6 +77,7 @@ class SpeechSourceNode(Node):
         self._mic_blocks: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         self._mic_start: c.UtteranceEvent | None = None
         self._mic_samples = 0
+        self._say: SayActionServer | None = None
 
         mode = self._p["mode"]
         if mode == "tts":
@@ -83,6 +88,7 @@ class SpeechSourceNode(Node):
             self.create_subscription(
                 msg_class(c.SAY), c.SAY.name, guarded(self, c.SAY.name)(self._on_say), c.SAY.depth
             )
+            self._say = SayActionServer(self, self._speak, self._cancel, self._now_ns)
         elif mode == "file":
             topic = c.PLAY_FILE
             self.create_subscription(
@@ -134,11 +140,26 @@ class SpeechSourceNode(Node):
     # -- inputs ------------------------------------------------------------------------------------
 
     def _on_say(self, msg: object) -> None:
-        text = c.decode_say(msg)
+        self._speak(c.SayRequest(c.decode_say(msg)))
+
+    def _speak(self, req: c.SayRequest) -> Utterance:
+        """Synthesize ``req`` (its voice and rate, else the parameters') and queue it."""
         assert self._tts is not None
-        speech = self._tts.synthesize(text, self._p["voice"] or None, self._p["rate"], self._p["pitch"])
-        utt = Utterance(self._new_id("tts"), "tts", speech.audio, text, speech.language, speech.words)
+        voice = req.voice or self._p["voice"]
+        if (problem := self._voice_problem(voice)) is not None:
+            raise ConfigError(problem)  # synthesize() refuses a rate outside RATE_RANGE
+        speech = self._tts.synthesize(req.text, voice or None, req.rate or self._p["rate"], self._p["pitch"])
+        utt = Utterance(self._new_id("tts"), "tts", speech.audio, req.text, speech.language, speech.words)
         self._enqueue(utt, f"{len(speech.words)} words, voice {speech.voice}")
+        return utt
+
+    def _cancel(self, utterance_id: str) -> None:
+        """Stop ``utterance_id``: unpublished chunks dropped, the loudspeaker stopped, ``cancel`` published."""
+        events = self._schedule.cancel(utterance_id, self._now_ns())
+        for m in events:
+            self._player.stop()
+            self._publish(m)
+        self.get_logger().info(f"{utterance_id}: canceled" + ("" if events else " before it started"))
 
     def _on_play_file(self, msg: object) -> None:
         path = c.decode_play_file(msg)
@@ -189,14 +210,18 @@ class SpeechSourceNode(Node):
         for m in self._schedule.step(self._now_ns(), self._pacing):
             self._publish(m)
         self._drain_microphone()
+        if self._say is not None:
+            self._say.tick()
 
     def _publish(self, m: c.UtteranceEvent | c.WordTimings | c.AudioChunk | PlayCue) -> None:
         if isinstance(m, c.UtteranceEvent):
-            self._utterance_pub.publish(c.encode_utterance(self._String(), m))
+            self._utterance_pub.publish(c.encode_utterance(self._Event(), m))
+            if m.event == "start" and self._say is not None:
+                self._say.started(m)
         elif isinstance(m, c.WordTimings):
-            self._words_pub.publish(c.encode_words(self._String(), m))
+            self._words_pub.publish(c.encode_words(self._Words(), m, self._Word))
         elif isinstance(m, c.AudioChunk):
-            self._audio_pub.publish(c.encode_audio(self._Image(), m))
+            self._audio_pub.publish(c.encode_audio(self._Chunk(), m))
         else:
             self._player.play(m.audio)
 
@@ -223,7 +248,7 @@ class SpeechSourceNode(Node):
                 self._publish(self._mic_start)
                 self.get_logger().info(f"{uid}: streaming the microphone")
             stamp = self._mic_start.start_ns + samples_to_ns(self._mic_samples)
-            self._publish(c.AudioChunk(self._mic_start.utterance_id, stamp, block))
+            self._publish(c.AudioChunk(self._mic_start.utterance_id, stamp, block, self._mic_samples))
             self._mic_samples += block.size
 
     def destroy_node(self) -> None:
