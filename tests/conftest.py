@@ -88,7 +88,7 @@ def shared_dir() -> Path:
 class NodeProcess:
     """A node started as its own process: ``python -m gesture_ros.<module> --ros-args ...``."""
 
-    def __init__(self, module: str, args: list[str], log_path: Path):
+    def __init__(self, module: str, args: list[str], log_path: Path, env: dict[str, str] | None = None):
         self.module = module
         self.log_path = log_path
         self._log = open(log_path, "w")
@@ -97,6 +97,7 @@ class NodeProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
 
     def alive(self) -> bool:
@@ -138,15 +139,22 @@ class RosHarness:
         self._param_clients: dict[str, Any] = {}
         self._publishers: dict[str, Any] = {}
 
-    def start(self, module: str, params: dict[str, Any] | None = None, args: list[str] | None = None) -> NodeProcess:
-        """Start ``module`` (e.g. ``gesture_ros.retarget_node``) with ``-p name:=value`` parameters."""
+    def start(
+        self,
+        module: str,
+        params: dict[str, Any] | None = None,
+        args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> NodeProcess:
+        """Start ``module`` (e.g. ``gesture_ros.retarget_node``) with ``-p name:=value`` parameters
+        (and ``env`` added to this process's environment)."""
         ros_args = ["--ros-args"]
         for k, v in (params or {}).items():
             if isinstance(v, bool):
                 v = "true" if v else "false"
             ros_args += ["-p", f"{k}:={v}"]
         name = module.rsplit(".", 1)[-1]
-        proc = NodeProcess(module, [*(args or []), *ros_args], self.tmp_path / f"{name}-{len(self.procs)}.log")
+        proc = NodeProcess(module, [*(args or []), *ros_args], self.tmp_path / f"{name}-{len(self.procs)}.log", env)
         self.procs.append(proc)
         return proc
 

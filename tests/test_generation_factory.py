@@ -144,7 +144,7 @@ def test_diffusion_sampler_settings_reach_the_generator_and_change_without_reloa
     from gesture_core.models.diffusion.sampler import SamplerConfig
 
     assert make_generator("diffusion", diffusion_checkpoint).sampler == SamplerConfig(steps=8)
-    gen = make_generator("diffusion", diffusion_checkpoint, sampler=SamplerConfig(steps=3))
+    gen = make_generator("diffusion", diffusion_checkpoint, steps=3)
     assert isinstance(gen, DiffusionGenerator)
     calls = record_network_calls(gen)
     speech = SpeechInput(tone(3.0))  # 45 frames: 2 windows of 34
@@ -152,7 +152,7 @@ def test_diffusion_sampler_settings_reach_the_generator_and_change_without_reloa
     assert calls == {"encode": [1, 1], "denoise": [1] * 2 * 3}  # one network call per step and window
 
     model = gen.model
-    gen.sampler = SamplerConfig(steps=2, guidance=2.0)  # changed live: the next call uses it
+    gen.configure(steps=2, guidance_scale=2.0)  # changed live (the backend's settings): the next call uses it
     for batches in calls.values():
         batches.clear()
     second = gen.generate(speech, Style())
@@ -160,8 +160,11 @@ def test_diffusion_sampler_settings_reach_the_generator_and_change_without_reloa
     assert calls == {"encode": [1, 1], "denoise": [2] * 2 * 2}  # guided: conditional + unconditional batch
     assert first.shape == second.shape == (45, skeleton.POSE_DIM) and not np.allclose(first, second)
 
-    # The other backends take no sampler settings and ignore them.
-    assert make_generator("procedural", sampler=SamplerConfig(steps=2)).name == "procedural"
+    # Settings are the backend's own: validated by its settings class, unknown to the others.
+    with pytest.raises(ConfigError, match="steps=0 is outside"):
+        make_generator("diffusion", diffusion_checkpoint, steps=0)
+    with pytest.raises(ConfigError, match="unknown setting"):
+        make_generator("procedural", steps=2)
 
 
 # -- streaming ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ Audio is synthetic speech-like sound (the ``speech_with_clicks`` fixture: a tone
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -237,24 +238,24 @@ def test_live_switch_to_a_diffusion_checkpoint_and_live_sampler_settings(ros, tm
                              audio_dim=8, text_dim=8, speaker_dim=4, cond_dim=8)  # fmt: skip
     save_checkpoint(tiny, GestureDenoiser(config).eval(), Vocab(["hello", "robot"]))
 
-    proc = ros.start(GENERATOR, {"diffusion_steps": 4})
+    proc = ros.start(GENERATOR, {"diffusion.steps": 4})
     client = GeneratorClient(ros)
-    switch_live(client, proc, "diffusion", tiny, ", 4 steps, guidance 1, eta 0")
+    switch_live(client, proc, "diffusion", tiny, ", steps=4, guidance_scale=1.0, eta=0.0")
     audio = speech_with_clicks(2.0, clicks=(0.7, 1.4))
     assert_generated_by(client, proc, "diffusion-1", audio, "diffusion", WORDS)
 
-    # The sampler settings change live, on the loaded model (no reload).
-    assert all(r.successful for r in client.set_params(diffusion_steps=2, guidance_scale=2.5))
-    wait_log(ros, proc, "diffusion sampler: 2 steps, guidance 2.5, eta 0")
+    # The backend's own settings change live, on the loaded model (no reload).
+    assert all(r.successful for r in client.set_params(**{"diffusion.steps": 2, "diffusion.guidance_scale": 2.5}))
+    wait_log(ros, proc, "diffusion settings: {'steps': 2, 'guidance_scale': 2.5, 'eta': 0.0}")
     assert_generated_by(client, proc, "diffusion-2", audio, "diffusion", WORDS)
     assert proc.log().count("generator backend: diffusion") == 1
 
     # Out-of-range values are rejected with a reason; the settings stay.
-    (result,) = client.set_params(diffusion_steps=51)
-    assert not result.successful and "diffusion_steps" in result.reason
-    (result,) = client.set_params(diffusion_eta=1.5)
-    assert not result.successful and "diffusion_eta" in result.reason
-    assert proc.log().count("diffusion sampler:") == 2  # one line per accepted change
+    (result,) = client.set_params(**{"diffusion.steps": 51})
+    assert not result.successful and "diffusion.steps" in result.reason
+    (result,) = client.set_params(**{"diffusion.eta": 1.5})
+    assert not result.successful and "diffusion.eta" in result.reason
+    assert proc.log().count("diffusion settings:") == 2  # one line per accepted change (the client sets one by one)
     assert proc.alive()
 
 
@@ -293,3 +294,26 @@ def test_asr_wait_and_live_streaming(ros, speech_with_clicks) -> None:
     steps = np.abs(np.diff(poses, axis=0)).max(axis=1)
     assert steps[[29, 59]].max() < 0.3
     assert proc.alive()
+
+
+def test_a_third_party_backend_plug_in_is_found_and_driven(ros, speech_with_clicks) -> None:
+    """tests/plugins holds a backend package as another project would ship it (an entry point in
+    its dist-info); on PYTHONPATH, the unchanged node offers it, declares its setting and drives it."""
+    plugins = str(Path(__file__).resolve().parent / "plugins")
+    path = os.pathsep.join(p for p in (plugins, os.environ.get("PYTHONPATH", "")) if p)
+    proc = ros.start(GENERATOR, {"backend": "wave", "wave.frequency": 1.0}, env={"PYTHONPATH": path})
+    client = GeneratorClient(ros)
+    wait_log(ros, proc, "generator backend: wave (no weights, frequency=1.0)")
+    audio = speech_with_clicks(3.0)
+    assert_generated_by(client, proc, "wave-1", audio, "wave")
+    slow = client.wait_frames("wave-1", expected_frames(audio))
+
+    (result,) = client.set_params(**{"wave.frequency": 3.0})  # the plug-in's own setting, live
+    assert result.successful
+    wait_log(ros, proc, "wave settings: {'frequency': 3.0}")
+    assert_generated_by(client, proc, "wave-2", audio, "wave")
+    fast = client.wait_frames("wave-2", expected_frames(audio))
+    crossings = lambda poses: int(np.sum(np.diff(np.sign(poses[:, 25])) != 0))  # noqa: E731 (right forearm y)
+    assert crossings(fast) >= 2 * crossings(slow) > 0
+    (result,) = client.set_params(**{"wave.frequency": 50.0})
+    assert not result.successful and "wave.frequency" in result.reason

@@ -111,7 +111,7 @@ def test_round_trip_recovers_the_angles(r5, seed):
     assert np.max(angle_errors(r5.bone_directions(q), pose)) < 0.01
 
 
-@pytest.mark.parametrize("config", [CONFIG_5DOF, CONFIG_7DOF], ids=["5dof", "7dof"])
+@pytest.mark.parametrize("config", [CONFIG_5DOF, CONFIG_7DOF], ids=["humanoid", "humanoid_7dof"])
 def test_round_trip_directions_over_a_motion(config):
     """A smooth robot motion through most of the joint space is retargeted frame by frame (warm
     started) back to the same bone directions; for the redundant 7-DOF arms the directions are
@@ -332,7 +332,7 @@ def test_planner_commands_never_leave_the_limits(planner, seed, n, kind, n_bad, 
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize("config", [CONFIG_5DOF, CONFIG_7DOF], ids=["5dof", "7dof"])
+@pytest.mark.parametrize("config", [CONFIG_5DOF, CONFIG_7DOF], ids=["humanoid", "humanoid_7dof"])
 def test_real_motion_capture_arms_are_followed_closely(shared_dir, config):
     """20 s of real BEAT2 motion (converted to TED poses): the robot's upper arms and forearms
     point where the person's do (median and 95th percentile of the angle between them)."""

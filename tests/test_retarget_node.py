@@ -147,14 +147,16 @@ def test_parameters_change_the_output_and_bad_values_are_rejected(ros):
 
     poses = gesture(30)
     full = node.answer(pose_msg("amp-1", node.now_ns() + c.NS_PER_S, poses), "amp-1")
-    assert all(r.successful for r in set_params(amplitude_scale=0.2))
+    assert all(r.successful for r in set_params(speed_scale=0.1))  # a tenth of the velocity limits
     small = node.answer(pose_msg("amp-2", node.now_ns() + c.NS_PER_S, poses), "amp-2")
     elbow = CFG.joint_names.index("l_elbow_roll")
     swing = slice(round(CFG.controller_rate_hz), round(1.9 * CFG.controller_rate_hz))  # after the join from rest
     assert np.ptp(small.positions[swing, elbow]) < 0.5 * np.ptp(full.positions[swing, elbow])
 
-    out_of_range = set_params(amplitude_scale=5.0)[0]
-    assert not out_of_range.successful and "amplitude_scale" in out_of_range.reason
+    out_of_range = set_params(speed_scale=5.0)[0]
+    assert not out_of_range.successful and "speed_scale" in out_of_range.reason
+    # gesture size is the generator's amplitude; the robot config's amplitude_scale is no parameter
+    assert not set_params(amplitude_scale=0.5)[0].successful
     above_nyquist = set_params(smoothing_cutoff_hz=80.0)[0]  # the controller rate is 100 Hz
     assert not above_nyquist.successful and "smoothing_cutoff_hz" in above_nyquist.reason
     static = set_params(config_file="other.yaml")[0]

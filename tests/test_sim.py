@@ -161,7 +161,7 @@ def test_reset(sim: Simulator) -> None:
     np.testing.assert_allclose(sim.positions(), q, atol=1e-3)
 
 
-@pytest.mark.parametrize("variant", ["5dof", "7dof"])
+@pytest.mark.parametrize("variant", ["humanoid", "humanoid_7dof"])
 def test_a_wave_gesture_is_tracked_closely(variant: str) -> None:
     sim = Simulator(default_urdf_path(variant))
     gesture = wave_gesture(sim.description)

@@ -15,8 +15,8 @@ from gesture_core.errors import RobotDescriptionError
 
 BODY_JOINTS = ["torso_yaw", "torso_pitch", "head_yaw", "head_pitch"]
 ARM_JOINTS = {
-    "5dof": ["shoulder_pitch", "shoulder_roll", "elbow_yaw", "elbow_roll", "wrist_yaw"],
-    "7dof": [
+    "humanoid": ["shoulder_pitch", "shoulder_roll", "elbow_yaw", "elbow_roll", "wrist_yaw"],
+    "humanoid_7dof": [
         "shoulder_pitch",
         "shoulder_roll",
         "shoulder_yaw",
@@ -184,10 +184,10 @@ def test_zero_pose_is_upright_with_arms_down(model, variant: str) -> None:
         assert wrist[2] < elbow[2] < shoulder[2]
         np.testing.assert_allclose(wrist[:2], shoulder[:2], atol=1e-9)  # hanging straight down
         upper, fore = shoulder[2] - elbow[2], elbow[2] - wrist[2]
-        if variant == "5dof":
+        if variant == "humanoid":
             assert 0.28 <= upper <= 0.30 and 0.25 <= fore <= 0.27
     width = pos["ted_left_shoulder"][1] - pos["ted_right_shoulder"][1]
-    assert 0.38 <= width <= 0.42 if variant == "5dof" else width > 0.42
+    assert 0.38 <= width <= 0.42 if variant == "humanoid" else width > 0.42
     assert pos["ted_nose"][0] > pos["ted_thorax"][0] + 0.05  # the face looks forward, +x
     assert pos["ted_head_top"][2] > pos["ted_nose"][2] > pos["ted_thorax"][2] > pos["ted_spine"][2]
     assert 0.4 <= pos["ted_thorax"][2] <= 0.6  # torso height above the pelvis (base_link origin)

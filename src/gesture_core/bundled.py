@@ -11,6 +11,12 @@ from pathlib import Path
 
 from .errors import GestureError
 
+#: The bundled robots, by the one name everything uses (the launch argument ``robot``, test ids):
+#: each has ``urdf/<file>`` and the retargeting config ``config/retarget_<name>.yaml``.
+ROBOTS = {"humanoid": "gesture_humanoid.urdf", "humanoid_7dof": "gesture_humanoid_7dof.urdf"}
+#: The robot used when none is named.
+DEFAULT_ROBOT = "humanoid"
+
 #: The repository root of an editable checkout (``src/gesture_core/`` is two levels below it).
 SOURCE_TREE = Path(__file__).resolve().parents[2]
 

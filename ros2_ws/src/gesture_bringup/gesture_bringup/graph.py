@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from gesture_core.bundled import DEFAULT_ROBOT, ROBOTS
+from gesture_core.models.registry import backends
+from gesture_core.node_settings import GeneratorSettings, SimSettings, SpeechSourceSettings
+from gesture_core.settings import specs
+
 #: The package that owns every node executable.
 NODE_PACKAGE = "gesture_ros"
 
@@ -36,18 +41,33 @@ class Argument:
     choices: tuple[str, ...] | None = None
 
 
-#: Every argument of the graph, in the order ``--help`` shows them.
+def _from_setting(name: str, cls: type, field: str, default: str | None = None, choices: tuple | None = None) -> Argument:
+    """The argument that sets node setting ``cls.field``: its description, default and choices
+    come from the setting (``default`` / ``choices`` where the graph's differ)."""
+    item = next(i for i in specs(cls) if i.name == field)
+    value = item.default if default is None else default
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if choices is None and isinstance(item.default, bool):
+        choices = ("true", "false")
+    elif choices is None and item.spec.choices is not None:
+        choices = tuple(map(str, item.spec.choices))
+    return Argument(name, text, item.spec.description, choices)
+
+
+#: Every argument of the graph, in the order ``--help`` shows them. Those that set a node parameter
+#: are derived from its setting (gesture_core.node_settings); the robot names are gesture_core.bundled.ROBOTS.
 ARGUMENTS: tuple[Argument, ...] = (
-    Argument("input", "tts", "speech source mode: tts (speaks speech/say), file (plays speech/play_file), mic", ("tts", "file", "mic")),
-    Argument("backend", "procedural", "gesture generator", ("procedural", "trimodal", "diffusion")),
-    Argument("checkpoint", "", "checkpoint directory of the learned backend (empty: bundled default, if any)"),
-    Argument("robot", "humanoid", "robot variant (retargeting config config/retarget_<robot>.yaml)", ("humanoid", "humanoid_7dof")),
+    _from_setting("input", SpeechSourceSettings, "mode"),
+    _from_setting("backend", GeneratorSettings, "backend", choices=tuple(backends())),
+    _from_setting("checkpoint", GeneratorSettings, "checkpoint"),
+    Argument("robot", DEFAULT_ROBOT, "bundled robot: its URDF (urdf/) and retargeting config "
+             "(config/retarget_<robot>.yaml)", tuple(ROBOTS)),
     Argument("sim", "true", "run the MuJoCo simulation of the robot", ("true", "false")),
-    Argument("render", "true", "render the simulation offscreen and publish sim/image", ("true", "false")),
-    Argument("viewer", "false", "show the simulation in MuJoCo's viewer (needs a display)", ("true", "false")),
+    _from_setting("render", SimSettings, "render", default="true"),
+    _from_setting("viewer", SimSettings, "viewer"),
     Argument("record", "", "directory for the MCAP recording of every topic (empty: no recording)"),
     Argument("params_file", "", "parameter file (empty: config/gesture.yaml of gesture_bringup)"),
-)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -111,7 +131,7 @@ def arg_param_values(spec: NodeSpec, args: dict[str, str], locate: Callable[[str
         if arg_name == "robot" and param == "config_file":
             values[param] = str(locate("config", f"retarget_{value}.yaml", "gesture_bringup"))
         elif arg_name == "robot":
-            values[param] = str(locate("urdf", f"gesture_{value}.urdf", "gesture_description"))
+            values[param] = str(locate("urdf", ROBOTS[value], "gesture_description"))
         elif value in ("true", "false"):
             values[param] = value == "true"
         else:

@@ -29,26 +29,19 @@ from gesture_core import contracts as c
 from gesture_core.speech.assembly import ChunkResult, UtteranceAssembler, UtteranceAudio
 from rclpy.node import Node
 
-from .ros_io import Param, guarded, msg_class
+from .ros_io import guarded, msg_class
 
 S = TypeVar("S")
 
 #: Period of the timer that gives up on overdue audio (s); also the step of the service clock.
 TICK_S = 0.25
 
-#: Parameters of a node's utterance input (read at start-up), for the node's parameter list.
-INPUT_PARAMS = [
-    Param("max_open_utterances", 4, "utterances reassembled at once (older ones are forgotten)", range=(1, 64),
-          dynamic=False),
-    Param("max_utterance_s", 600.0, "longest utterance kept, s", range=(1.0, 3600.0), dynamic=False),
-]  # fmt: skip
-
 
 class UtteranceInput(Generic[S]):
     """Subscribe ``speech/utterance`` and ``speech/audio`` on ``node``; see the module docstring.
 
-    ``max_open``: utterances open at once; ``max_seconds``: audio kept per utterance (a node
-    declares both with :data:`INPUT_PARAMS`); ``end_timeout``: service-time s without arrivals
+    ``max_open``: utterances open at once; ``max_seconds``: audio kept per utterance (the node's
+    :class:`~gesture_core.node_settings.InputSettings`); ``end_timeout``: service-time s without arrivals
     after which an ended utterance's missing audio is given up.
     """
 
