@@ -21,9 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from . import retarget_ranges as R
 from .contracts import UTTERANCE_SOURCES
 from .errors import ConfigError
 from .features import FeatureConfig
+from .generation.base import AMPLITUDE_RANGE, VARIABILITY_RANGE
 from .settings import Settings, setting
 from .speech.tts import PITCH_RANGE, RATE_RANGE
 
@@ -106,10 +108,10 @@ class GeneratorSettings(InputSettings):
     execution_provider: str = setting(
         "cpu", "onnxruntime execution provider of learned backends", choices=EXECUTION_PROVIDER_NAMES
     )
-    amplitude: float = setting(1.0, "gesture size around the mean pose (0: rest pose)", range=(0.0, 3.0))
+    amplitude: float = setting(1.0, "gesture size around the mean pose (0: rest pose)", range=AMPLITUDE_RANGE)
     speaker: int = setting(-1, "speaker/style id of a learned model (-1: its average)", range=(-1, 100_000))
     seed: int = setting(0, "random seed (same seed + speech: same motion)", range=(0, 2**31 - 1))
-    variability: float = setting(1.0, "scale of the model's randomness (temperature)", range=(0.0, 3.0))
+    variability: float = setting(1.0, "scale of the model's randomness (temperature)", range=VARIABILITY_RANGE)
     streaming: bool = setting(False, "generate in 2 s windows as audio arrives (always on for mic)")
     words_timeout: float = setting(2.0, "longest wait for ASR words after an utterance, s", range=(0.0, 30.0))
 
@@ -131,24 +133,24 @@ class RetargetSettings(Settings):
 
     node = "retarget"
     speed_scale: float = setting(
-        1.0, "scales the velocity limits (acceleration: squared)", range=(0.05, 1.0), default_text="robot config"
+        1.0, "scales the velocity limits (acceleration: squared)", range=R.SPEED_SCALE, default_text="robot config"
     )
     smoothing_cutoff_hz: float = setting(
-        4.0, "zero-phase low-pass of the safety stage (below half the controller rate)", range=(0.1, 450.0),
+        4.0, "zero-phase low-pass of the safety stage (below half the controller rate)", range=R.SMOOTHING_CUTOFF_HZ,
         unit="Hz", default_text="robot config",
     )  # fmt: skip
     limit_margin: float = setting(
-        0.05, "kept clear of every joint position limit", range=(0.0, 0.5), unit="rad", default_text="robot config"
+        0.05, "kept clear of every joint position limit", range=R.LIMIT_MARGIN_RAD, unit="rad", default_text="robot config"
     )
     rest_hold_time: float = setting(
-        0.5, "hold of the last posture before returning to rest, s", range=(0.0, 10.0), default_text="robot config"
+        0.5, "hold of the last posture before returning to rest, s", range=R.REST_HOLD_TIME_S, default_text="robot config"
     )
     rest_blend_time: float = setting(
-        1.5, "duration of the return to rest (and of a canceled say goal's), s", range=(0.1, 10.0),
+        1.5, "duration of the return to rest (and of a canceled say goal's), s", range=R.REST_BLEND_TIME_S,
         default_text="robot config",
     )  # fmt: skip
     controller_rate: float = setting(
-        100.0, "rate of the trajectory points", range=(10.0, 1000.0), unit="Hz", default_text="robot config"
+        100.0, "rate of the trajectory points", range=R.CONTROLLER_RATE_HZ, unit="Hz", default_text="robot config"
     )
 
     def check(self) -> None:
