@@ -396,3 +396,16 @@ def load_checkpoint_generator(
         raise
     except Exception as exc:  # a corrupt file can make any loader raise its own exception type
         raise ModelError(f"{backend} checkpoint {ckpt} could not be loaded: {type(exc).__name__}: {exc}") from exc
+
+
+def learned_backend(
+    name: str, description: str, runtimes: CheckpointRuntimes, settings: type | None = None
+) -> Any:
+    """The plug-in :class:`~gesture_core.models.registry.Backend` of a learned model: it builds the
+    generator of a checkpoint directory with :func:`load_checkpoint_generator`."""
+    from .registry import Backend, BuildOptions, NoSettings
+
+    def build(options: BuildOptions) -> Any:
+        return load_checkpoint_generator(name, runtimes, options.checkpoint, options.providers)
+
+    return Backend(name, description, build, settings=settings or NoSettings, needs_checkpoint=True)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...generation.base import GestureGenerator
 from ...settings import Settings, setting
-from ..common import CheckpointRuntimes, load_checkpoint_generator
-from ..registry import Backend, BuildOptions
+from ..common import CheckpointRuntimes, learned_backend
+from .sampler import ETA_RANGE, GUIDANCE_RANGE, STEPS_RANGE
 
 RUNTIMES = CheckpointRuntimes(
     onnx_files=("encoder.onnx", "model.onnx"),
@@ -22,22 +21,17 @@ RUNTIMES = CheckpointRuntimes(
 class DiffusionSettings(Settings):
     """The DDIM sampler of the diffusion backend (:class:`~.sampler.SamplerConfig`), applied live."""
 
-    steps: int = setting(8, "DDIM denoising steps per window (4-10 is real-time)", range=(1, 50))
+    steps: int = setting(8, "DDIM denoising steps per window (4-10 is real-time)", range=STEPS_RANGE)
     guidance_scale: float = setting(
         1.0, "classifier-free guidance scale (1: conditional model only, one network call per step; "
-        "otherwise two)", range=(0.0, 10.0),
+        "otherwise two)", range=GUIDANCE_RANGE,
     )  # fmt: skip
-    eta: float = setting(0.0, "DDIM stochasticity (0: deterministic given the seed, 1: ancestral)", range=(0.0, 1.0))
+    eta: float = setting(0.0, "DDIM stochasticity (0: deterministic given the seed, 1: ancestral)", range=ETA_RANGE)
 
 
-def _build(options: BuildOptions) -> GestureGenerator:
-    return load_checkpoint_generator("diffusion", RUNTIMES, options.checkpoint, options.providers)
-
-
-BACKEND = Backend(
+BACKEND = learned_backend(
     "diffusion",
     "small transformer denoiser over 34-frame windows, DDIM with 1-50 steps, classifier-free guidance",
-    _build,
+    RUNTIMES,
     settings=DiffusionSettings,
-    needs_checkpoint=True,
 )
