@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from locations import PLUGINS
 
 from gesture_core.errors import ConfigError
 from gesture_core.generation.factory import make_generator
 from gesture_core.models import registry
 from gesture_core.settings import specs
-
-PLUGINS = Path(__file__).resolve().parent / "plugins"
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import itertools
 from pathlib import Path
 
 import pytest
-
 from gesture_bringup import cli, graph
+from locations import ROOT
+
 from gesture_core.bundled import bundled_file
 
-ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = ROOT / "launch" / "robot.launch.py"
 
 ARG_COMBINATIONS = [
@@ -95,8 +95,9 @@ def test_launch_file_builds_its_nodes_from_the_graph():
 
 @pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None, reason="launch_ros is not installed (pip-only ROS)")
 def test_launch_file_runs_for_real(tmp_path):
-    from launch import LaunchContext
     from launch.launch_description_sources import get_launch_description_from_python_launch_file
+
+    from launch import LaunchContext
 
     ld = get_launch_description_from_python_launch_file(str(LAUNCH_FILE))
     context = LaunchContext()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from locations import PLUGINS
 
 from gesture_core import contracts as c
 from gesture_core import skeleton
@@ -299,7 +300,7 @@ def test_asr_wait_and_live_streaming(ros, speech_with_clicks) -> None:
 def test_a_third_party_backend_plug_in_is_found_and_driven(ros, speech_with_clicks) -> None:
     """tests/plugins holds a backend package as another project would ship it (an entry point in
     its dist-info); on PYTHONPATH, the unchanged node offers it, declares its setting and drives it."""
-    plugins = str(Path(__file__).resolve().parent / "plugins")
+    plugins = str(PLUGINS)
     path = os.pathsep.join(p for p in (plugins, os.environ.get("PYTHONPATH", "")) if p)
     proc = ros.start(GENERATOR, {"backend": "wave", "wave.frequency": 1.0}, env={"PYTHONPATH": path})
     client = GeneratorClient(ros)

@@ -7,10 +7,11 @@ import importlib
 from pathlib import Path
 
 import pytest
+from locations import ROOT
 
 pytest.importorskip("rclpy")
 
-PKG = Path(__file__).resolve().parents[1] / "ros2_ws" / "src" / "gesture_msgs"
+PKG = ROOT / "ros2_ws" / "src" / "gesture_msgs"
 INTERFACES = sorted((kind, f.stem) for kind in ("msg", "action") for f in (PKG / kind).glob(f"*.{kind}"))
 
 

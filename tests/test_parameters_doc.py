@@ -4,17 +4,16 @@ arguments are derived from gesture_core.node_settings (and the backends' plug-in
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import yaml
-
 from gesture_bringup import graph, parameters
+from locations import ROOT
+
 from gesture_core import node_settings as ns
 from gesture_core.bundled import ROBOTS
 from gesture_core.models.registry import backends
 from gesture_core.settings import specs
 
-ROOT = Path(__file__).resolve().parents[1]
 FIX = "run `.venv/bin/python -m gesture_bringup.parameters --write` and commit the result"
 
 

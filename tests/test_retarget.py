@@ -4,12 +4,12 @@ the 7-DOF variant, input repair, and the whole planner under adversarial input."
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from locations import ROOT
 
 from gesture_core import skeleton
 from gesture_core.contracts import NS_PER_S, GestureSequence
@@ -18,7 +18,6 @@ from gesture_core.retarget.config import load_config
 from gesture_core.retarget.ik import Retargeter
 from gesture_core.retarget.motion import MotionPlanner
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIG_5DOF = ROOT / "config" / "retarget_humanoid.yaml"
 CONFIG_7DOF = ROOT / "config" / "retarget_humanoid_7dof.yaml"
 

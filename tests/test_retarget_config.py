@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from locations import ROOT
 
 from gesture_core.errors import ConfigError
 from gesture_core.retarget.config import default_config_path, load_config, read_config, safety_limits
 from gesture_core.robot import parse_urdf
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ["retarget_humanoid.yaml", "retarget_humanoid_7dof.yaml"]
 
 

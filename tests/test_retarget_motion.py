@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
+from locations import ROOT
 
 from gesture_core import skeleton
 from gesture_core.contracts import NS_PER_S, GestureSequence
@@ -14,7 +14,7 @@ from gesture_core.errors import ConfigError
 from gesture_core.retarget.config import load_config
 from gesture_core.retarget.motion import REST_ID, MotionPlanner
 
-CONFIG = Path(__file__).resolve().parents[1] / "config" / "retarget_humanoid.yaml"
+CONFIG = ROOT / "config" / "retarget_humanoid.yaml"
 T0 = 50 * NS_PER_S  # "now" in these tests
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from locations import ROOT
+
 from gesture_core import contracts as c
 
-ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "topics.md"
 MSGS = ROOT / "ros2_ws" / "src" / "gesture_msgs"
 
