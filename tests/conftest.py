@@ -1,5 +1,9 @@
 """Shared test fixtures.
 
+Tests live in ``tests/unit`` (in-process: core library, contracts, files, generated docs),
+``tests/ros`` (nodes as processes over DDS) and ``tests/e2e`` (the whole graph: ``gesture-bringup``,
+the ``say`` action); each folder is a marker (``pytest -m unit``).
+
 ROS tests run real nodes as separate processes over real DDS. Each pytest run picks its own
 ``ROS_DOMAIN_ID`` and keeps discovery on localhost, so parallel runs on one machine don't see each
 other. Node processes are started with this interpreter (``sys.executable``), which the rclpy
@@ -27,6 +31,18 @@ from gesture_core.speech.audio_io import chunk_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+
+
+#: Test folders, each a marker: ``pytest -m unit`` runs the in-process tests only.
+KINDS = ("unit", "ros", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its folder's kind (``tests/unit``, ``tests/ros``, ``tests/e2e``)."""
+    for item in items:
+        kind = item.path.parent.name
+        if kind in KINDS:
+            item.add_marker(getattr(pytest.mark, kind))
 
 
 def pytest_configure(config: pytest.Config) -> None:

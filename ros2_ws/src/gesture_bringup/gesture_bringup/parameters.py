@@ -2,7 +2,7 @@
 
 Every node parameter is defined once, in ``gesture_core.node_settings`` (and each generator
 backend's own settings in its plug-in, ``gesture_core.models.registry``). This module writes the
-graph's parameter file and the README's parameter table from them; ``tests/test_parameters_doc.py``
+graph's parameter file and the README's parameter table from them; ``tests/unit/test_parameters_doc.py``
 fails when the committed files drift. After changing a setting::
 
     .venv/bin/python -m gesture_bringup.parameters --write   # rewrites config/gesture.yaml and README.md
