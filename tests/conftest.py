@@ -1,5 +1,9 @@
 """Shared test fixtures.
 
+Tests live in ``tests/unit`` (in-process: core library, contracts, files, generated docs),
+``tests/ros`` (nodes as processes over DDS) and ``tests/e2e`` (the whole graph: ``gesture-bringup``,
+the ``say`` action); each folder is a marker (``pytest -m unit``).
+
 ROS tests run real nodes as separate processes over real DDS. Each pytest run picks its own
 ``ROS_DOMAIN_ID`` and keeps discovery on localhost, so parallel runs on one machine don't see each
 other. Node processes are started with this interpreter (``sys.executable``), which the rclpy
@@ -27,6 +31,18 @@ from gesture_core.speech.audio_io import chunk_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+
+
+#: Test folders, each a marker: ``pytest -m unit`` runs the in-process tests only.
+KINDS = ("unit", "ros", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its folder's kind (``tests/unit``, ``tests/ros``, ``tests/e2e``)."""
+    for item in items:
+        kind = item.path.parent.name
+        if kind in KINDS:
+            item.add_marker(getattr(pytest.mark, kind))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -88,7 +104,7 @@ def shared_dir() -> Path:
 class NodeProcess:
     """A node started as its own process: ``python -m gesture_ros.<module> --ros-args ...``."""
 
-    def __init__(self, module: str, args: list[str], log_path: Path):
+    def __init__(self, module: str, args: list[str], log_path: Path, env: dict[str, str] | None = None):
         self.module = module
         self.log_path = log_path
         self._log = open(log_path, "w")
@@ -97,6 +113,7 @@ class NodeProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
 
     def alive(self) -> bool:
@@ -138,15 +155,22 @@ class RosHarness:
         self._param_clients: dict[str, Any] = {}
         self._publishers: dict[str, Any] = {}
 
-    def start(self, module: str, params: dict[str, Any] | None = None, args: list[str] | None = None) -> NodeProcess:
-        """Start ``module`` (e.g. ``gesture_ros.retarget_node``) with ``-p name:=value`` parameters."""
+    def start(
+        self,
+        module: str,
+        params: dict[str, Any] | None = None,
+        args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> NodeProcess:
+        """Start ``module`` (e.g. ``gesture_ros.retarget_node``) with ``-p name:=value`` parameters
+        (and ``env`` added to this process's environment)."""
         ros_args = ["--ros-args"]
         for k, v in (params or {}).items():
             if isinstance(v, bool):
                 v = "true" if v else "false"
             ros_args += ["-p", f"{k}:={v}"]
         name = module.rsplit(".", 1)[-1]
-        proc = NodeProcess(module, [*(args or []), *ros_args], self.tmp_path / f"{name}-{len(self.procs)}.log")
+        proc = NodeProcess(module, [*(args or []), *ros_args], self.tmp_path / f"{name}-{len(self.procs)}.log", env)
         self.procs.append(proc)
         return proc
 
@@ -202,6 +226,8 @@ class RosHarness:
         ``start_ns``: ROS time (ns) the audio starts playing (default: now); ``words_known``
         defaults to ``source == "tts"``. Returns ``start_ns``.
         """
+        from gesture_ros.ros_io import msg_class
+
         if start_ns is None:
             start_ns = self.node.get_clock().now().nanoseconds
         known = source == "tts" if words_known is None else words_known
@@ -211,10 +237,10 @@ class RosHarness:
         if words is not None:
             words_pub = self.publisher(c.WORDS)
             timings = c.WordTimings(uid, words, final=True, source="tts" if known else "asr")
-            words_pub.publish(c.encode_words(words_pub.msg_type(), timings))
+            words_pub.publish(c.encode_words(words_pub.msg_type(), timings, msg_class(c.WORD_MSG)))
         for offset, samples in chunk_audio(audio, chunk_samples):
             stamp = start_ns + offset * c.NS_PER_S // c.AUDIO_SAMPLE_RATE
-            audio_pub.publish(c.encode_audio(audio_pub.msg_type(), c.AudioChunk(uid, stamp, samples)))
+            audio_pub.publish(c.encode_audio(audio_pub.msg_type(), c.AudioChunk(uid, stamp, samples, offset)))
         end = c.UtteranceEvent(uid, "end", start_ns, source, words_known=known, n_samples=audio.size)
         events.publish(c.encode_utterance(events.msg_type(), end))
         return start_ns

@@ -22,6 +22,15 @@ from pathlib import Path
 
 from .errors import GestureError
 
+#: The bundled robots, by the one name everything uses (the launch argument ``robot``, test ids):
+#: each has its robot config ``config/retarget_<name>.yaml``, which names its URDF.
+ROBOTS = ("humanoid", "humanoid_7dof", "nao", "pepper", "icub")
+#: The URDFs this project ships (``urdf/``, installed by gesture_description), by robot name; the
+#: other bundled robots use their vendors' URDFs, untouched.
+URDFS = {"humanoid": "gesture_humanoid.urdf", "humanoid_7dof": "gesture_humanoid_7dof.urdf"}
+#: The robot used when none is named.
+DEFAULT_ROBOT = "humanoid"
+
 #: The repository root of an editable checkout (``src/gesture_core/`` is two levels below it).
 SOURCE_TREE = Path(__file__).resolve().parents[2]
 #: The project's ament packages; in a checkout their share directory is the source tree itself.

@@ -1,43 +1,46 @@
 """Every topic contract of the project: names, message types, layouts, units, timing fields.
 
-This module is the single place where the project's topics are defined; ``docs/topics.md`` is
-its prose twin. Nodes encode and decode messages only through the functions here, and every
-decoder validates what it receives, raising :class:`~gesture_core.errors.ContractError` with a
-reason (the node logs it, drops the message and stays alive).
+This module is the single place where the project's topics (and the ``say`` action) are defined;
+``docs/topics.md`` is its prose twin and ``ros2_ws/src/gesture_msgs`` holds the project's message
+definitions. Nodes encode and decode messages only through the functions here, and every decoder
+validates what it receives, raising :class:`~gesture_core.errors.ContractError` with a reason (the
+node logs it, drops the message and stays alive).
 
 The core library never imports ROS: encoders fill a message *instance* that the node passes in
-(``encode_audio(Image(), chunk)``) and decoders read the fields of the message they are given.
+(``encode_audio(AudioChunk(), chunk)``) and decoders read the fields of the message they are given
+(an rclpy message, or the same fields decoded from a recording).
 
 Timing, the same on every topic
 -------------------------------
 Every utterance has an **utterance id** (:func:`validate_utterance_id`) and a **start time**:
-the ROS time, in integer nanoseconds, at which its audio starts playing. Stamped messages put the
-utterance id in ``header.frame_id`` (audio, words and gestures have no coordinate frame, and
-standard messages have no other string field for it) and a time in ``header.stamp``:
+the ROS time, in integer nanoseconds, at which its audio starts playing. The project's messages
+carry both (``utterance_id``, ``start_time``); standard messages that have no field for the id
+(the robot's ``JointTrajectory``) carry it in ``header.frame_id``:
 
 ==============================  ====================================================  =================
-topic                           message type                                          header.stamp
+topic                           message type                                          time fields
 ==============================  ====================================================  =================
 ``speech/say``                  ``std_msgs/msg/String`` (plain UTF-8 text)            --
 ``speech/play_file``            ``std_msgs/msg/String`` (path of a WAV/FLAC file)     --
-``speech/utterance``            ``std_msgs/msg/String`` (JSON, ``gesture.utterance/1``) in the payload
-``speech/audio``                ``sensor_msgs/msg/Image`` (1 x N, ``32FC1``)           first sample
-``speech/words``                ``std_msgs/msg/String`` (JSON, ``gesture.words/1``)   in the payload
-``speech/features``             ``std_msgs/msg/String`` (JSON, ``gesture.features/1``) in the payload
-``gesture/human_pose``          ``trajectory_msgs/msg/JointTrajectory`` (27 TED values) utterance start
+``speech/utterance``            ``gesture_msgs/msg/UtteranceEvent``                   start_time
+``speech/audio``                ``gesture_msgs/msg/AudioChunk``                       stamp (first sample)
+``speech/words``                ``gesture_msgs/msg/Words``                            s from the start
+``speech/features``             ``gesture_msgs/msg/AudioFeatures``                    s from the start
+``gesture/human_pose``          ``gesture_msgs/msg/GestureSequence``                  start_time
 ``joint_trajectory``            ``trajectory_msgs/msg/JointTrajectory`` (robot joints) first point
 ``joint_states``                ``sensor_msgs/msg/JointState``                        sample time
 ``/clock``                      ``rosgraph_msgs/msg/Clock``                           --
 ``sim/image``                   ``sensor_msgs/msg/Image`` (``rgb8`` frames)            sim time of frame
 ==============================  ====================================================  =================
 
-Times inside JSON payloads and ``time_from_start`` are seconds relative to the utterance start.
-Units are SI (seconds, radians, metres, Hz); audio is mono float32 in [-1, 1] at 16 kHz.
+Times inside messages (word times, feature frames, gesture frames, ``time_from_start``) are
+seconds relative to the utterance start (``joint_trajectory``: to its ``header.stamp``). Units are
+SI (seconds, radians, metres, Hz); audio is mono float32 in [-1, 1] at 16 kHz.
 """
 
 from __future__ import annotations
 
-import json
+import array
 import math
 import re
 from dataclasses import dataclass, field
@@ -56,10 +59,14 @@ from .errors import ContractError
 AUDIO_SAMPLE_RATE = 16_000
 #: Gesture frame rate (Hz).
 GESTURE_FPS = skeleton.FPS
-#: ``sensor_msgs/Image`` encoding of audio chunks: one row of float32 samples.
-AUDIO_ENCODING = "32FC1"
+#: ``channel_layout`` of the audio chunks: one channel.
+AUDIO_LAYOUT = "mono"
+#: ``skeleton`` of the human gesture sequences: the TED format of :mod:`gesture_core.skeleton`.
+SKELETON = "ted"
 
 NS_PER_S = 1_000_000_000
+#: ``header.frame_id`` of the ``joint_trajectory`` commands that return the robot to rest.
+REST_ID = "rest"
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,15 @@ class Topic:
     depth: int = 10
 
 
+@dataclass(frozen=True)
+class Action:
+    """One action contract: relative name, action type (``pkg/action/Name``) and meaning."""
+
+    name: str
+    action_type: str
+    description: str
+
+
 SAY = Topic("speech/say", "std_msgs/msg/String", "Text for the robot to speak (plain UTF-8).")
 PLAY_FILE = Topic(
     "speech/play_file",
@@ -80,34 +96,34 @@ PLAY_FILE = Topic(
 )
 UTTERANCE = Topic(
     "speech/utterance",
-    "std_msgs/msg/String",
-    "Utterance start/end events (JSON gesture.utterance/1): id, start time, source, text.",
+    "gesture_msgs/msg/UtteranceEvent",
+    "Utterance start/end/cancel events: id, start time, source, text, length.",
     depth=50,
 )
 AUDIO = Topic(
     "speech/audio",
-    "sensor_msgs/msg/Image",
-    "Audio chunks: 1 x N float32 (32FC1) samples at 16 kHz; frame_id = utterance id, "
+    "gesture_msgs/msg/AudioChunk",
+    "Audio chunks of an utterance: float32 mono samples at 16 kHz, index of the first sample, "
     "stamp = play time of the first sample.",
     depth=200,
 )
 WORDS = Topic(
     "speech/words",
-    "std_msgs/msg/String",
-    "Timed words (JSON gesture.words/1), partial and final, from TTS or ASR.",
+    "gesture_msgs/msg/Words",
+    "Timed words of an utterance, partial and final, from TTS or ASR.",
     depth=50,
 )
 FEATURES = Topic(
     "speech/features",
-    "std_msgs/msg/String",
-    "Audio features (JSON gesture.features/1) per utterance or streaming window.",
+    "gesture_msgs/msg/AudioFeatures",
+    "Frame-wise audio features per utterance or streaming window.",
     depth=50,
 )
 HUMAN_POSE = Topic(
     "gesture/human_pose",
-    "trajectory_msgs/msg/JointTrajectory",
-    "Human gesture poses, TED format: 27 values per point (9 unit bone directions), 15 fps; "
-    "frame_id = utterance id, stamp = utterance start.",
+    "gesture_msgs/msg/GestureSequence",
+    "Human gesture poses, TED skeleton: 27 values per frame (9 unit bone directions), 15 fps, "
+    "and the planned strokes.",
     depth=20,
 )
 JOINT_TRAJECTORY = Topic(
@@ -135,6 +151,15 @@ TOPICS: dict[str, Topic] = {
         SIM_IMAGE,
     )
 }
+
+SAY_ACTION = Action(
+    "say",
+    "gesture_msgs/action/Say",
+    "Say a text with gestures: feedback per word, the result once the robot is back at rest; "
+    "cancel stops the speech and returns the robot to rest.",
+)
+#: Every action of the project, by its relative name.
+ACTIONS: dict[str, Action] = {a.name: a for a in (SAY_ACTION,)}
 
 # --------------------------------------------------------------------------------------------
 # Shared validation helpers
@@ -172,42 +197,67 @@ def _finite_float(value: Any, what: str) -> float:
     return float(value)
 
 
-def _load_json(text: str, schema: str) -> dict:
-    try:
-        obj = json.loads(text)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise ContractError(f"payload is not valid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise ContractError("payload must be a JSON object")
-    if obj.get("schema") != schema:
-        raise ContractError(f"payload schema is {obj.get('schema')!r}, expected {schema!r}")
-    return obj
-
-
-def _require(obj: dict, key: str, kind: type | tuple[type, ...]) -> Any:
-    if key not in obj:
-        raise ContractError(f"payload lacks key {key!r}")
-    value = obj[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ContractError(f"payload key {key!r} has type {type(value).__name__}")
+def _text(value: Any, what: str, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise ContractError(f"{what} must be a string of at most {limit} characters")
     return value
 
 
+def to_array(values: Any, dtype: type = np.float64) -> array.array:
+    """(N,) numbers -> ``array.array`` of float32 (``np.float32``) or float64: what a message's
+    ``float32[]`` / ``float64[]`` field takes without checking every element in Python."""
+    out = array.array("f" if np.dtype(dtype) == np.float32 else "d")
+    out.frombytes(np.ascontiguousarray(np.ravel(values), dtype=dtype).tobytes())
+    return out
+
+
+def from_array(values: Any, dtype: type = np.float64) -> np.ndarray:
+    """A message's number sequence (``array.array`` from rclpy, a list from a recording) -> (N,) array."""
+    if isinstance(values, array.array):
+        return np.frombuffer(values, dtype=np.float32 if values.typecode == "f" else np.float64).astype(dtype)
+    try:
+        return np.asarray(values, dtype=dtype).ravel()
+    except (TypeError, ValueError) as exc:
+        raise ContractError(f"malformed number array: {exc}") from None
+
+
 # --------------------------------------------------------------------------------------------
-# speech/say
+# speech/say (and the say action's goal)
 # --------------------------------------------------------------------------------------------
 
 MAX_SAY_CHARS = 2000
 
 
+def validate_say_text(text: Any) -> str:
+    """Text for the robot to speak, stripped: non-empty, at most 2000 characters."""
+    text = str(text).strip()
+    if not text:
+        raise ContractError("the text to say is empty")
+    if len(text) > MAX_SAY_CHARS:
+        raise ContractError(f"the text to say has {len(text)} characters, limit {MAX_SAY_CHARS}")
+    return text
+
+
 def decode_say(msg: Any) -> str:
     """Text of a ``speech/say`` message: non-empty after stripping, at most 2000 characters."""
-    text = str(msg.data).strip()
-    if not text:
-        raise ContractError("speech/say text is empty")
-    if len(text) > MAX_SAY_CHARS:
-        raise ContractError(f"speech/say text has {len(text)} characters, limit {MAX_SAY_CHARS}")
-    return text
+    return validate_say_text(msg.data)
+
+
+@dataclass(frozen=True)
+class SayRequest:
+    """A goal of the ``say`` action: ``text`` (may hold inline gesture markup), ``voice`` (espeak-ng
+    voice, None: the speech source's), ``rate`` (words per minute, None: the speech source's)."""
+
+    text: str
+    voice: str | None = None
+    rate: int | None = None
+
+
+def decode_say_goal(goal: Any) -> SayRequest:
+    """Validate a ``gesture_msgs/action/Say`` goal: text as on ``speech/say``; voice <= 64 characters."""
+    voice = _text(goal.voice, "voice", 64).strip()
+    rate = int(goal.rate)
+    return SayRequest(validate_say_text(goal.text), voice or None, rate or None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,21 +282,24 @@ def decode_play_file(msg: Any) -> str:
 # speech/utterance
 # --------------------------------------------------------------------------------------------
 
-UTTERANCE_SCHEMA = "gesture.utterance/1"
 UTTERANCE_SOURCES = ("tts", "file", "mic")
+#: ``UtteranceEvent.event`` codes of ``gesture_msgs/msg/UtteranceEvent`` (START, END, CANCEL).
+UTTERANCE_EVENTS = ("start", "end", "cancel")
+MAX_TEXT_CHARS = 100_000
 
 
 @dataclass
 class UtteranceEvent:
-    """Start or end of an utterance.
+    """Start, end or cancellation of an utterance.
 
     ``start_ns`` is the ROS time (ns) its audio starts playing. ``words_known`` tells the ASR node
     to skip recognition (the TTS source publishes exact words itself). ``n_samples`` is the total
-    audio length, set on ``end`` events so consumers can check that no chunk went missing.
+    audio length, set on ``end`` events so consumers can check that no chunk went missing. A
+    ``cancel`` event stops the utterance early: consumers drop it, the robot returns to rest.
     """
 
     utterance_id: str
-    event: str  # "start" | "end"
+    event: str  # "start" | "end" | "cancel"
     start_ns: int
     source: str
     text: str | None = None
@@ -256,8 +309,8 @@ class UtteranceEvent:
 
     def __post_init__(self) -> None:
         validate_utterance_id(self.utterance_id)
-        if self.event not in ("start", "end"):
-            raise ContractError(f"utterance event must be 'start' or 'end', got {self.event!r}")
+        if self.event not in UTTERANCE_EVENTS:
+            raise ContractError(f"utterance event must be one of {UTTERANCE_EVENTS}, got {self.event!r}")
         if self.source not in UTTERANCE_SOURCES:
             raise ContractError(f"utterance source must be one of {UTTERANCE_SOURCES}, got {self.source!r}")
         if isinstance(self.start_ns, bool) or not isinstance(self.start_ns, int) or self.start_ns < 0:
@@ -267,40 +320,35 @@ class UtteranceEvent:
 
 
 def encode_utterance(msg: Any, ev: UtteranceEvent) -> Any:
-    msg.data = json.dumps(
-        {
-            "schema": UTTERANCE_SCHEMA,
-            "utterance_id": ev.utterance_id,
-            "event": ev.event,
-            "start_ns": ev.start_ns,
-            "source": ev.source,
-            "text": ev.text,
-            "language": ev.language,
-            "words_known": ev.words_known,
-            "sample_rate": AUDIO_SAMPLE_RATE,
-            "n_samples": ev.n_samples,
-        },
-        ensure_ascii=False,
-    )
+    """Fill a ``gesture_msgs/msg/UtteranceEvent``."""
+    msg.utterance_id = ev.utterance_id
+    msg.event = UTTERANCE_EVENTS.index(ev.event)
+    ns_to_stamp(ev.start_ns, msg.start_time)
+    msg.source = ev.source
+    msg.text = ev.text or ""
+    msg.language = ev.language or ""
+    msg.words_known = bool(ev.words_known)
+    msg.sample_rate = AUDIO_SAMPLE_RATE
+    msg.n_samples = ev.n_samples if ev.event == "end" and ev.n_samples is not None else 0
     return msg
 
 
 def decode_utterance(msg: Any) -> UtteranceEvent:
-    obj = _load_json(msg.data, UTTERANCE_SCHEMA)
-    if obj.get("sample_rate") != AUDIO_SAMPLE_RATE:
-        raise ContractError(f"utterance sample_rate {obj.get('sample_rate')!r} != {AUDIO_SAMPLE_RATE}")
-    text = obj.get("text")
-    if text is not None and not isinstance(text, str):
-        raise ContractError("utterance text must be a string or null")
+    """Validate an utterance event: id, event code, source, 16 kHz, text and language sizes."""
+    if msg.sample_rate != AUDIO_SAMPLE_RATE:
+        raise ContractError(f"utterance sample_rate {msg.sample_rate} != {AUDIO_SAMPLE_RATE}")
+    if not 0 <= msg.event < len(UTTERANCE_EVENTS):
+        raise ContractError(f"utterance event code {msg.event} is not one of 0 (start), 1 (end), 2 (cancel)")
+    event = UTTERANCE_EVENTS[msg.event]
     return UtteranceEvent(
-        utterance_id=_require(obj, "utterance_id", str),
-        event=_require(obj, "event", str),
-        start_ns=_require(obj, "start_ns", int),
-        source=_require(obj, "source", str),
-        text=text,
-        language=obj.get("language"),
-        words_known=bool(obj.get("words_known", False)),
-        n_samples=obj.get("n_samples"),
+        utterance_id=msg.utterance_id,
+        event=event,
+        start_ns=stamp_to_ns(msg.start_time),
+        source=msg.source,
+        text=_text(msg.text, "utterance text", MAX_TEXT_CHARS) or None,
+        language=_text(msg.language, "utterance language", 16) or None,
+        words_known=bool(msg.words_known),
+        n_samples=int(msg.n_samples) if event == "end" else None,
     )
 
 
@@ -316,66 +364,79 @@ class AudioChunk:
     """A run of audio samples of one utterance.
 
     ``samples``: (N,) float32 in [-1, 1], 16 kHz mono. ``stamp_ns``: ROS time at which the first
-    sample plays; its offset in the utterance is ``round((stamp_ns - start_ns) * 16000 / 1e9)``.
+    sample plays: ``start_ns + first_sample * 62500`` ns for an utterance that starts at
+    ``start_ns``. ``first_sample``: index of the first sample in its
+    utterance.
     """
 
     utterance_id: str
     stamp_ns: int
     samples: np.ndarray
-
-    def offset_samples(self, start_ns: int) -> int:
-        """Index of this chunk's first sample in its utterance that started at ``start_ns``."""
-        return int(round((self.stamp_ns - start_ns) * AUDIO_SAMPLE_RATE / NS_PER_S))
+    first_sample: int
 
 
 def encode_audio(msg: Any, chunk: AudioChunk) -> Any:
-    samples = np.ascontiguousarray(chunk.samples, dtype="<f4").ravel()
+    """Fill a ``gesture_msgs/msg/AudioChunk``."""
+    samples = np.ascontiguousarray(chunk.samples, dtype=np.float32).ravel()
     validate_utterance_id(chunk.utterance_id)
     if samples.size == 0 or samples.size > MAX_AUDIO_CHUNK:
         raise ContractError(f"audio chunk must hold 1..{MAX_AUDIO_CHUNK} samples, got {samples.size}")
-    msg.header.frame_id = chunk.utterance_id
-    ns_to_stamp(chunk.stamp_ns, msg.header.stamp)
-    msg.height, msg.width = 1, samples.size
-    msg.encoding = AUDIO_ENCODING
-    msg.is_bigendian = 0
-    msg.step = 4 * samples.size
-    msg.data = samples.tobytes()
+    first = chunk.first_sample
+    if first < 0:
+        raise ContractError(f"audio chunk first_sample {first} < 0")
+    msg.utterance_id = chunk.utterance_id
+    ns_to_stamp(chunk.stamp_ns, msg.stamp)
+    msg.sample_rate = AUDIO_SAMPLE_RATE
+    msg.channel_layout = AUDIO_LAYOUT
+    msg.first_sample = int(first)
+    msg.samples = to_array(samples, np.float32)
     return msg
 
 
 def decode_audio(msg: Any) -> AudioChunk:
-    """Validate and decode an audio chunk: 1 row of finite float32 samples within [-1, 1]."""
-    uid = validate_utterance_id(msg.header.frame_id)
-    if msg.encoding != AUDIO_ENCODING:
-        raise ContractError(f"audio encoding {msg.encoding!r}, expected {AUDIO_ENCODING!r} (float32 mono)")
-    if msg.height != 1 or msg.is_bigendian:
-        raise ContractError(f"audio must be one little-endian row, got height={msg.height}")
-    n = int(msg.width)
-    if not 0 < n <= MAX_AUDIO_CHUNK or msg.step != 4 * n or len(msg.data) != 4 * n:
-        raise ContractError(f"audio chunk width={n} step={msg.step} bytes={len(msg.data)} are inconsistent")
-    samples = np.frombuffer(bytes(msg.data), dtype="<f4").astype(np.float32)
+    """Validate and decode an audio chunk: 16 kHz mono, 1..160000 finite samples within [-1, 1]."""
+    uid = validate_utterance_id(msg.utterance_id)
+    if msg.sample_rate != AUDIO_SAMPLE_RATE or msg.channel_layout != AUDIO_LAYOUT:
+        raise ContractError(
+            f"audio is {msg.sample_rate} Hz {msg.channel_layout!r}, expected {AUDIO_SAMPLE_RATE} Hz {AUDIO_LAYOUT!r}"
+        )
+    samples = from_array(msg.samples, np.float32)
+    if not 0 < samples.size <= MAX_AUDIO_CHUNK:
+        raise ContractError(f"audio chunk must hold 1..{MAX_AUDIO_CHUNK} samples, got {samples.size}")
     if not np.all(np.isfinite(samples)):
         raise ContractError("audio chunk contains NaN or inf samples")
     if np.max(np.abs(samples)) > 1.0 + 1e-6:
         raise ContractError("audio samples exceed [-1, 1]")
-    return AudioChunk(uid, stamp_to_ns(msg.header.stamp), samples)
+    return AudioChunk(uid, stamp_to_ns(msg.stamp), samples, int(msg.first_sample))
 
 
 # --------------------------------------------------------------------------------------------
 # speech/words
 # --------------------------------------------------------------------------------------------
 
-WORDS_SCHEMA = "gesture.words/1"
+WORDS_SOURCES = ("tts", "asr")
+#: Message type of one word inside ``speech/words`` (the encoder's ``word_factory``).
+WORD_MSG = "gesture_msgs/msg/Word"
+MAX_WORDS = 20_000
 
 
 @dataclass
 class Word:
-    """A word with start/end time (s, relative to the utterance start) and confidence in [0, 1]."""
+    """A timed word; times in s from the utterance start.
+
+    - ``word``: the text; ``conf``: confidence in [0, 1];
+    - ``stress``: time (s) of the word's primary stressed syllable, None when unknown;
+    - ``gesture``: a gesture requested at this word by inline markup ("" for none);
+    - ``suppress``: markup suppresses gestures over this word.
+    """
 
     word: str
     start: float
     end: float
     conf: float = 1.0
+    stress: float | None = None
+    gesture: str = ""
+    suppress: bool = False
 
 
 @dataclass
@@ -389,64 +450,69 @@ class WordTimings:
 
     def __post_init__(self) -> None:
         validate_utterance_id(self.utterance_id)
-        if self.source not in ("tts", "asr"):
-            raise ContractError(f"words source must be 'tts' or 'asr', got {self.source!r}")
+        if self.source not in WORDS_SOURCES:
+            raise ContractError(f"words source must be one of {WORDS_SOURCES}, got {self.source!r}")
+        if len(self.words) > MAX_WORDS:
+            raise ContractError(f"{len(self.words)} words, limit {MAX_WORDS}")
         prev = 0.0
         for i, w in enumerate(self.words):
             if not isinstance(w.word, str) or not w.word:
                 raise ContractError(f"words[{i}] is empty")
             for name in ("start", "end", "conf"):
                 _finite_float(getattr(w, name), f"words[{i}].{name}")
+            if w.stress is not None:
+                _finite_float(w.stress, f"words[{i}].stress")
             if not 0.0 <= w.start <= w.end:
                 raise ContractError(f"words[{i}] has start {w.start} > end {w.end} or negative start")
             if w.start < prev - 1e-6:
                 raise ContractError(f"words[{i}] starts at {w.start}, before the previous word's start {prev}")
             if not 0.0 <= w.conf <= 1.0:
                 raise ContractError(f"words[{i}].conf {w.conf} outside [0, 1]")
+            if not isinstance(w.gesture, str):
+                raise ContractError(f"words[{i}].gesture must be a string")
             prev = w.start
 
 
-def encode_words(msg: Any, wt: WordTimings) -> Any:
-    msg.data = json.dumps(
-        {
-            "schema": WORDS_SCHEMA,
-            "utterance_id": wt.utterance_id,
-            "final": wt.final,
-            "source": wt.source,
-            "words": [{"word": w.word, "start": w.start, "end": w.end, "conf": w.conf} for w in wt.words],
-        },
-        ensure_ascii=False,
-    )
+def encode_words(msg: Any, wt: WordTimings, word_factory: Any) -> Any:
+    """Fill a ``gesture_msgs/msg/Words``; ``word_factory`` makes a ``gesture_msgs/msg/Word``."""
+    msg.utterance_id = wt.utterance_id
+    msg.final = bool(wt.final)
+    msg.source = wt.source
+    words = []
+    for w in wt.words:
+        m = word_factory()
+        m.text, m.start, m.end, m.confidence = w.word, float(w.start), float(w.end), float(w.conf)
+        m.stress = math.nan if w.stress is None else float(w.stress)
+        m.gesture, m.suppress = w.gesture, bool(w.suppress)
+        words.append(m)
+    msg.words = words
     return msg
 
 
 def decode_words(msg: Any) -> WordTimings:
-    obj = _load_json(msg.data, WORDS_SCHEMA)
+    """Validate timed words: non-empty texts, finite times with 0 <= start <= end, starts
+    non-decreasing, confidence in [0, 1], stress finite or NaN (unknown)."""
     words = []
-    for i, w in enumerate(_require(obj, "words", list)):
-        if not isinstance(w, dict):
-            raise ContractError(f"words[{i}] is not an object")
+    for i, w in enumerate(msg.words):
+        stress = float(w.stress)
         words.append(
             Word(
-                word=_require(w, "word", str),
-                start=_finite_float(w.get("start"), f"words[{i}].start"),
-                end=_finite_float(w.get("end"), f"words[{i}].end"),
-                conf=_finite_float(w.get("conf", 1.0), f"words[{i}].conf"),
+                word=_text(w.text, f"words[{i}].text", 200),
+                start=_finite_float(float(w.start), f"words[{i}].start"),
+                end=_finite_float(float(w.end), f"words[{i}].end"),
+                conf=_finite_float(float(w.confidence), f"words[{i}].confidence"),
+                stress=None if math.isnan(stress) else _finite_float(stress, f"words[{i}].stress"),
+                gesture=_text(w.gesture, f"words[{i}].gesture", 64),
+                suppress=bool(w.suppress),
             )
         )
-    return WordTimings(
-        utterance_id=_require(obj, "utterance_id", str),
-        words=words,
-        final=_require(obj, "final", bool),
-        source=_require(obj, "source", str),
-    )
+    return WordTimings(utterance_id=msg.utterance_id, words=words, final=bool(msg.final), source=msg.source)
 
 
 # --------------------------------------------------------------------------------------------
 # speech/features
 # --------------------------------------------------------------------------------------------
 
-FEATURES_SCHEMA = "gesture.features/1"
 #: Per-frame feature series carried by ``speech/features`` (each of length ``n_frames``).
 FEATURE_SERIES = ("onset_strength", "rms", "f0_hz")
 
@@ -507,43 +573,36 @@ class AudioFeatures:
 
 
 def encode_features(msg: Any, f: AudioFeatures) -> Any:
-    msg.data = json.dumps(
-        {
-            "schema": FEATURES_SCHEMA,
-            "utterance_id": f.utterance_id,
-            "final": f.final,
-            "frame_rate": f.frame_rate,
-            "t0": f.t0,
-            "n_frames": f.n_frames,
-            "n_mels": int(f.log_mel.shape[1]),
-            "log_mel": np.round(f.log_mel, 3).tolist(),
-            **{name: np.round(getattr(f, name), 6).tolist() for name in FEATURE_SERIES},
-            "onsets": np.round(f.onsets, 6).tolist(),
-            "beats": np.round(f.beats, 6).tolist(),
-        }
-    )
+    """Fill a ``gesture_msgs/msg/AudioFeatures`` (``log_mel`` row-major)."""
+    msg.utterance_id = f.utterance_id
+    msg.final = bool(f.final)
+    msg.frame_rate = float(f.frame_rate)
+    msg.t0 = float(f.t0)
+    msg.n_mels = int(f.log_mel.shape[1])
+    msg.log_mel = to_array(f.log_mel, np.float32)
+    for name in FEATURE_SERIES:
+        setattr(msg, name, to_array(getattr(f, name), np.float32))
+    msg.onsets = to_array(f.onsets)
+    msg.beats = to_array(f.beats)
     return msg
 
 
 def decode_features(msg: Any) -> AudioFeatures:
-    obj = _load_json(msg.data, FEATURES_SCHEMA)
-    n, n_mels = _require(obj, "n_frames", int), _require(obj, "n_mels", int)
-    try:
-        log_mel = np.asarray(_require(obj, "log_mel", list), dtype=np.float32).reshape(n, n_mels)
-        series = {name: np.asarray(_require(obj, name, list), dtype=np.float32) for name in FEATURE_SERIES}
-        onsets = np.asarray(_require(obj, "onsets", list), dtype=np.float64)
-        beats = np.asarray(_require(obj, "beats", list), dtype=np.float64)
-    except (ValueError, TypeError) as exc:
-        raise ContractError(f"features arrays are malformed: {exc}") from None
+    """Validate features: ``log_mel`` reshapes to (n_frames, n_mels) with n_frames = len(rms),
+    every series has n_frames values, everything finite, ``frame_rate`` > 0."""
+    n, n_mels = len(msg.rms), int(msg.n_mels)
+    log_mel = from_array(msg.log_mel, np.float32)
+    if n_mels < 1 or log_mel.size != n * n_mels:
+        raise ContractError(f"log_mel has {log_mel.size} values, expected n_frames {n} x n_mels {n_mels}")
     return AudioFeatures(
-        utterance_id=_require(obj, "utterance_id", str),
-        frame_rate=_finite_float(obj.get("frame_rate"), "frame_rate"),
-        t0=_finite_float(obj.get("t0"), "t0"),
-        log_mel=log_mel,
-        onsets=onsets,
-        beats=beats,
-        final=_require(obj, "final", bool),
-        **series,
+        utterance_id=msg.utterance_id,
+        frame_rate=_finite_float(float(msg.frame_rate), "frame_rate"),
+        t0=_finite_float(float(msg.t0), "t0"),
+        log_mel=log_mel.reshape(n, n_mels),
+        onsets=from_array(msg.onsets),
+        beats=from_array(msg.beats),
+        final=bool(msg.final),
+        **{name: from_array(getattr(msg, name), np.float32) for name in FEATURE_SERIES},
     )
 
 
@@ -551,9 +610,8 @@ def decode_features(msg: Any) -> AudioFeatures:
 # gesture/human_pose
 # --------------------------------------------------------------------------------------------
 
-#: ``joint_names`` of a human pose trajectory: one per value, ``ted/<bone>/<axis>``.
-HUMAN_POSE_NAMES = tuple(f"ted/{bone}/{axis}" for bone in skeleton.BONE_NAMES for axis in "xyz")
 MAX_GESTURE_FRAMES = int(GESTURE_FPS * 600)  # 10 minutes
+MAX_STROKES = 10_000
 
 
 @dataclass
@@ -562,12 +620,14 @@ class GestureSequence:
 
     ``poses``: (N, 27) unit bone directions, TED axes. Frame ``k`` of the message is frame
     ``first_frame + k`` of the utterance and plays at ``start_ns + (first_frame + k) / 15 s``.
+    ``strokes``: the planned gesture strokes, ``(time s from the utterance start, label)``.
     """
 
     utterance_id: str
     start_ns: int
     poses: np.ndarray
     first_frame: int = 0
+    strokes: tuple[tuple[float, str], ...] = ()
 
     def __post_init__(self) -> None:
         validate_utterance_id(self.utterance_id)
@@ -578,55 +638,59 @@ class GestureSequence:
             raise ContractError(f"gesture sequence has {self.poses.shape[0]} frames, limit {MAX_GESTURE_FRAMES}")
         if self.first_frame < 0:
             raise ContractError(f"first_frame must be >= 0, got {self.first_frame}")
+        if len(self.strokes) > MAX_STROKES:
+            raise ContractError(f"{len(self.strokes)} strokes, limit {MAX_STROKES}")
+        self.strokes = tuple((float(t), str(label)) for t, label in self.strokes)
+        for i, (t, _) in enumerate(self.strokes):
+            if not math.isfinite(t) or t < 0:
+                raise ContractError(f"strokes[{i}] time {t} must be finite and >= 0")
 
     def times(self) -> np.ndarray:
         """Time of every frame (s, from the utterance start), (N,)."""
         return (self.first_frame + np.arange(len(self.poses))) / GESTURE_FPS
 
 
-def encode_human_pose(msg: Any, seq: GestureSequence, point_factory: Any) -> Any:
-    """Fill a ``JointTrajectory``; ``point_factory`` makes a ``JointTrajectoryPoint``."""
-    msg.header.frame_id = seq.utterance_id
-    ns_to_stamp(seq.start_ns, msg.header.stamp)
-    msg.joint_names = list(HUMAN_POSE_NAMES)
-    points = []
-    for t, pose in zip(seq.times(), seq.poses):
-        p = point_factory()
-        p.positions = [float(v) for v in pose]
-        ns_to_stamp(round(t * NS_PER_S), p.time_from_start)
-        points.append(p)
-    msg.points = points
+def encode_human_pose(msg: Any, seq: GestureSequence) -> Any:
+    """Fill a ``gesture_msgs/msg/GestureSequence`` (``poses`` row-major, 27 values per frame)."""
+    msg.utterance_id = seq.utterance_id
+    ns_to_stamp(seq.start_ns, msg.start_time)
+    msg.skeleton = SKELETON
+    msg.values_per_frame = skeleton.POSE_DIM
+    msg.frame_rate = float(GESTURE_FPS)
+    msg.first_frame = int(seq.first_frame)
+    msg.poses = to_array(seq.poses)
+    msg.stroke_times = to_array([t for t, _ in seq.strokes])
+    msg.stroke_labels = [label for _, label in seq.strokes]
     return msg
 
 
 def decode_human_pose(msg: Any) -> GestureSequence:
-    """Validate structure and timing of a human pose trajectory.
-
-    Checks names, 27 finite values per point, and frame times on the 15 fps grid, strictly
-    increasing. Values are returned as sent: repairing bad bone vectors (zero length, far from
-    unit) is the retargeter's job, which logs what it repaired.
-    """
-    uid = validate_utterance_id(msg.header.frame_id)
-    if tuple(msg.joint_names) != HUMAN_POSE_NAMES:
-        raise ContractError(f"human pose joint_names must be the 27 {HUMAN_POSE_NAMES[0]}... names")
-    if not msg.points:
-        raise ContractError("human pose trajectory has no points")
-    frames, poses = [], []
-    for i, p in enumerate(msg.points):
-        if len(p.positions) != skeleton.POSE_DIM:
-            raise ContractError(f"points[{i}] has {len(p.positions)} positions, expected {skeleton.POSE_DIM}")
-        t = stamp_to_ns(p.time_from_start) / NS_PER_S
-        frame = t * GESTURE_FPS
-        if abs(frame - round(frame)) > 1e-3:
-            raise ContractError(f"points[{i}] time {t:.6f} s is not on the {GESTURE_FPS:g} fps grid")
-        frames.append(int(round(frame)))
-        poses.append(np.asarray(p.positions, dtype=np.float64))
-    if np.any(np.diff(frames) != 1):
-        raise ContractError("human pose points must be consecutive frames")
-    poses_arr = np.stack(poses)
-    if not np.all(np.isfinite(poses_arr)):
-        raise ContractError("human pose contains NaN or inf")
-    return GestureSequence(uid, stamp_to_ns(msg.header.stamp), poses_arr, first_frame=frames[0])
+    """Validate a human gesture sequence: TED skeleton, 27 values per frame at 15 fps, finite
+    values, one label per stroke. Values are returned as sent: repairing bad bone vectors (zero
+    length, far from unit) is the retargeter's job, which logs what it repaired."""
+    uid = validate_utterance_id(msg.utterance_id)
+    if msg.skeleton != SKELETON or msg.values_per_frame != skeleton.POSE_DIM:
+        raise ContractError(
+            f"gesture skeleton {msg.skeleton!r} with {msg.values_per_frame} values per frame; "
+            f"expected {SKELETON!r} with {skeleton.POSE_DIM}"
+        )
+    if abs(float(msg.frame_rate) - GESTURE_FPS) > 1e-9:
+        raise ContractError(f"gesture frame_rate {msg.frame_rate}, expected {GESTURE_FPS:g}")
+    poses = from_array(msg.poses)
+    if poses.size == 0 or poses.size % skeleton.POSE_DIM:
+        raise ContractError(f"gesture poses hold {poses.size} values, not a positive multiple of {skeleton.POSE_DIM}")
+    if not np.all(np.isfinite(poses)):
+        raise ContractError("gesture poses contain NaN or inf")
+    times, labels = from_array(msg.stroke_times), list(msg.stroke_labels)
+    if len(times) != len(labels):
+        raise ContractError(f"{len(times)} stroke_times but {len(labels)} stroke_labels")
+    return GestureSequence(
+        uid,
+        stamp_to_ns(msg.start_time),
+        poses.reshape(-1, skeleton.POSE_DIM),
+        first_frame=int(msg.first_frame),
+        strokes=tuple(zip(times.tolist(), labels)),
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ import numpy as np
 
 from .contracts import AUDIO_SAMPLE_RATE, GESTURE_FPS, AudioFeatures
 from .errors import ConfigError, ContractError
+from .settings import Settings, setting
 
 SR = AUDIO_SAMPLE_RATE
 #: YIN frame length (samples, 64 ms): fits two periods of the lowest allowed f0.
@@ -57,8 +58,11 @@ DB_FLOOR = -100.0
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(Settings):
     """Parameters of :func:`extract_features`; validated on construction (``ConfigError`` names the key).
+
+    The fields made with :func:`~gesture_core.settings.setting` are also the audio features node's
+    parameters (their ranges and descriptions are defined here, once):
 
     - ``frame_rate``: output frames per second (Hz); at most ``0.4 / hop_s`` so that every output
       frame pools at least 2.5 fine frames.
@@ -70,18 +74,22 @@ class FeatureConfig:
     - ``silence_db``: frames with RMS below this level (dB re full scale 1.0) are unvoiced.
     """
 
-    frame_rate: float = float(GESTURE_FPS)
+    frame_rate: float = setting(float(GESTURE_FPS), "feature frames per second", range=(1.0, 40.0), unit="Hz")
     hop_s: float = 0.01
     n_fft: int = 512
     win_length: int = 400
-    n_mels: int = 64
+    n_mels: int = setting(64, "log-mel bands", range=(1, 256))
     mel_fmax: float = SR / 2
-    f0_min_hz: float = 60.0
-    f0_max_hz: float = 500.0
-    voicing_threshold: float = 0.5
-    silence_db: float = -50.0
+    f0_min_hz: float = setting(60.0, "lowest pitch searched", range=(MIN_F0_HZ, 1000.0), unit="Hz")
+    f0_max_hz: float = setting(500.0, "highest pitch searched", range=(40.0, SR / 4), unit="Hz")
+    voicing_threshold: float = setting(
+        0.5, "minimum periodicity (autocorrelation at the pitch period) of a voiced frame", range=(0.0, 1.0)
+    )
+    silence_db: float = setting(
+        -50.0, "RMS level (dB re full scale) below which a frame is unvoiced", range=(DB_FLOOR + 1, -1.0), unit="dB"
+    )
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         hop = self.hop_s * SR
         if not 0.001 <= self.hop_s <= 0.05 or abs(hop - round(hop)) > 1e-6:
             raise ConfigError(f"features.hop_s={self.hop_s} must be in [0.001, 0.05] s and a whole number of samples")
@@ -89,19 +97,10 @@ class FeatureConfig:
             raise ConfigError(f"features.frame_rate={self.frame_rate} must be in (0, {0.4 / self.hop_s:g}] Hz")
         if not 64 <= self.n_fft <= 8192 or not 16 <= self.win_length <= self.n_fft:
             raise ConfigError(f"features.n_fft={self.n_fft} / win_length={self.win_length}: need 16 <= win_length <= n_fft")
-        if not 1 <= self.n_mels <= 256:
-            raise ConfigError(f"features.n_mels={self.n_mels} must be in [1, 256]")
         if not 0 < self.mel_fmax <= SR / 2:
             raise ConfigError(f"features.mel_fmax={self.mel_fmax} must be in (0, {SR / 2:g}] Hz")
-        if not MIN_F0_HZ <= self.f0_min_hz < self.f0_max_hz <= SR / 4:
-            raise ConfigError(
-                f"features.f0_min_hz={self.f0_min_hz} / f0_max_hz={self.f0_max_hz}: need "
-                f"{MIN_F0_HZ:g} <= f0_min_hz < f0_max_hz <= {SR / 4:g}"
-            )
-        if not 0.0 <= self.voicing_threshold <= 1.0:
-            raise ConfigError(f"features.voicing_threshold={self.voicing_threshold} must be in [0, 1]")
-        if not DB_FLOOR < self.silence_db < 0:
-            raise ConfigError(f"features.silence_db={self.silence_db} must be in ({DB_FLOOR:g}, 0) dB")
+        if not self.f0_min_hz < self.f0_max_hz:
+            raise ConfigError(f"features.f0_min_hz={self.f0_min_hz:g} must be below f0_max_hz={self.f0_max_hz:g}")
 
     @property
     def hop(self) -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from .bundled import bundled_file
+from .bundled import DEFAULT_ROBOT, URDFS, bundled_file
 from .errors import RobotDescriptionError
 from .robot_xml import prepare_urdf
 
@@ -34,7 +34,7 @@ MOVABLE_TYPES = ("revolute", "continuous", "prismatic")
 SUPPORTED_TYPES = (*MOVABLE_TYPES, "fixed", "floating")
 
 #: Bundled robot variants -> URDF file name (in the repository's ``urdf/``).
-VARIANTS = {"5dof": "gesture_humanoid.urdf", "7dof": "gesture_humanoid_7dof.urdf"}
+VARIANTS = URDFS
 
 #: Name of the front (listener's view) camera that :func:`load_mujoco_model` adds.
 FRONT_CAMERA = "front"
@@ -345,7 +345,7 @@ def parse_urdf(path: str | Path) -> RobotDescription:
     return parse_urdf_string(text, path)
 
 
-def default_urdf_path(variant: str = "5dof") -> Path:
+def default_urdf_path(variant: str = DEFAULT_ROBOT) -> Path:
     """Path of a bundled humanoid URDF (``variant``: a key of :data:`VARIANTS`).
 
     Looks in the source tree's ``urdf/`` first (the editable checkout everyone develops in), then in

@@ -47,6 +47,11 @@ class SpeechInput:
         return max(1, int(np.ceil(self.duration * GESTURE_FPS)))
 
 
+#: Range of :attr:`Style.amplitude` and :attr:`Style.variability` (also the generator node's parameters).
+AMPLITUDE_RANGE = (0.0, 3.0)
+VARIABILITY_RANGE = (0.0, 3.0)
+
+
 @dataclass
 class Style:
     """Style controls shared by every generator.
@@ -63,10 +68,9 @@ class Style:
     variability: float = 1.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.amplitude <= 3.0:
-            raise ConfigError(f"style.amplitude must be in [0, 3], got {self.amplitude}")
-        if not 0.0 <= self.variability <= 3.0:
-            raise ConfigError(f"style.variability must be in [0, 3], got {self.variability}")
+        for name, (lo, hi) in (("amplitude", AMPLITUDE_RANGE), ("variability", VARIABILITY_RANGE)):
+            if not lo <= getattr(self, name) <= hi:
+                raise ConfigError(f"style.{name} must be in [{lo:g}, {hi:g}], got {getattr(self, name)}")
         if self.speaker is not None and self.speaker < 0:
             raise ConfigError(f"style.speaker must be >= 0 or None, got {self.speaker}")
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import skeleton
 from ..contracts import AUDIO_SAMPLE_RATE, GESTURE_FPS, Word
-from ..errors import ConfigError, DataError, ModelError
+from ..errors import ConfigError, DataError, GestureError, ModelError
 from ..generation.base import SpeechInput, Style
 from ..generation.windows import TimedToken, WindowInput, WindowSpec, run_windows
 from ..vocab import Vocab
@@ -337,3 +337,75 @@ def configure_cli_logging() -> None:
     """INFO logging for the command-line tools, without the ONNX optimiser's per-pass chatter."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("onnx_ir").setLevel(logging.WARNING)
+
+
+# --------------------------------------------------------------------------------------------
+# Building a learned generator from a checkpoint directory (the learned backends' plug-ins)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckpointRuntimes:
+    """Where a learned backend's two generators live: the ONNX files of a checkpoint directory, the
+    onnxruntime class and the PyTorch class (``module:Class``, imported only when used), and the
+    module that exports a checkpoint to ONNX. Both classes take the checkpoint directory first; the
+    onnxruntime one a ``providers`` list, the PyTorch one a ``device``."""
+
+    onnx_files: tuple[str, ...]
+    onnx_class: str
+    torch_class: str
+    export_module: str
+
+
+def load_checkpoint_generator(
+    backend: str, runtimes: CheckpointRuntimes, checkpoint: Path | None, providers: Sequence[str]
+) -> Any:
+    """The generator of ``checkpoint`` (None: the backend's shipped weights): on onnxruntime when the
+    directory holds the ONNX files, else on PyTorch if installed. Every failure -- missing or
+    corrupt checkpoint, missing runtime -- raises :class:`ModelError` saying what to fix."""
+    import importlib
+    import importlib.util
+
+    from ..weights import default_checkpoint
+
+    checkpoint = checkpoint or default_checkpoint(backend)
+    if not checkpoint:
+        raise ModelError(f"backend {backend!r} needs a checkpoint directory (config.json, model.safetensors, ...)")
+    ckpt = Path(checkpoint).expanduser()
+    if not ckpt.is_dir():
+        raise ModelError(f"{backend} checkpoint directory {ckpt} does not exist")
+
+    def load(path: str, *args: Any, **kwargs: Any) -> Any:
+        module, name = path.split(":")
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    try:
+        if all((ckpt / f).is_file() for f in runtimes.onnx_files):
+            return load(runtimes.onnx_class, ckpt, providers=list(providers or [CPU]))
+        if importlib.util.find_spec("torch") is None:
+            raise ModelError(
+                f"{backend} checkpoint {ckpt} lacks {' + '.join(runtimes.onnx_files)} and torch is not installed: "
+                f"export it with `python -m {runtimes.export_module} {ckpt}` or install the 'torch' extra"
+            )
+        import torch
+
+        gpu = any(p != CPU for p in providers) and torch.cuda.is_available()
+        log.info("%s: no ONNX export in %s, running on PyTorch (%s)", backend, ckpt, "cuda" if gpu else "cpu")
+        return load(runtimes.torch_class, ckpt, device="cuda" if gpu else "cpu")
+    except GestureError:
+        raise
+    except Exception as exc:  # a corrupt file can make any loader raise its own exception type
+        raise ModelError(f"{backend} checkpoint {ckpt} could not be loaded: {type(exc).__name__}: {exc}") from exc
+
+
+def learned_backend(
+    name: str, description: str, runtimes: CheckpointRuntimes, settings: type | None = None
+) -> Any:
+    """The plug-in :class:`~gesture_core.models.registry.Backend` of a learned model: it builds the
+    generator of a checkpoint directory with :func:`load_checkpoint_generator`."""
+    from .registry import Backend, BuildOptions, NoSettings
+
+    def build(options: BuildOptions) -> Any:
+        return load_checkpoint_generator(name, runtimes, options.checkpoint, options.providers)
+
+    return Backend(name, description, build, settings=settings or NoSettings, needs_checkpoint=True)

@@ -28,6 +28,7 @@ import numpy as np
 import yaml
 
 from .. import skeleton
+from .. import retarget_ranges as R
 from ..bundled import bundled_file, resolve
 from ..errors import ConfigError, GestureError
 from ..robot import RobotDescription, parse_urdf
@@ -163,14 +164,15 @@ class RetargetConfig:
     source: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        _in_range("amplitude_scale", self.amplitude_scale, 0.0, 3.0)
-        _in_range("controller_rate_hz", self.controller_rate_hz, 10.0, 1000.0)
-        _in_range("smoothing_cutoff_hz", self.smoothing_cutoff_hz, 0.1, 0.45 * self.controller_rate_hz)
-        _in_range("join_time", self.join_time, 0.0, 5.0)
-        _in_range("rest_hold_time", self.rest_hold_time, 0.0, 10.0)
-        _in_range("rest_blend_time", self.rest_blend_time, 0.1, 10.0)
-        _in_range("speed_scale", self.speed_scale, 0.05, 1.0)
-        _in_range("limits.margin", self.limits.margin, 0.0, 0.5)
+        _in_range("amplitude_scale", self.amplitude_scale, *R.AMPLITUDE_SCALE)
+        _in_range("controller_rate_hz", self.controller_rate_hz, *R.CONTROLLER_RATE_HZ)
+        cutoff_hi = min(R.SMOOTHING_CUTOFF_HZ[1], 0.45 * self.controller_rate_hz)
+        _in_range("smoothing_cutoff_hz", self.smoothing_cutoff_hz, R.SMOOTHING_CUTOFF_HZ[0], cutoff_hi)
+        _in_range("join_time", self.join_time, *R.JOIN_TIME_S)
+        _in_range("rest_hold_time", self.rest_hold_time, *R.REST_HOLD_TIME_S)
+        _in_range("rest_blend_time", self.rest_blend_time, *R.REST_BLEND_TIME_S)
+        _in_range("speed_scale", self.speed_scale, *R.SPEED_SCALE)
+        _in_range("limits.margin", self.limits.margin, *R.LIMIT_MARGIN_RAD)
         _in_range("limits.velocity_scale", self.limits.velocity_scale, 0.01, 1.0)
         _in_range("limits.acceleration", self.limits.acceleration, 0.1, 1000.0)
         _in_range("limits.acceleration_scale", self.limits.acceleration_scale, 0.01, 1.0)

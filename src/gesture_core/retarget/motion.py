@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..contracts import GESTURE_FPS, NS_PER_S, GestureSequence, JointCommand
+from ..contracts import GESTURE_FPS, NS_PER_S, REST_ID, GestureSequence, JointCommand
 from ..errors import ConfigError
 from .config import RetargetConfig, check_against_robot, safety_limits
 from .ik import Retargeter, load_robot
@@ -30,8 +30,6 @@ from .safety import JointState, SafetyStage, Trajectory
 
 log = logging.getLogger(__name__)
 
-#: Utterance id of the commands that return the robot to rest.
-REST_ID = "rest"
 #: How many issued commands are remembered (older ones can no longer govern the future).
 HISTORY = 16
 

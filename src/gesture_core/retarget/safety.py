@@ -32,6 +32,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 from scipy.signal import butter, sosfiltfilt
 
+from .. import retarget_ranges as R
 from ..errors import ConfigError, ContractError
 
 log = logging.getLogger(__name__)
@@ -225,12 +226,14 @@ class SafetyStage:
     """
 
     def __init__(self, limits: JointLimits, rate_hz: float, cutoff_hz: float, join_time: float = 0.5):
-        if not 1.0 <= rate_hz <= 2000.0:
-            raise ConfigError(f"controller_rate_hz: {rate_hz} outside [1, 2000]")
+        lo, hi = R.CONTROLLER_RATE_HZ
+        if not lo <= rate_hz <= hi:
+            raise ConfigError(f"controller_rate_hz: {rate_hz} outside [{lo:g}, {hi:g}]")
         if not 0.0 < cutoff_hz < 0.5 * rate_hz:
             raise ConfigError(f"smoothing_cutoff_hz: {cutoff_hz} must be in (0, {0.5 * rate_hz}) (Nyquist)")
-        if not 0.0 <= join_time <= 10.0:
-            raise ConfigError(f"join_time: {join_time} outside [0, 10] s")
+        lo, hi = R.JOIN_TIME_S
+        if not lo <= join_time <= hi:
+            raise ConfigError(f"join_time: {join_time} outside [{lo:g}, {hi:g}] s")
         self.limits = limits
         self.rate_hz = float(rate_hz)
         self.dt = 1.0 / self.rate_hz

@@ -1,8 +1,8 @@
 """Reassemble the audio of utterances from ``speech/utterance`` events and ``speech/audio`` chunks.
 
 Every node that consumes speech audio (ASR, audio features, the gesture generator) needs the same
-thing: a contiguous waveform per utterance id, built from chunks placed by their stamps
-(:meth:`~gesture_core.contracts.AudioChunk.offset_samples`), with missing or repeated audio
+thing: a contiguous waveform per utterance id, built from chunks placed by the index of their first
+sample (:attr:`~gesture_core.contracts.AudioChunk.first_sample`), with missing or repeated audio
 detected. :class:`UtteranceAssembler` does that, ROS-free:
 
 - ``start`` opens an utterance; audio for an id that was never started is rejected.
@@ -19,6 +19,7 @@ detected. :class:`UtteranceAssembler` does that, ROS-free:
   seconds (a busy consumer still draining its queue keeps the utterance alive), tail zero-filled
   and reported. Audio beyond ``n_samples`` is kept and reported. Times (``now``) are seconds on
   any monotonic clock, the same for :meth:`~UtteranceAssembler.add`, ``end`` and ``expire``.
+- ``cancel`` forgets an open utterance as it is (its later chunks are rejected as ended).
 - Memory is bounded: at most ``max_open`` utterances are open at once (the oldest is forgotten,
   reported) and each holds at most ``max_seconds`` of audio. Ended utterances are forgotten
   immediately; their ids are remembered (a bounded list) only to explain late chunks.
@@ -143,8 +144,20 @@ class UtteranceAssembler:
     # -- events ---------------------------------------------------------------------------------
 
     def event(self, ev: UtteranceEvent, now: float | None = None) -> UtteranceAudio | None:
-        """Dispatch a decoded ``speech/utterance`` event to :meth:`start` or :meth:`end`."""
+        """Dispatch a decoded ``speech/utterance`` event to :meth:`start`, :meth:`end` or :meth:`cancel`."""
+        if ev.event == "cancel":
+            return self.cancel(ev)
         return self.start(ev) if ev.event == "start" else self.end(ev, now)
+
+    def cancel(self, ev: UtteranceEvent) -> UtteranceAudio | None:
+        """Forget the open utterance of a ``cancel`` event, incomplete as it is, and return it;
+        None when it is not open (complete already, or unknown): nothing to drop then."""
+        if ev.event != "cancel":
+            raise ContractError(f"utterance {ev.utterance_id!r}: expected a 'cancel' event, got {ev.event!r}")
+        utt = self._open.pop(ev.utterance_id, None)
+        if utt is not None:
+            self._ended.append(ev.utterance_id)
+        return utt
 
     def start(self, ev: UtteranceEvent) -> UtteranceAudio:
         """Open utterance ``ev.utterance_id``; returns its (empty) audio."""
@@ -192,12 +205,12 @@ class UtteranceAssembler:
     # -- audio ----------------------------------------------------------------------------------
 
     def add(self, chunk: AudioChunk, now: float | None = None) -> ChunkResult:
-        """Append ``chunk`` to its utterance at the offset given by its stamp.
+        """Append ``chunk`` to its utterance at its ``first_sample``.
 
         ``now``: monotonic seconds (default ``time.monotonic()``), for :meth:`expire`.
         """
         utt = self._get(chunk.utterance_id)
-        offset = chunk.offset_samples(utt.start.start_ns)
+        offset = chunk.first_sample
         expected = utt.n_samples
         if abs(offset - expected) <= self.tolerance:
             offset = expected

@@ -139,6 +139,7 @@ class SpeechSchedule:
         self._active: _Active | None = None
         self._cues: deque[tuple[int, PlayCue]] = deque()
         self._timeline_end_ns = 0
+        self._begun: tuple[UtteranceEvent, int] | None = None  # the last utterance begun, its end (ns)
 
     def push(self, utterance: Utterance) -> int:
         """Queue ``utterance``; returns how many utterances wait or publish ahead of it."""
@@ -154,6 +155,25 @@ class SpeechSchedule:
     def idle(self, now_ns: int) -> bool:
         """True when nothing is queued, being published or still playing at ``now_ns``."""
         return not self._pending and self._active is None and now_ns >= self._timeline_end_ns
+
+    def cancel(self, utterance_id: str, now_ns: int) -> list[Message]:
+        """Stop ``utterance_id`` at ROS time ``now_ns``: a queued one is forgotten (nothing of it was
+        published: returns []); one that has begun and not yet finished playing loses its unpublished
+        chunks and its play cue, the timeline ends now, and the ``cancel`` event to publish is
+        returned. An utterance that has finished or is unknown: []."""
+        for utt in self._pending:
+            if utt.utterance_id == utterance_id:
+                self._pending.remove(utt)
+                return []
+        if self._begun is None or self._begun[0].utterance_id != utterance_id or now_ns >= self._begun[1]:
+            return []
+        s = self._begun[0]
+        self._begun = None
+        if self._active is not None and self._active.start.utterance_id == utterance_id:
+            self._active = None
+        self._cues = deque(cue for cue in self._cues if cue[1].utterance_id != utterance_id)
+        self._timeline_end_ns = now_ns
+        return [UtteranceEvent(s.utterance_id, "cancel", s.start_ns, s.source, s.text, s.language, s.words_known)]
 
     def step(self, now_ns: int, pacing: Pacing) -> list[Message]:
         """The messages due at ROS time ``now_ns``, in publishing order."""
@@ -183,10 +203,11 @@ class SpeechSchedule:
             words_known=utt.words is not None,
         )
         chunks = [
-            AudioChunk(utt.utterance_id, start_ns + samples_to_ns(offset), samples)
+            AudioChunk(utt.utterance_id, start_ns + samples_to_ns(offset), samples, offset)
             for offset, samples in chunk_audio(utt.audio, pacing.chunk_samples)
         ]
         self._active = _Active(start, chunks, utt.audio.size)
+        self._begun = (start, self._timeline_end_ns)
         if pacing.real_time:
             self._cues.append((start_ns, PlayCue(utt.utterance_id, utt.audio)))
         out: list[Message] = [start]

@@ -2,7 +2,9 @@
 
 It is an ordinary ROS node inside ``gesture-bringup``: it publishes ``speech/say`` (or
 ``speech/play_file``) once every node has subscribed to what it needs, follows the utterance and the
-robot's trajectories, and returns once the speech has ended and the robot has settled back at rest.
+robot's trajectories, and returns once the speech has ended, the robot has settled back at rest and
+the recognised words of a recording have arrived (ASR may finish after the motion on a slow
+machine; the outputs show them), at most :data:`WORDS_WAIT_S` after the speech.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import rclpy
 from gesture_core import contracts as c
 from gesture_core.errors import GestureError
 from rclpy.executors import SingleThreadedExecutor
+from gesture_msgs.msg import UtteranceEvent, Words
 from rclpy.signals import SignalHandlerOptions
 from std_msgs.msg import String
 
@@ -24,6 +27,8 @@ log = logging.getLogger("gesture_bringup")
 
 #: After the speech and the last trajectory point, how long the robot may take to settle (s).
 SETTLE_S = 1.5
+#: Longest wait after the speech for the final recognised words of an utterance (s).
+WORDS_WAIT_S = 20.0
 
 
 class Director:
@@ -40,13 +45,15 @@ class Director:
         self.starts: dict[str, int] = {}
         self.ends: dict[str, int] = {}
         self.motion_end: dict[str, int] = {}
-        self.node.create_subscription(String, c.UTTERANCE.name, self._on_utterance, c.UTTERANCE.depth)
+        self.awaiting_words: set[str] = set()  # recognised (not TTS) utterances whose final words are due
+        self.node.create_subscription(UtteranceEvent, c.UTTERANCE.name, self._on_utterance, c.UTTERANCE.depth)
+        self.node.create_subscription(Words, c.WORDS.name, self._on_words, c.WORDS.depth)
         from trajectory_msgs.msg import JointTrajectory
 
         self.node.create_subscription(JointTrajectory, c.JOINT_TRAJECTORY.name, self._on_trajectory, 10)
 
     # ----------------------------------------------------------------------------------------
-    def _on_utterance(self, msg: String) -> None:
+    def _on_utterance(self, msg: UtteranceEvent) -> None:
         try:
             ev = c.decode_utterance(msg)
         except GestureError as exc:
@@ -54,11 +61,24 @@ class Director:
             return
         if ev.event == "start":
             self.starts[ev.utterance_id] = ev.start_ns
+            if not ev.words_known:
+                self.awaiting_words.add(ev.utterance_id)
             log.info("utterance %s: %s", ev.utterance_id, f"“{ev.text}”" if ev.text else ev.source)
+        elif ev.event == "cancel":
+            self.ends[ev.utterance_id] = self.node.get_clock().now().nanoseconds
+            log.info("utterance %s: canceled", ev.utterance_id)
         else:
             end = ev.start_ns + round(ev.n_samples * c.NS_PER_S / c.AUDIO_SAMPLE_RATE)
             self.ends[ev.utterance_id] = end
             log.info("utterance %s: %.2f s of speech", ev.utterance_id, ev.n_samples / c.AUDIO_SAMPLE_RATE)
+
+    def _on_words(self, msg: Words) -> None:
+        try:
+            words = c.decode_words(msg)
+        except GestureError:
+            return
+        if words.final:
+            self.awaiting_words.discard(words.utterance_id)
 
     def _on_trajectory(self, msg) -> None:
         try:
@@ -124,7 +144,11 @@ class Director:
                 continue
             now = self.node.get_clock().now().nanoseconds
             finished = [u for u in self.ends if u in self.motion_end]
-            if finished and all(now > max(self.ends[u], self.motion_end[u]) + SETTLE_S * c.NS_PER_S for u in finished):
+            settled = finished and all(
+                now > max(self.ends[u], self.motion_end[u]) + SETTLE_S * c.NS_PER_S for u in finished
+            )
+            words_due = [u for u in self.awaiting_words if u in self.ends and now < self.ends[u] + WORDS_WAIT_S * c.NS_PER_S]
+            if settled and not words_due:
                 log.info("speech over and the robot is back at rest")
                 return 0
             waited = time.monotonic() - said_at

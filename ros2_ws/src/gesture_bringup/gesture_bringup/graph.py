@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from gesture_core.bundled import DEFAULT_ROBOT, ROBOTS
+from gesture_core.models.registry import backends
+from gesture_core.node_settings import GeneratorSettings, SimSettings, SpeechSourceSettings
+from gesture_core.settings import specs
+
 #: The package that owns every node executable.
 NODE_PACKAGE = "gesture_ros"
 
@@ -36,19 +41,34 @@ class Argument:
     choices: tuple[str, ...] | None = None
 
 
-#: Every argument of the graph, in the order ``--help`` shows them.
+def _from_setting(name: str, cls: type, field: str, default: str | None = None, choices: tuple | None = None) -> Argument:
+    """The argument that sets node setting ``cls.field``: its description, default and choices
+    come from the setting (``default`` / ``choices`` where the graph's differ)."""
+    item = next(i for i in specs(cls) if i.name == field)
+    value = item.default if default is None else default
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if choices is None and isinstance(item.default, bool):
+        choices = ("true", "false")
+    elif choices is None and item.spec.choices is not None:
+        choices = tuple(map(str, item.spec.choices))
+    return Argument(name, text, item.spec.description, choices)
+
+
+#: Every argument of the graph, in the order ``--help`` shows them. Those that set a node parameter
+#: are derived from its setting (gesture_core.node_settings); the robot names are gesture_core.bundled.ROBOTS.
 ARGUMENTS: tuple[Argument, ...] = (
-    Argument("input", "tts", "speech source mode: tts (speaks speech/say), file (plays speech/play_file), mic", ("tts", "file", "mic")),
-    Argument("backend", "procedural", "gesture generator", ("procedural", "trimodal", "diffusion")),
-    Argument("checkpoint", "", "checkpoint directory of the learned backend (empty: bundled default, if any)"),
-    Argument("robot", "", "robot: a bundled name (config/retarget_<robot>.yaml: humanoid, humanoid_7dof, nao, pepper, "
-             "icub) or the path of a robot config (.yaml); empty: the nodes' config_file (params file, else humanoid)"),
+    _from_setting("input", SpeechSourceSettings, "mode"),
+    _from_setting("backend", GeneratorSettings, "backend", choices=tuple(backends())),
+    _from_setting("checkpoint", GeneratorSettings, "checkpoint"),
+    Argument("robot", "", f"robot: a bundled name (config/retarget_<robot>.yaml: {', '.join(ROBOTS)}) or the path "
+             "of a robot config (.yaml); empty: the nodes' config_file (params file, else "
+             f"{DEFAULT_ROBOT})"),
     Argument("sim", "true", "run the MuJoCo simulation of the robot", ("true", "false")),
-    Argument("render", "true", "render the simulation offscreen and publish sim/image", ("true", "false")),
-    Argument("viewer", "false", "show the simulation in MuJoCo's viewer (needs a display)", ("true", "false")),
+    _from_setting("render", SimSettings, "render", default="true"),
+    _from_setting("viewer", SimSettings, "viewer"),
     Argument("record", "", "directory for the MCAP recording of every topic (empty: no recording)"),
     Argument("params_file", "", "parameter file (empty: config/gesture.yaml of gesture_bringup)"),
-)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

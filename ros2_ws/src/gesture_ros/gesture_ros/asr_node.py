@@ -30,14 +30,10 @@ from gesture_core.speech.asr import StreamingRecognizer, load_model
 from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
 from rclpy.node import Node
 
-from .ros_io import Param, declare_params, msg_class, run_node
-from .utterance_input import INPUT_PARAMS, UtteranceInput
+from gesture_core.node_settings import AsrSettings
 
-PARAMS = [
-    Param("model_path", "", "Vosk model directory; empty: the installed vosk-model-* package", dynamic=False),
-    Param("partial_period", 0.3, "minimum s between partial speech/words messages of an utterance", range=(0.0, 10.0)),
-    *INPUT_PARAMS,
-]
+from .ros_io import NodeSettings, msg_class, run_node
+from .utterance_input import UtteranceInput
 
 
 @dataclass
@@ -53,20 +49,20 @@ class _Recognition:
 class AsrNode(Node):
     def __init__(self) -> None:
         super().__init__("asr")
-        self._p = declare_params(self, PARAMS, on_change=lambda changes: self._p.update(changes))
+        self._s = NodeSettings(self, AsrSettings)
         self._model = None
         try:
-            self._model = load_model(self._p["model_path"] or None)
+            self._model = load_model(self._s.value.model_path or None)
         except SpeechError as exc:
             self.get_logger().error(
                 f"{exc}. Running without speech recognition: every utterance gets an empty final "
                 f"{c.WORDS.name} message."
             )
-        self._String = msg_class(c.WORDS)
-        self._words_pub = self.create_publisher(self._String, c.WORDS.name, c.WORDS.depth)
+        self._Words, self._Word = msg_class(c.WORDS), msg_class(c.WORD_MSG)
+        self._words_pub = self.create_publisher(self._Words, c.WORDS.name, c.WORDS.depth)
         self._input = UtteranceInput(
             self, self._on_start, self._on_audio, self._on_end,
-            max_open=self._p["max_open_utterances"], max_seconds=self._p["max_utterance_s"],
+            max_open=self._s.value.max_open_utterances, max_seconds=self._s.value.max_utterance_s,
         )  # fmt: skip
         self.get_logger().info("ASR ready" if self._model is not None else "ASR ready (no model)")
 
@@ -82,7 +78,7 @@ class AsrNode(Node):
             return
         state.recognizer.feed(res.utterance.audio[res.start : res.stop])
         now = time.monotonic()
-        if now - state.last_time < self._p["partial_period"]:
+        if now - state.last_time < self._s.value.partial_period:
             return
         state.last_time = now
         words = state.recognizer.words()
@@ -100,7 +96,7 @@ class AsrNode(Node):
         )
 
     def _publish(self, uid: str, words: list[c.Word], final: bool) -> None:
-        self._words_pub.publish(c.encode_words(self._String(), c.WordTimings(uid, words, final, "asr")))
+        self._words_pub.publish(c.encode_words(self._Words(), c.WordTimings(uid, words, final, "asr"), self._Word))
 
 
 def main(args: list[str] | None = None) -> int:

@@ -29,15 +29,17 @@ Latency choices
   generation (they are computed anyway by the features node); otherwise the generator computes
   them itself rather than wait. Streaming windows always compute their own (with context).
 
-Parameters (live-changeable): ``backend``, ``checkpoint``, ``execution_provider`` reload the
-generator; a backend that cannot be built (missing or corrupt checkpoint) is logged as an error
-and the node falls back to the procedural generator. ``speaker``, ``amplitude``, ``seed``,
-``variability`` make the :class:`~gesture_core.generation.base.Style` of the next generation.
-``diffusion_steps``, ``guidance_scale``, ``diffusion_eta`` are the DDIM sampler settings of the
-diffusion backend (:class:`~gesture_core.models.diffusion.sampler.SamplerConfig`): a change is
-applied to the loaded model without reloading it, from the next window on; fewer steps are
-faster (each window costs one network call per step, two with guidance), more steps smoother.
-Bad messages (malformed JSON, NaN audio, unknown utterance ids, gaps) are logged and dropped; a
+Parameters (:class:`~gesture_core.node_settings.GeneratorSettings`, live-changeable):
+``backend``, ``checkpoint``, ``execution_provider`` reload the generator; a backend that cannot be
+built (missing or corrupt checkpoint) is logged as an error and the node falls back to the
+procedural generator. ``speaker``, ``amplitude``, ``seed``, ``variability`` make the
+:class:`~gesture_core.generation.base.Style` of the next generation.
+
+Backends are plug-ins (:mod:`gesture_core.models.registry`); this node imports none of them. Each
+backend's own settings are declared as ``<backend>.<name>`` (e.g. ``diffusion.steps``, the DDIM
+steps per window) from its description, and a change is applied to the loaded generator with
+``configure(**settings)``, without reloading it, from the next window on.
+Bad messages (wrong layout, NaN audio, unknown utterance ids, gaps) are logged and dropped; a
 generator that fails on an utterance is logged and the procedural generator used for it instead.
 """
 
@@ -52,47 +54,24 @@ from typing import TypeVar
 
 import numpy as np
 from rclpy.node import Node
-from trajectory_msgs.msg import JointTrajectoryPoint
 
 from gesture_core import contracts as c
 from gesture_core.errors import GestureError
 from gesture_core.generation.base import GestureGenerator, SpeechInput, Style
-from gesture_core.generation.factory import BACKENDS, EXECUTION_PROVIDERS, make_generator, providers_for
+from gesture_core.generation.factory import make_generator, providers_for
 from gesture_core.generation.streaming import GestureStream
-from gesture_core.models.diffusion.inference import DiffusionGeneratorBase
-from gesture_core.models.diffusion.sampler import SamplerConfig
-from gesture_core.models.procedural import ProceduralGenerator
+from gesture_core.models.registry import backends
+from gesture_core.node_settings import DEFAULT_BACKEND, GeneratorSettings
+from gesture_core.settings import Settings, specs
 from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
 
-from .ros_io import Param, declare_params, guarded, msg_class, run_node
-from .utterance_input import INPUT_PARAMS, UtteranceInput
-
-PARAMS = [
-    Param("backend", "procedural", "gesture generator backend", choices=BACKENDS),
-    Param("checkpoint", "", "checkpoint directory of a learned backend; empty: its shipped weights (gesture_core.weights)"),
-    Param("execution_provider", "cpu", "onnxruntime execution provider of learned backends",
-          choices=tuple(EXECUTION_PROVIDERS)),
-    Param("speaker", -1, "speaker id of a learned model (-1: its average speaker)", range=(-1, 100_000)),
-    Param("amplitude", 1.0, "scale of the motion around the mean pose (0: rest pose)", range=(0.0, 3.0)),
-    Param("seed", 0, "random seed: the same seed and speech give the same motion", range=(0, 2**31 - 1)),
-    Param("variability", 1.0, "scale of the generator's randomness", range=(0.0, 3.0)),
-    Param("streaming", False, "generate every utterance in 2 s windows as audio arrives (always on for mic)"),
-    Param("words_timeout", 2.0, "longest wait (s) for ASR words after an utterance ends", range=(0.0, 30.0)),
-    Param("diffusion_steps", 8, "diffusion backend: DDIM denoising steps per window (4-10 is real-time)",
-          range=(1, 50)),
-    Param("guidance_scale", 1.0, "diffusion backend: classifier-free guidance scale (1: conditional "
-          "model only, one network call per step; otherwise two)", range=(0.0, 10.0)),
-    Param("diffusion_eta", 0.0, "diffusion backend: DDIM stochasticity (0: deterministic given the seed, "
-          "1: ancestral sampling)", range=(0.0, 1.0)),
-    *INPUT_PARAMS,
-]  # fmt: skip
+from .ros_io import NodeSettings, guarded, msg_class, run_node
+from .utterance_input import UtteranceInput
 
 T = TypeVar("T")
 
 #: Parameters whose change rebuilds the generator.
 RELOAD = {"backend", "checkpoint", "execution_provider"}
-#: Parameters of the diffusion sampler, applied to the loaded generator.
-SAMPLER = {"diffusion_steps", "guidance_scale", "diffusion_eta"}
 #: How many utterances' final words / features are remembered.
 KEEP = 16
 
@@ -112,21 +91,28 @@ class _Waiting:
 class GeneratorNode(Node):
     def __init__(self) -> None:
         super().__init__("gesture_generator")
-        self._p = declare_params(self, PARAMS, on_change=self._on_params)
-        self._procedural = ProceduralGenerator()
+        self._s = NodeSettings(self, GeneratorSettings, check=_backend_problem, on_change=self._on_settings)
+        #: each backend's own settings, as parameters <backend>.<name>
+        self._backend_settings: dict[str, NodeSettings[Settings]] = {
+            name: NodeSettings(self, b.settings, prefix=f"{name}.", on_change=self._backend_changed(name))
+            for name, b in backends().items()
+            if specs(b.settings)
+        }
+        self._procedural = make_generator(DEFAULT_BACKEND)
         _warm_up(self._procedural)  # the fallback must be ready as well
         self._generator: GestureGenerator = self._procedural
+        self._loaded = DEFAULT_BACKEND  # the backend of self._generator
         self._load_generator()
         self._words: OrderedDict[str, list[c.Word]] = OrderedDict()
         self._features: OrderedDict[str, c.AudioFeatures] = OrderedDict()
         self._waiting: dict[str, _Waiting] = {}
         self._done: deque[str] = deque(maxlen=256)
 
-        self._Trajectory = msg_class(c.HUMAN_POSE)
-        self._pub = self.create_publisher(self._Trajectory, c.HUMAN_POSE.name, c.HUMAN_POSE.depth)
+        self._Sequence = msg_class(c.HUMAN_POSE)
+        self._pub = self.create_publisher(self._Sequence, c.HUMAN_POSE.name, c.HUMAN_POSE.depth)
         self._input = UtteranceInput(
-            self, self._on_start, self._on_audio, self._on_end,
-            max_open=self._p["max_open_utterances"], max_seconds=self._p["max_utterance_s"],
+            self, self._on_start, self._on_audio, self._on_end, self._on_cancel,
+            max_open=self._s.value.max_open_utterances, max_seconds=self._s.value.max_utterance_s,
         )  # fmt: skip
         self.create_subscription(
             msg_class(c.WORDS), c.WORDS.name, guarded(self, c.WORDS.name)(self._on_words), c.WORDS.depth
@@ -143,46 +129,44 @@ class GeneratorNode(Node):
 
     # -- parameters ---------------------------------------------------------------------------------
 
-    def _on_params(self, changes: dict) -> None:
-        self._p.update(changes)
-        if RELOAD & set(changes):
+    def _on_settings(self, _settings: GeneratorSettings, changes: set[str]) -> None:
+        if RELOAD & changes:
             self._load_generator()
-        elif SAMPLER & set(changes) and isinstance(self._generator, DiffusionGeneratorBase):
-            self._generator.sampler = self._sampler()
-            self.get_logger().info(f"diffusion sampler: {self._generator.describe()}")
 
-    def _sampler(self) -> SamplerConfig:
-        p = self._p
-        return SamplerConfig(steps=p["diffusion_steps"], eta=p["diffusion_eta"], guidance=p["guidance_scale"])
+    def _backend_changed(self, name: str) -> Callable[[Settings, set[str]], None]:
+        def apply(settings: Settings, _changes: set[str]) -> None:
+            if self._loaded == name:  # else it applies when that backend is loaded
+                self._generator.configure(**settings.as_dict())
+                self.get_logger().info(f"{name} settings: {settings.as_dict()}")
+
+        return apply
+
+    def _backend_values(self, name: str) -> dict:
+        own = self._backend_settings.get(name)
+        return own.value.as_dict() if own is not None else {}
 
     def _load_generator(self) -> None:
         """Build the configured backend; on failure log why and use the procedural generator."""
-        backend = self._p["backend"]
+        s = self._s.value
         try:
-            generator = make_generator(
-                backend,
-                self._p["checkpoint"] or None,
-                providers_for(self._p["execution_provider"]),
-                sampler=self._sampler(),
-            )
+            settings = self._backend_values(s.backend)
+            generator = make_generator(s.backend, s.checkpoint or None, providers_for(s.execution_provider), **settings)
             took = _warm_up(generator)
-            self._generator = generator
-            settings = f", {generator.describe()}" if isinstance(generator, DiffusionGeneratorBase) else ""
-            source = self._p["checkpoint"] or ("shipped weights" if backend != "procedural" else "no weights")
-            self.get_logger().info(
-                f"generator backend: {backend} ({source}{settings}), "
-                f"warmed up in {took:.2f} s"
-            )
+            self._generator, self._loaded = generator, s.backend
+            learned = backends()[s.backend].needs_checkpoint
+            source = (s.checkpoint or "its shipped weights") if learned else "no weights"
+            extra = "".join(f", {k}={v}" for k, v in settings.items())
+            self.get_logger().info(f"generator backend: {s.backend} ({source}{extra}), warmed up in {took:.2f} s")
         except GestureError as exc:
-            self._generator = self._procedural
+            self._generator, self._loaded = self._procedural, DEFAULT_BACKEND
             self.get_logger().error(
-                f"cannot use backend {backend!r}: {exc}; falling back to the procedural generator"
+                f"cannot use backend {s.backend!r}: {exc}; falling back to the procedural generator"
             )
 
     def _style(self) -> Style:
-        p = self._p
-        speaker = None if p["speaker"] < 0 else p["speaker"]
-        return Style(speaker=speaker, seed=p["seed"], amplitude=p["amplitude"], variability=p["variability"])
+        p = self._s.value
+        speaker = None if p.speaker < 0 else p.speaker
+        return Style(speaker=speaker, seed=p.seed, amplitude=p.amplitude, variability=p.variability)
 
     # -- inputs -------------------------------------------------------------------------------------
 
@@ -212,7 +196,7 @@ class GeneratorNode(Node):
 
     def _on_start(self, utt: UtteranceAudio) -> GestureStream | None:
         """Live input gets a windowed stream; whole utterances wait for their end (None)."""
-        if utt.start.source == "mic" or self._p["streaming"]:
+        if utt.start.source == "mic" or self._s.value.streaming:
             return GestureStream(self._generator, self._style(), utt.utterance_id)
         return None
 
@@ -233,10 +217,15 @@ class GeneratorNode(Node):
             window = self._stream_step(uid, stream, lambda: stream.finish(utt.audio, words))
             if window is not None:
                 self._publish(utt, window.poses, window.first_frame)
-        elif uid in self._words or self._p["words_timeout"] <= 0:
+        elif uid in self._words or self._s.value.words_timeout <= 0:
             self._generate_utterance(utt)
         else:  # ASR words come after the audio; TTS words are published first but may be overtaken
-            self._waiting[uid] = _Waiting(utt, self._service_s + self._p["words_timeout"])
+            self._waiting[uid] = _Waiting(utt, self._service_s + self._s.value.words_timeout)
+
+    def _on_cancel(self, ev: c.UtteranceEvent, stream: GestureStream | None) -> None:
+        """A canceled utterance gets no (more) gestures; the retargeter takes the robot to rest."""
+        self._waiting.pop(ev.utterance_id, None)
+        self._finished(ev.utterance_id)
 
     def _check_deadlines(self) -> None:
         """Generate, without words, the utterances whose words are overdue.
@@ -250,7 +239,7 @@ class GeneratorNode(Node):
             if self._service_s >= waiting.deadline:
                 del self._waiting[uid]
                 self.get_logger().info(
-                    f"{uid}: no final words within {self._p['words_timeout']:g} s; gesturing from audio alone"
+                    f"{uid}: no final words within {self._s.value.words_timeout:g} s; gesturing from audio alone"
                 )
                 try:
                     self._generate_utterance(waiting.utt)
@@ -303,12 +292,19 @@ class GeneratorNode(Node):
             self.get_logger().error(f"{utt.utterance_id}: generator returned NaN/inf poses; dropped")
             return
         seq = c.GestureSequence(utt.utterance_id, utt.start.start_ns, poses, first_frame)
-        self._pub.publish(c.encode_human_pose(self._Trajectory(), seq, JointTrajectoryPoint))
+        self._pub.publish(c.encode_human_pose(self._Sequence(), seq))
 
     def _finished(self, uid: str) -> None:
         self._done.append(uid)
         self._words.pop(uid, None)
         self._features.pop(uid, None)
+
+
+def _backend_problem(settings: GeneratorSettings) -> str | None:
+    """Why ``settings.backend`` cannot be used: not an installed backend plug-in."""
+    if settings.backend not in backends():
+        return f"backend={settings.backend!r} is not one of the installed backends {list(backends())}"
+    return None
 
 
 def _warm_up(generator: GestureGenerator) -> float:

@@ -15,18 +15,14 @@ import sys
 import time
 from pathlib import Path
 
+from gesture_core.node_settings import RecorderSettings
 from gesture_core.recording import McapRecorder, MessageDefinitions
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from .ros_io import Param, declare_params, msg_class, run_node
+from .ros_io import NodeSettings, msg_class, run_node
 
 log = logging.getLogger(__name__)
-
-PARAMS = [
-    Param("output_dir", "out/recording", "directory of recording.mcap", dynamic=False),
-    Param("exclude", ["/rosout", "/parameter_events"], "topics not to record", dynamic=False),
-]
 
 
 def share_dirs() -> list[Path]:
@@ -38,9 +34,9 @@ def share_dirs() -> list[Path]:
 class RecorderNode(Node):
     def __init__(self) -> None:
         super().__init__("recorder")
-        params = declare_params(self, PARAMS)
-        self.exclude = set(params["exclude"])
-        path = Path(params["output_dir"]) / "recording.mcap"
+        settings = NodeSettings(self, RecorderSettings).value
+        self.exclude = set(settings.exclude)
+        path = Path(settings.output_dir) / "recording.mcap"
         self.recorder = McapRecorder(path, MessageDefinitions(share_dirs()))
         self.subs: dict[str, object] = {}
         self.create_timer(1.0, self.discover)
@@ -50,6 +46,10 @@ class RecorderNode(Node):
     def discover(self) -> None:
         for topic, types in self.get_topic_names_and_types():
             if topic in self.subs or topic in self.exclude or len(types) != 1:
+                continue
+            if "/_action/" in topic:  # an action's internals (goal status, feedback): the speech is recorded
+                self.get_logger().info(f"not recording {topic} (action internals)")
+                self.exclude.add(topic)
                 continue
             infos = self.get_publishers_info_by_topic(topic)
             if not infos:

@@ -10,6 +10,9 @@ controller-rate resampling, joined to the commanded state).
   is already past is cut to what is still to come and starts from the commanded state now (logged).
 - When gestures stop, the robot holds its last posture for ``rest_hold_time`` and then blends to
   the rest pose over ``rest_blend_time``.
+- A ``cancel`` event on ``speech/utterance`` (a canceled ``say`` goal) stops that utterance's
+  motion now: the robot blends from its commanded state to rest over ``rest_blend_time``, and later
+  gestures of the utterance are dropped (logged).
 - At start-up, once a controller subscribes, the rest pose is commanded (one point,
   ``rest_blend_time`` ahead) so the robot starts in a known posture; so is it whenever another
   controller subscribes while the robot is idle.
@@ -22,64 +25,39 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 
 from gesture_core import contracts as c
 from gesture_core.errors import ConfigError
+from gesture_core.node_settings import RETARGET_CONFIG_KEYS, RetargetFileSettings, RetargetSettings
 from gesture_core.retarget.config import RetargetConfig, default_config_path, load_config
 from gesture_core.retarget.motion import MotionPlanner
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from trajectory_msgs.msg import JointTrajectoryPoint
 
-from .ros_io import Param, declare_params, guarded, msg_class, run_node
+from .ros_io import NodeSettings, guarded, msg_class, run_node
 
-#: Node parameter -> the RetargetConfig setting it overrides (see RetargetConfig.with_overrides).
-SETTINGS = {
-    "amplitude_scale": "amplitude_scale",
-    "speed_scale": "speed_scale",
-    "smoothing_cutoff_hz": "smoothing_cutoff_hz",
-    "limit_margin": "limits_margin",
-    "rest_hold_time": "rest_hold_time",
-    "rest_blend_time": "rest_blend_time",
-    "controller_rate": "controller_rate_hz",
-}
 #: Period of the timer that watches for the end of the gestures (s).
 WATCH_PERIOD_S = 0.05
-
-
-def tunable_params(cfg: RetargetConfig) -> list[Param]:
-    """The live parameters, defaulting to the values of the loaded config file."""
-    return [
-        Param("amplitude_scale", cfg.amplitude_scale, "scale of the gestures around the mean pose (1: as generated)",
-              range=(0.0, 3.0)),
-        Param("speed_scale", cfg.speed_scale, "scale of the velocity limits (acceleration: squared); <= 1",
-              range=(0.05, 1.0)),
-        Param("smoothing_cutoff_hz", cfg.smoothing_cutoff_hz, "low-pass cutoff of the safety stage (Hz)",
-              range=(0.1, 450.0)),
-        Param("limit_margin", cfg.limits.margin, "kept clear of every joint position limit (rad)", range=(0.0, 0.5)),
-        Param("rest_hold_time", cfg.rest_hold_time, "hold of the last posture before returning to rest (s)",
-              range=(0.0, 10.0)),
-        Param("rest_blend_time", cfg.rest_blend_time, "duration of the return to the rest pose (s)",
-              range=(0.1, 10.0)),
-        Param("controller_rate", cfg.controller_rate_hz, "rate of the trajectory points (Hz)", range=(10.0, 1000.0)),
-    ]  # fmt: skip
 
 
 class RetargetNode(Node):
     def __init__(self) -> None:
         super().__init__("retarget")
-        static = declare_params(
-            self, [Param("config_file", "", "retarget YAML (empty: the bundled retarget_humanoid.yaml)", dynamic=False)]
-        )
-        path = static["config_file"] or default_config_path()
+        path = NodeSettings(self, RetargetFileSettings).value.config_file or default_config_path()
         cfg = load_config(path)
-        self._values = declare_params(self, tunable_params(cfg), on_change=self._on_params)
-        self._planner = MotionPlanner(self._config(cfg, self._values))
-        self.add_on_set_parameters_callback(self._check_params)
+        defaults = {name: _config_value(cfg, key) for name, key in RETARGET_CONFIG_KEYS.items()}
+        self._planner: MotionPlanner | None = None
+        self._s = NodeSettings(self, RetargetSettings, defaults=defaults, check=self._problem, on_change=self._on_settings)
+        self._planner = MotionPlanner(self._config(cfg, self._s.value))
         self._Trajectory = msg_class(c.JOINT_TRAJECTORY)
         self._pub = self.create_publisher(self._Trajectory, c.JOINT_TRAJECTORY.name, c.JOINT_TRAJECTORY.depth)
         topic = c.HUMAN_POSE
         self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_pose), topic.depth)
+        topic = c.UTTERANCE
+        self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_event), topic.depth)
+        self._moving: str | None = None  # utterance id of the last gesture commanded
+        self._canceled: deque[str] = deque(maxlen=64)
         self._listeners = 0  # subscribers of joint_trajectory at the last watch
         self.create_timer(WATCH_PERIOD_S, self._watch)
         self.get_logger().info(
@@ -89,24 +67,23 @@ class RetargetNode(Node):
     # -- parameters -------------------------------------------------------------------------------
 
     @staticmethod
-    def _config(base: RetargetConfig, values: dict) -> RetargetConfig:
-        return base.with_overrides(**{SETTINGS[k]: v for k, v in values.items() if k in SETTINGS})
+    def _config(base: RetargetConfig, s: RetargetSettings) -> RetargetConfig:
+        return base.with_overrides(**{key: getattr(s, name) for name, key in RETARGET_CONFIG_KEYS.items()})
 
-    def _check_params(self, changes: list) -> SetParametersResult:
-        """Refuse a combination the robot cannot take (cutoff above Nyquist, margin wider than a
-        joint's range, ...), naming the setting."""
-        values = {**self._values, **{ch.name: ch.value for ch in changes if ch.name in SETTINGS}}
+    def _problem(self, candidate: RetargetSettings) -> str | None:
+        """Why the robot cannot take ``candidate`` (a margin wider than a joint's range, ...), or None."""
+        if self._planner is None:
+            return None  # start-up: MotionPlanner checks the first settings itself
         try:
-            self._planner.check(self._config(self._planner.cfg, values))
+            self._planner.check(self._config(self._planner.cfg, candidate))
         except ConfigError as exc:
-            self.get_logger().warning(f"rejected parameter change: {exc}")
-            return SetParametersResult(successful=False, reason=str(exc))
-        return SetParametersResult(successful=True)
+            return str(exc)
+        return None
 
-    def _on_params(self, changes: dict) -> None:
-        self._values.update(changes)
-        self._planner.configure(self._config(self._planner.cfg, self._values))
-        self.get_logger().info(f"settings changed (from the next message on): {changes}")
+    def _on_settings(self, settings: RetargetSettings, changes: set[str]) -> None:
+        assert self._planner is not None
+        self._planner.configure(self._config(self._planner.cfg, settings))
+        self.get_logger().info(f"settings changed (from the next message on): {sorted(changes)}")
 
     # -- gestures in, trajectories out ------------------------------------------------------------
 
@@ -118,16 +95,32 @@ class RetargetNode(Node):
 
     def _on_pose(self, msg: object) -> None:
         seq = c.decode_human_pose(msg)
+        if seq.utterance_id in self._canceled:
+            self.get_logger().info(f"{seq.utterance_id}: canceled; its gestures (frame {seq.first_frame} on) dropped")
+            return
         began = time.perf_counter()
         cmd = self._planner.plan_gesture(seq, self._now_ns())
         if cmd is None:
             return
         self._publish(cmd)
+        self._moving = seq.utterance_id
         self.get_logger().info(
             f"{seq.utterance_id}: frames {seq.first_frame}-{seq.first_frame + len(seq.poses) - 1} -> "
             f"{len(cmd.times)} points over {cmd.times[-1]:.2f} s "
             f"(planned in {1000 * (time.perf_counter() - began):.0f} ms)"
         )
+
+    def _on_event(self, msg: object) -> None:
+        ev = c.decode_utterance(msg)
+        if ev.event != "cancel":
+            return
+        self._canceled.append(ev.utterance_id)
+        now = self._now_ns()
+        end = self._planner.end_ns
+        if self._moving == ev.utterance_id and end is not None and (now < end or not self._planner.resting()):
+            self._publish(self._planner.plan_rest(now))
+            self._moving = None
+            self.get_logger().info(f"{ev.utterance_id}: canceled; returning to the rest pose now")
 
     def _watch(self) -> None:
         """Rest command for a controller that starts listening while the robot is idle (at
@@ -145,6 +138,11 @@ class RetargetNode(Node):
         if end is not None and not self._planner.resting() and now >= end + hold:
             self._publish(self._planner.plan_rest(now))
             self.get_logger().info("no more gestures: returning to the rest pose")
+
+
+def _config_value(cfg: RetargetConfig, key: str) -> float:
+    """The value of a :meth:`RetargetConfig.with_overrides` key in ``cfg`` (``limits_margin``: limits.margin)."""
+    return float(cfg.limits.margin if key == "limits_margin" else getattr(cfg, key))
 
 
 def main(args: list[str] | None = None) -> int:

@@ -1,9 +1,9 @@
 """What every node of the stack shares at its ROS edge: message classes, parameters, guarded callbacks.
 
 - :func:`msg_class` turns a contract's ``pkg/msg/Name`` into the message class.
-- :class:`Param` + :func:`declare_params` declare parameters with descriptors (description, range,
-  allowed values) and install one set-parameters callback that rejects bad values with a reason;
-  rclpy itself enforces the numeric ranges of the descriptors.
+- :class:`NodeSettings` declares a node's settings dataclass (``gesture_core.node_settings``) as
+  parameters with descriptors (description, range, allowed values), refuses bad changes with a
+  reason and swaps the validated instance atomically; rclpy itself enforces the numeric ranges.
 - :func:`guarded` wraps a subscription callback: a :class:`~gesture_core.errors.GestureError`
   (a message that breaks its contract, say) is logged with the topic and dropped; the node lives on.
 """
@@ -14,16 +14,18 @@ import functools
 import importlib
 import sys
 import traceback
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Generic, TypeVar
 
 from gesture_core.contracts import Topic
-from gesture_core.errors import GestureError
+from gesture_core.errors import ConfigError, GestureError
+from gesture_core.settings import Item, Settings, specs
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+
+S = TypeVar("S", bound=Settings)
 
 
 def msg_class(topic: Topic | str) -> type:
@@ -32,94 +34,88 @@ def msg_class(topic: Topic | str) -> type:
     return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
 
 
-@dataclass(frozen=True)
-class Param:
-    """A node parameter: name, default, description, and optionally a numeric range or choices.
+class NodeSettings(Generic[S]):
+    """A node's settings (a :class:`~gesture_core.settings.Settings` dataclass of the core) as ROS
+    parameters: declared with their descriptors, validated as a whole on every change, swapped
+    atomically. Read them as ``settings.value.<name>`` (typed; a typo is an AttributeError at once).
 
-    ``check`` may add a validation rule: it returns an error message for a bad value, else None.
-    ``dynamic=False`` marks parameters read once at start-up (changing them is refused live).
+    ``prefix``: parameter name prefix (a backend's settings: ``diffusion.``); ``defaults``: values
+    that replace the class defaults (the retargeter's come from its robot config); ``check``: an
+    extra rule on a candidate (e.g. an installed voice) returning why it is refused, or None;
+    ``on_change(new, changed_names)`` runs after an accepted change.
     """
 
-    name: str
-    default: Any
-    description: str
-    range: tuple[float, float] | None = None
-    choices: Sequence[Any] | None = None
-    check: Callable[[Any], str | None] | None = None
-    dynamic: bool = True
-
-    def descriptor(self) -> ParameterDescriptor:
-        d = ParameterDescriptor(description=self.description, read_only=False)
-        if self.choices is not None:
-            d.additional_constraints = "one of: " + ", ".join(map(str, self.choices))
-        if not self.dynamic:
-            d.additional_constraints = (d.additional_constraints + "; " if d.additional_constraints else "") + (
-                "read at start-up only"
-            )
-        if self.range is not None:
-            lo, hi = self.range
-            if isinstance(self.default, bool):
-                pass
-            elif isinstance(self.default, int):
-                d.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=0)]
-            else:
-                d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
-        return d
-
-    def problem(self, value: Any) -> str | None:
-        """Why ``value`` is not acceptable, or None."""
-        if self.choices is not None and value not in self.choices:
-            return f"{self.name}={value!r} is not one of {list(self.choices)}"
-        if self.range is not None and not isinstance(value, bool) and isinstance(value, (int, float)):
-            lo, hi = self.range
-            if not lo <= value <= hi:
-                return f"{self.name}={value!r} is outside [{lo}, {hi}]"
-        if self.check is not None:
-            return self.check(value)
-        return None
-
-
-def declare_params(
-    node: Node, params: Sequence[Param], on_change: Callable[[dict[str, Any]], None] | None = None
-) -> dict[str, Any]:
-    """Declare ``params`` on ``node``, validate every later change, and return the current values.
-
-    ``on_change`` is called with ``{name: new value}`` after an accepted change, so the node can
-    apply it (rebuild a filter, switch a backend).
-    """
-    by_name = {p.name: p for p in params}
-    values = {}
-    for p in params:
-        values[p.name] = node.declare_parameter(p.name, p.default, p.descriptor()).value
-        problem = p.problem(values[p.name])
+    def __init__(
+        self,
+        node: Node,
+        cls: type[S],
+        *,
+        prefix: str = "",
+        defaults: dict[str, Any] | None = None,
+        check: Callable[[S], str | None] | None = None,
+        on_change: Callable[[S, set[str]], None] | None = None,
+    ):
+        self._node, self._prefix, self._check, self._on_change = node, prefix, check, on_change
+        self._items = {item.name: item for item in specs(cls)}
+        values = {}
+        for name, item in self._items.items():
+            default = (defaults or {}).get(name, item.default)
+            values[name] = node.declare_parameter(prefix + name, default, descriptor(item)).value
+        try:
+            self.value: S = cls(**values)
+            problem = check(self.value) if check is not None else None
+        except ConfigError as exc:
+            problem = str(exc)
         if problem:
-            raise GestureError(f"bad start-up parameter: {problem}")
-    started = [False]
+            raise ConfigError(f"bad start-up parameter: {prefix}{problem}")
+        node.add_on_set_parameters_callback(self._validate)
+        node.add_post_set_parameters_callback(self._apply)
 
-    def validate(changes: list) -> SetParametersResult:
-        for change in changes:
-            p = by_name.get(change.name)
-            if p is None:
-                continue
-            if started[0] and not p.dynamic:
-                return SetParametersResult(successful=False, reason=f"{p.name} is read at start-up only")
-            problem = p.problem(change.value)
-            if problem:
-                node.get_logger().warning(f"rejected parameter change: {problem}")
-                return SetParametersResult(successful=False, reason=problem)
-        return SetParametersResult(successful=True)
+    def _mine(self, changes: list) -> dict[str, Any]:
+        n = len(self._prefix)
+        return {ch.name[n:]: ch.value for ch in changes if ch.name.startswith(self._prefix) and ch.name[n:] in self._items}
 
-    node.add_on_set_parameters_callback(validate)
-    if on_change is not None:
+    def _validate(self, changes: list) -> SetParametersResult:
+        mine = self._mine(changes)
+        static = [name for name in mine if not self._items[name].spec.dynamic and mine[name] != getattr(self.value, name)]
+        if static:
+            return self._refuse(f"{', '.join(self._prefix + n for n in static)}: read at start-up only")
+        try:
+            candidate = self.value.replace(**mine)
+            problem = self._check(candidate) if self._check is not None else None
+        except ConfigError as exc:
+            problem = str(exc)
+        return self._refuse(self._prefix + problem) if problem else SetParametersResult(successful=True)
 
-        def applied(changes: list) -> None:
-            mine = {c.name: c.value for c in changes if c.name in by_name}
-            if mine:
-                on_change(mine)
+    def _refuse(self, reason: str) -> SetParametersResult:
+        self._node.get_logger().warning(f"rejected parameter change: {reason}")
+        return SetParametersResult(successful=False, reason=reason)
 
-        node.add_post_set_parameters_callback(applied)
-    started[0] = True
-    return values
+    def _apply(self, changes: list) -> None:
+        mine = self._mine(changes)
+        if mine:
+            self.value = self.value.replace(**mine)
+            if self._on_change is not None:
+                self._on_change(self.value, set(mine))
+
+
+def descriptor(item: Item) -> ParameterDescriptor:
+    """The ROS parameter descriptor of a setting: description, numeric range, allowed values."""
+    spec = item.spec
+    d = ParameterDescriptor(description=spec.description, read_only=False)
+    notes = []
+    if spec.choices is not None:
+        notes.append("one of: " + ", ".join(repr(c) for c in spec.choices))
+    if not spec.dynamic:
+        notes.append("read at start-up only")
+    d.additional_constraints = "; ".join(notes)
+    if spec.range is not None and not isinstance(item.default, bool):
+        lo, hi = spec.range
+        if isinstance(item.default, int):
+            d.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=0)]
+        else:
+            d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+    return d
 
 
 def guarded(node: Node, topic: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:

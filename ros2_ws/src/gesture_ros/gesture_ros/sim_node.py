@@ -35,11 +35,12 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must be set bef
 from rclpy.node import Node  # noqa: E402
 
 from gesture_core import contracts as c  # noqa: E402
+from gesture_core.node_settings import SimSettings  # noqa: E402
 from gesture_core.retarget.config import default_config_path, load_config  # noqa: E402
 from gesture_core.sim import Renderer, Simulator  # noqa: E402
 from gesture_core.sim.clock import Pacer, SimClock  # noqa: E402
 
-from .ros_io import Param, declare_params, guarded, msg_class, run_node  # noqa: E402
+from .ros_io import NodeSettings, guarded, msg_class, run_node  # noqa: E402
 
 #: Shortest wall period of the simulation timer (s).
 MIN_TICK_S = 0.002
@@ -50,8 +51,8 @@ LATE_S = 0.02
 class SimNode(Node):
     def __init__(self) -> None:
         super().__init__("mujoco_sim")
-        self._p = declare_params(self, self._params(), on_change=self._on_params)
-        urdf, config_file = self._p["robot_description_file"], self._p["config_file"]
+        self._s = NodeSettings(self, SimSettings, on_change=self._on_settings)
+        urdf, config_file = self._s.value.robot_description_file, self._s.value.config_file
         config = load_config(config_file or default_config_path()) if config_file or not urdf else None
         self._sim = Simulator(urdf or None, config=config)
         self._playing: tuple[str, float] | None = None  # utterance id and sim end time of the latest trajectory
@@ -72,50 +73,32 @@ class SimNode(Node):
         )
         self._renderer: Renderer | None = None
         self._next_frame = 0.0  # sim time of the next rendered frame (s)
-        self._set_render(self._p["render"])
-        self._viewer = self._open_viewer() if self._p["viewer"] else None
+        self._set_render(self._s.value.render)
+        self._viewer = self._open_viewer() if self._s.value.viewer else None
         self._timer = self.create_timer(self._tick_period(), self._tick)
         self.get_logger().info(
             f"simulating {self._sim.description.name} ({len(self._sim.joint_names)} joints) from "
-            f"{self._sim.urdf_path} at {self._p['real_time_factor']:g}x real time"
+            f"{self._sim.urdf_path} at {self._s.value.real_time_factor:g}x real time"
         )
 
     # -- parameters -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _params() -> list[Param]:
-        return [
-            Param("config_file", "", "robot config: URDF, skeleton points, rest values (empty: "
-                  "robot_description_file alone if set, else the bundled retarget_humanoid.yaml)", dynamic=False),
-            Param("robot_description_file", "", "URDF of the robot; overrides the config's (empty: the config's)",
-                  dynamic=False),
-            Param("publish_rate", 50.0, "joint_states and /clock messages per second of sim time",
-                  range=(1.0, 500.0)),
-            Param("real_time_factor", 1.0, "sim seconds per wall second", range=(0.05, 20.0)),
-            Param("render", False, "publish rendered frames on sim/image"),
-            Param("render_rate", 10.0, "frames per second of sim time", range=(0.5, 60.0)),
-            Param("render_width", 320, "frame width, pixels", range=(16, 1920), dynamic=False),
-            Param("render_height", 240, "frame height, pixels", range=(16, 1080), dynamic=False),
-            Param("viewer", False, "open MuJoCo's interactive viewer (needs a display)", dynamic=False),
-        ]  # fmt: skip
-
-    def _on_params(self, changes: dict) -> None:
-        self._p.update(changes)
+    def _on_settings(self, _settings: SimSettings, changes: set[str]) -> None:
         if "real_time_factor" in changes and self._pacer is not None:
-            self._pacer.set_rate(self._p["real_time_factor"], time.monotonic(), self._sim.time)
+            self._pacer.set_rate(self._s.value.real_time_factor, time.monotonic(), self._sim.time)
         if "publish_rate" in changes or "real_time_factor" in changes:
             self._timer.cancel()
             self.destroy_timer(self._timer)
             self._timer = self.create_timer(self._tick_period(), self._tick)
         if "render" in changes:
-            self._set_render(self._p["render"])
+            self._set_render(self._s.value.render)
 
     def _tick_period(self) -> float:
-        return max(MIN_TICK_S, 1.0 / (self._p["publish_rate"] * self._p["real_time_factor"]))
+        return max(MIN_TICK_S, 1.0 / (self._s.value.publish_rate * self._s.value.real_time_factor))
 
     def _set_render(self, on: bool) -> None:
         if on and self._renderer is None:
-            self._renderer = Renderer(self._sim.model, self._p["render_width"], self._p["render_height"])
+            self._renderer = Renderer(self._sim.model, self._s.value.render_width, self._s.value.render_height)
             self._next_frame = self._sim.time
         elif not on and self._renderer is not None:
             self._renderer.close()
@@ -158,7 +141,7 @@ class SimNode(Node):
 
     def _tick(self) -> None:
         if self._pacer is None:
-            self._pacer = Pacer(self._p["real_time_factor"], time.monotonic(), self._sim.time)
+            self._pacer = Pacer(self._s.value.real_time_factor, time.monotonic(), self._sim.time)
             # sim time runs from the first tick: anchor it to the ROS clock now, not at construction
             self._sim_clock = SimClock(self.get_clock().now().nanoseconds - round(self._sim.time * c.NS_PER_S))
         target, dropped = self._pacer.target(time.monotonic(), self._sim.time)
@@ -171,7 +154,7 @@ class SimNode(Node):
                 uid, end = self._playing
                 self._playing = (uid, end - dropped)
                 self._dropped = (self._dropped[0] + dropped, self._dropped[1] + 1)
-            rtf = self._p["real_time_factor"]
+            rtf = self._s.value.real_time_factor
             self.get_logger().warning(
                 f"simulation is slower than {rtf:g}x real time: dropped {dropped:.3f} s",
                 throttle_duration_sec=5.0,
@@ -192,7 +175,7 @@ class SimNode(Node):
         self._clock_pub.publish(clock)
         if self._renderer is not None and self._sim.time >= self._next_frame:
             self._publish_frame(stamp)
-            self._next_frame = max(self._next_frame + 1.0 / self._p["render_rate"], self._sim.time)
+            self._next_frame = max(self._next_frame + 1.0 / self._s.value.render_rate, self._sim.time)
 
     def _finish_utterance(self, next_uid: str | None = None) -> None:
         """Log the sim time dropped while the latest trajectory's utterance played (once it ended

@@ -2,8 +2,10 @@
 
 One node, three modes (parameter ``mode``, read at start-up):
 
-- ``tts``: speaks every text on ``speech/say`` with espeak-ng and publishes it as an utterance
-  whose words are known (``speech/words``, final, source ``tts``), so ASR skips it.
+- ``tts``: speaks every text on ``speech/say`` and every goal of the ``say`` action
+  (:mod:`gesture_ros.say_action`: word feedback, a result once the robot is back at rest, cancel)
+  with espeak-ng and publishes it as an utterance whose words are known (``speech/words``, final,
+  source ``tts``), so ASR skips it.
 - ``file``: publishes ``file_path`` (if set) once something subscribes to ``speech/audio`` (at
   most ``startup_wait`` s after start-up), and every file named on ``speech/play_file``; words
   are not known, so ASR runs.
@@ -42,11 +44,12 @@ from gesture_core.speech.schedule import (
     new_utterance_id,
     samples_to_ns,
 )
-from gesture_core.speech.tts import PITCH_RANGE, RATE_RANGE, EspeakTTS
+from gesture_core.node_settings import SpeechSourceSettings
+from gesture_core.speech.tts import EspeakTTS
 
-from .ros_io import Param, declare_params, guarded, msg_class, run_node
+from .ros_io import NodeSettings, guarded, msg_class, run_node
+from .say_action import SayActionServer
 
-MODES = ("tts", "file", "mic")
 #: Period of the timer that publishes what is due (s).
 TICK_S = 0.02
 
@@ -57,39 +60,43 @@ class SpeechSourceNode(Node):
     def __init__(self) -> None:
         super().__init__("speech_source")
         self._tts: EspeakTTS | None = None
-        self._p = declare_params(self, self._params(), on_change=self._on_params)
-        self._pacing = self._make_pacing()
+        self._s = NodeSettings(self, SpeechSourceSettings, check=lambda s: self._voice_problem(s.voice),
+                               on_change=lambda _s, _changed: self._set_pacing())  # fmt: skip
+        self._set_pacing()
         self._schedule = SpeechSchedule()
         self._counter = 0
-        self._String, self._Image = msg_class(c.UTTERANCE), msg_class(c.AUDIO)
-        self._utterance_pub = self.create_publisher(self._String, c.UTTERANCE.name, c.UTTERANCE.depth)
-        self._words_pub = self.create_publisher(msg_class(c.WORDS), c.WORDS.name, c.WORDS.depth)
-        self._audio_pub = self.create_publisher(self._Image, c.AUDIO.name, c.AUDIO.depth)
+        self._Event, self._Chunk, self._Words = msg_class(c.UTTERANCE), msg_class(c.AUDIO), msg_class(c.WORDS)
+        self._Word = msg_class(c.WORD_MSG)
+        self._utterance_pub = self.create_publisher(self._Event, c.UTTERANCE.name, c.UTTERANCE.depth)
+        self._words_pub = self.create_publisher(self._Words, c.WORDS.name, c.WORDS.depth)
+        self._audio_pub = self.create_publisher(self._Chunk, c.AUDIO.name, c.AUDIO.depth)
         self._player = AudioPlayer(
-            enabled=self._p["play_audio"] and self._p["mode"] != "mic", logger=self.get_logger()
+            enabled=self._s.value.play_audio and self._s.value.mode != "mic", logger=self.get_logger()
         )
         self._startup: tuple[Utterance, float] | None = None  # start-up file and its deadline (monotonic s)
         self._mic: Microphone | None = None
         self._mic_blocks: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         self._mic_start: c.UtteranceEvent | None = None
         self._mic_samples = 0
+        self._say: SayActionServer | None = None
 
-        mode = self._p["mode"]
+        mode = self._s.value.mode
         if mode == "tts":
             self._tts = EspeakTTS()
-            problem = self._voice_problem(self._p["voice"])
+            problem = self._voice_problem(self._s.value.voice)
             if problem:
                 raise ConfigError(problem)
             self.create_subscription(
                 msg_class(c.SAY), c.SAY.name, guarded(self, c.SAY.name)(self._on_say), c.SAY.depth
             )
+            self._say = SayActionServer(self, self._speak, self._cancel, self._now_ns)
         elif mode == "file":
             topic = c.PLAY_FILE
             self.create_subscription(
                 msg_class(topic), topic.name, guarded(self, topic.name)(self._on_play_file), topic.depth
             )
-            if self._p["file_path"]:
-                self._load_startup_file(self._p["file_path"])
+            if self._s.value.file_path:
+                self._load_startup_file(self._s.value.file_path)
         else:
             self._open_microphone()
         self.create_timer(TICK_S, self._tick)
@@ -97,55 +104,45 @@ class SpeechSourceNode(Node):
 
     # -- parameters -------------------------------------------------------------------------------
 
-    def _params(self) -> list[Param]:
-        ahead = "s: audio chunks go out at most this long before they play (large: whole utterances at once)"
-        return [
-            Param("mode", "tts", "tts: speak speech/say; file: audio files; mic: live microphone",
-                  choices=MODES, dynamic=False),
-            Param("voice", "", "espeak-ng voice (en-us, ko, ...); empty: ko for Hangul text, else en-us",
-                  check=self._voice_problem),
-            Param("rate", 175, "speaking rate, words per minute", range=RATE_RANGE),
-            Param("pitch", 50, "voice pitch, 0-100 (50: the voice's own)", range=PITCH_RANGE),
-            Param("chunk_ms", 100, "audio per speech/audio message, ms", range=(10, 1000)),
-            Param("lead_time", 0.3, "s from start event to first sample played", range=(0.0, 10.0)),
-            Param("publish_ahead", 30.0, ahead, range=(0.0, 3600.0)),
-            Param("real_time", True, "false: publish as fast as possible, not waiting for play times"),
-            Param("play_audio", True, "play on a loudspeaker if one exists", dynamic=False),
-            Param("file_path", "", "file mode: WAV/FLAC file to publish at start", dynamic=False),
-            Param("startup_wait", 5.0, "file mode: s to wait for a speech/audio subscriber before file_path",
-                  range=(0.0, 60.0), dynamic=False),
-            Param("language", "", "file/mic mode: language of the speech, for ASR (empty: unknown)",
-                  choices=("", "en", "ko")),
-        ]  # fmt: skip
-
     def _voice_problem(self, voice: str) -> str | None:
         if voice and self._tts is not None and not self._tts.has_voice(voice):
             return f"voice={voice!r} is not an installed espeak-ng voice (see espeak-ng --voices)"
         return None
 
-    def _make_pacing(self) -> Pacing:
-        p = self._p
-        return Pacing(p["lead_time"], float(p["chunk_ms"]), p["publish_ahead"], p["real_time"])
-
-    def _on_params(self, changes: dict) -> None:
-        self._p.update(changes)
-        self._pacing = self._make_pacing()
+    def _set_pacing(self) -> None:
+        s = self._s.value
+        self._pacing = Pacing(s.lead_time, float(s.chunk_ms), s.publish_ahead, s.real_time)
 
     # -- inputs ------------------------------------------------------------------------------------
 
     def _on_say(self, msg: object) -> None:
-        text = c.decode_say(msg)
+        self._speak(c.SayRequest(c.decode_say(msg)))
+
+    def _speak(self, req: c.SayRequest) -> Utterance:
+        """Synthesize ``req`` (its voice and rate, else the parameters') and queue it."""
         assert self._tts is not None
-        speech = self._tts.synthesize(text, self._p["voice"] or None, self._p["rate"], self._p["pitch"])
-        utt = Utterance(self._new_id("tts"), "tts", speech.audio, text, speech.language, speech.words)
+        voice = req.voice or self._s.value.voice
+        if (problem := self._voice_problem(voice)) is not None:
+            raise ConfigError(problem)  # synthesize() refuses a rate outside RATE_RANGE
+        speech = self._tts.synthesize(req.text, voice or None, req.rate or self._s.value.rate, self._s.value.pitch)
+        utt = Utterance(self._new_id("tts"), "tts", speech.audio, req.text, speech.language, speech.words)
         self._enqueue(utt, f"{len(speech.words)} words, voice {speech.voice}")
+        return utt
+
+    def _cancel(self, utterance_id: str) -> None:
+        """Stop ``utterance_id``: unpublished chunks dropped, the loudspeaker stopped, ``cancel`` published."""
+        events = self._schedule.cancel(utterance_id, self._now_ns())
+        for m in events:
+            self._player.stop()
+            self._publish(m)
+        self.get_logger().info(f"{utterance_id}: canceled" + ("" if events else " before it started"))
 
     def _on_play_file(self, msg: object) -> None:
         path = c.decode_play_file(msg)
         self._enqueue(self._file_utterance(path), path)
 
     def _file_utterance(self, path: str) -> Utterance:
-        return Utterance(self._new_id("file"), "file", load_audio(path), language=self._p["language"] or None)
+        return Utterance(self._new_id("file"), "file", load_audio(path), language=self._s.value.language or None)
 
     def _load_startup_file(self, path: str) -> None:
         try:
@@ -153,7 +150,7 @@ class SpeechSourceNode(Node):
         except SpeechError as exc:
             self.get_logger().error(f"file_path: {exc}; waiting for speech/play_file")
             return
-        self._startup = (utt, time.monotonic() + self._p["startup_wait"])
+        self._startup = (utt, time.monotonic() + self._s.value.startup_wait)
 
     def _enqueue(self, utt: Utterance, what: str) -> None:
         now = self._now_ns()
@@ -184,19 +181,23 @@ class SpeechSourceNode(Node):
             utt, deadline = self._startup
             if self._audio_pub.get_subscription_count() > 0 or time.monotonic() >= deadline:
                 self._startup = None
-                self._enqueue(utt, self._p["file_path"])
+                self._enqueue(utt, self._s.value.file_path)
                 return  # _enqueue ticked already
         for m in self._schedule.step(self._now_ns(), self._pacing):
             self._publish(m)
         self._drain_microphone()
+        if self._say is not None:
+            self._say.tick()
 
     def _publish(self, m: c.UtteranceEvent | c.WordTimings | c.AudioChunk | PlayCue) -> None:
         if isinstance(m, c.UtteranceEvent):
-            self._utterance_pub.publish(c.encode_utterance(self._String(), m))
+            self._utterance_pub.publish(c.encode_utterance(self._Event(), m))
+            if m.event == "start" and self._say is not None:
+                self._say.started(m)
         elif isinstance(m, c.WordTimings):
-            self._words_pub.publish(c.encode_words(self._String(), m))
+            self._words_pub.publish(c.encode_words(self._Words(), m, self._Word))
         elif isinstance(m, c.AudioChunk):
-            self._audio_pub.publish(c.encode_audio(self._Image(), m))
+            self._audio_pub.publish(c.encode_audio(self._Chunk(), m))
         else:
             self._player.play(m.audio)
 
@@ -218,12 +219,12 @@ class SpeechSourceNode(Node):
                 start_ns = max(0, self._now_ns() - samples_to_ns(block.size))
                 uid = self._new_id("mic")
                 self._mic_start = c.UtteranceEvent(
-                    uid, "start", start_ns, "mic", language=self._p["language"] or None
+                    uid, "start", start_ns, "mic", language=self._s.value.language or None
                 )
                 self._publish(self._mic_start)
                 self.get_logger().info(f"{uid}: streaming the microphone")
             stamp = self._mic_start.start_ns + samples_to_ns(self._mic_samples)
-            self._publish(c.AudioChunk(self._mic_start.utterance_id, stamp, block))
+            self._publish(c.AudioChunk(self._mic_start.utterance_id, stamp, block, self._mic_samples))
             self._mic_samples += block.size
 
     def destroy_node(self) -> None:

@@ -4,9 +4,10 @@
 reassembles each utterance's audio with :class:`~gesture_core.speech.assembly.UtteranceAssembler`
 and calls the node back: ``on_start(utt)`` when an utterance starts (it returns the node's state for
 that utterance), ``on_audio(chunk_result, state)`` for every chunk and ``on_end(utt, state)`` when
-it is complete: its ``end`` event and all its audio have arrived (an ``end`` event handled before
+it is complete (and ``on_cancel(event, state or None)`` when it is canceled): its ``end`` event
+and all its audio have arrived (an ``end`` event handled before
 the last queued chunks waits for them; audio that never comes is given up, zero-filled, once
-nothing arrived for the utterance for ``end_timeout`` s of *service time*, see below). Bad messages (bad JSON, wrong encoding, NaN audio, audio of an unknown utterance,
+nothing arrived for the utterance for ``end_timeout`` s of *service time*, see below). Bad messages (wrong sample rate, NaN audio, audio of an unknown utterance,
 overlaps) are logged and dropped by :func:`~gesture_ros.ros_io.guarded`; repairs (gaps filled with
 silence, forgotten utterances) are logged as warnings. The per-utterance states are forgotten with
 their utterances, so memory stays bounded.
@@ -28,26 +29,19 @@ from gesture_core import contracts as c
 from gesture_core.speech.assembly import ChunkResult, UtteranceAssembler, UtteranceAudio
 from rclpy.node import Node
 
-from .ros_io import Param, guarded, msg_class
+from .ros_io import guarded, msg_class
 
 S = TypeVar("S")
 
 #: Period of the timer that gives up on overdue audio (s); also the step of the service clock.
 TICK_S = 0.25
 
-#: Parameters of a node's utterance input (read at start-up), for the node's parameter list.
-INPUT_PARAMS = [
-    Param("max_open_utterances", 4, "utterances reassembled at once (older ones are forgotten)", range=(1, 64),
-          dynamic=False),
-    Param("max_utterance_s", 600.0, "longest utterance kept, s", range=(1.0, 3600.0), dynamic=False),
-]  # fmt: skip
-
 
 class UtteranceInput(Generic[S]):
     """Subscribe ``speech/utterance`` and ``speech/audio`` on ``node``; see the module docstring.
 
-    ``max_open``: utterances open at once; ``max_seconds``: audio kept per utterance (a node
-    declares both with :data:`INPUT_PARAMS`); ``end_timeout``: service-time s without arrivals
+    ``max_open``: utterances open at once; ``max_seconds``: audio kept per utterance (the node's
+    :class:`~gesture_core.node_settings.InputSettings`); ``end_timeout``: service-time s without arrivals
     after which an ended utterance's missing audio is given up.
     """
 
@@ -57,11 +51,13 @@ class UtteranceInput(Generic[S]):
         on_start: Callable[[UtteranceAudio], S],
         on_audio: Callable[[ChunkResult, S], None],
         on_end: Callable[[UtteranceAudio, S], None],
+        on_cancel: Callable[[c.UtteranceEvent, S | None], None] | None = None,
         max_open: int = 4,
         max_seconds: float = 600.0,
         end_timeout: float = 2.0,
     ):
-        self._on_start, self._on_audio, self._on_end = on_start, on_audio, on_end
+        self._on_start, self._on_audio, self._on_end, self._on_cancel = on_start, on_audio, on_end, on_cancel
+        self._log = node.get_logger()
         self.assembler = UtteranceAssembler(
             max_open=max_open, max_seconds=max_seconds, end_timeout=end_timeout, on_note=node.get_logger().warning
         )
@@ -80,6 +76,13 @@ class UtteranceInput(Generic[S]):
             open_ids = set(self.assembler.open_ids)
             self._states = {uid: s for uid, s in self._states.items() if uid in open_ids}
             self._states[ev.utterance_id] = self._on_start(utt)
+        elif ev.event == "cancel":
+            dropped = self.assembler.cancel(ev)
+            state = self._states.pop(ev.utterance_id, None)
+            what = f"{dropped.duration:.2f} s of its audio dropped" if dropped is not None else "its audio was complete"
+            self._log.info(f"{ev.utterance_id}: canceled ({what})")
+            if self._on_cancel is not None:
+                self._on_cancel(ev, state)
         elif (done := self.assembler.end(ev, self._clock)) is not None:
             self._finish(done)
 

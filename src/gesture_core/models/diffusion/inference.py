@@ -19,6 +19,8 @@ Style mapping (:class:`gesture_core.generation.Style`):
 
 from __future__ import annotations
 
+import dataclasses
+
 from abc import abstractmethod
 from collections.abc import Callable
 
@@ -118,6 +120,10 @@ class DiffusionGeneratorBase(WindowedGeneratorBase[DiffusionConfig]):
             )[0]
 
         return window_fn
+
+    def configure(self, steps: int = 8, guidance_scale: float = 1.0, eta: float = 0.0) -> None:
+        """Apply the backend's settings (:class:`~.backend.DiffusionSettings`) from the next window on."""
+        self.sampler = dataclasses.replace(self.sampler, steps=steps, guidance=guidance_scale, eta=eta)
 
     def describe(self) -> str:
         """The sampler settings, for the debug log."""

@@ -31,6 +31,12 @@ from .schedule import add_noise, sampling_timesteps, split_prediction
 Predict = Callable[[np.ndarray, int], np.ndarray]
 
 
+#: Valid ranges of the sampling settings (also the diffusion backend's parameters, :mod:`.backend`).
+STEPS_RANGE = (1, 50)
+ETA_RANGE = (0.0, 1.0)
+GUIDANCE_RANGE = (0.0, 10.0)
+
+
 @dataclass(frozen=True)
 class SamplerConfig:
     """Sampling settings, validated on construction.
@@ -50,12 +56,13 @@ class SamplerConfig:
     inpaint_seed: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= 50:
-            raise ConfigError(f"sampler.steps must be an integer in 1..50, got {self.steps!r}")
-        for name, hi in (("eta", 1.0), ("guidance", 10.0)):
+        lo, hi = STEPS_RANGE
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not lo <= self.steps <= hi:
+            raise ConfigError(f"sampler.steps must be an integer in {lo}..{hi}, got {self.steps!r}")
+        for name, (lo, hi) in (("eta", ETA_RANGE), ("guidance", GUIDANCE_RANGE)):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= hi:
-                raise ConfigError(f"sampler.{name} must be a number in [0, {hi}], got {value!r}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= value <= hi:
+                raise ConfigError(f"sampler.{name} must be a number in [{lo:g}, {hi}], got {value!r}")
         if not isinstance(self.inpaint_seed, bool):
             raise ConfigError(f"sampler.inpaint_seed must be true or false, got {self.inpaint_seed!r}")
 

@@ -1,0 +1,98 @@
+"""The MotionPlanner on the utterance timeline: stamps, streaming windows, late messages, rest."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from locations import ROOT
+
+from gesture_core import skeleton
+from gesture_core.contracts import NS_PER_S, GestureSequence
+from gesture_core.errors import ConfigError
+from gesture_core.retarget.config import load_config
+from gesture_core.retarget.motion import REST_ID, MotionPlanner
+
+CONFIG = ROOT / "config" / "retarget_humanoid.yaml"
+T0 = 50 * NS_PER_S  # "now" in these tests
+
+
+@pytest.fixture
+def planner() -> MotionPlanner:
+    return MotionPlanner(load_config(CONFIG))
+
+
+def gesture(n: int, phase: float = 0.0) -> np.ndarray:
+    """(n, 27) smooth human gesture around the TED mean pose."""
+    t = np.arange(n)[:, None] / 15.0
+    wave = 0.25 * np.sin(2 * np.pi * 0.6 * t + phase + np.linspace(0, 3, 27))
+    return np.tile(skeleton.MEAN_DIR_VEC, (n, 1)) + wave
+
+
+def test_on_time_command_is_stamped_at_the_utterance_start_and_starts_at_rest(planner):
+    cmd = planner.plan_gesture(GestureSequence("utt-1", T0 + NS_PER_S, gesture(30)), T0)
+    assert cmd.utterance_id == "utt-1" and cmd.stamp_ns == T0 + NS_PER_S
+    np.testing.assert_allclose(cmd.positions[0], planner.rest)
+    assert cmd.times[-1] >= 29 / 15.0
+    np.testing.assert_allclose(cmd.positions[-1], cmd.positions[-2], atol=1e-9)  # ends at rest
+    assert not planner.resting()
+
+
+def test_streaming_window_continues_the_utterance_smoothly(planner):
+    first = planner.plan_gesture(GestureSequence("utt-2", T0, gesture(30)), T0)
+    whole = gesture(60)
+    second = planner.plan_gesture(GestureSequence("utt-2", T0, whole[30:], first_frame=30), T0 + NS_PER_S)
+    assert second.stamp_ns == T0 + 2 * NS_PER_S  # utterance start + 30 frames / 15 fps
+    # it starts where the first window's command has the robot at that time
+    t = (second.stamp_ns - first.stamp_ns) / NS_PER_S
+    k = int(round(t * 100))
+    np.testing.assert_allclose(second.positions[0], first.positions[k], atol=1e-9)
+    dt = 0.01
+    v_first = (first.positions[k] - first.positions[k - 1]) / dt
+    v_second = (second.positions[1] - second.positions[0]) / dt
+    assert np.all(np.abs(v_second - v_first) <= planner.safety.limits.acceleration * dt * (1 + 1e-6))
+
+
+def test_late_message_drops_the_past_and_starts_now(planner, caplog):
+    start = T0 - NS_PER_S  # the speech started a second ago
+    with caplog.at_level(logging.WARNING, logger="gesture_core.retarget.motion"):
+        cmd = planner.plan_gesture(GestureSequence("utt-3", start, gesture(45)), T0)
+    assert "arrived 1.000 s late: dropped 15 past frames" in caplog.text
+    assert cmd.stamp_ns == T0
+    np.testing.assert_allclose(cmd.positions[0], planner.rest)  # the commanded state now
+    assert cmd.times[-1] >= 44 / 15.0 - 1.0 - 1e-9
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="gesture_core.retarget.motion"):
+        assert planner.plan_gesture(GestureSequence("utt-4", start - 10 * NS_PER_S, gesture(15)), T0) is None
+    assert "dropped" in caplog.text
+
+
+def test_rest_blend_returns_to_the_rest_pose_from_the_commanded_state(planner):
+    cmd = planner.plan_gesture(GestureSequence("utt-5", T0, gesture(20)), T0)
+    now = cmd.stamp_ns + round(0.5 * NS_PER_S)  # mid-gesture
+    state = planner.state_at(now)
+    rest = planner.plan_rest(now)
+    assert rest.utterance_id == REST_ID and rest.stamp_ns == now
+    np.testing.assert_allclose(rest.positions[0], state.position)
+    np.testing.assert_allclose(rest.positions[-1], planner.rest, atol=1e-9)
+    assert rest.times[-1] >= planner.cfg.rest_blend_time - 1e-9
+    assert planner.resting() and planner.end_ns == now + round(rest.times[-1] * NS_PER_S)
+
+
+def test_startup_command_is_one_rest_point_in_the_future(planner):
+    cmd = planner.plan_startup(T0)
+    assert cmd.positions.shape == (1, len(planner.joint_names))
+    np.testing.assert_allclose(cmd.positions[0], planner.rest)
+    assert cmd.times[0] == planner.cfg.rest_blend_time
+
+
+def test_configure_applies_to_the_next_command_and_rejects_bad_settings(planner):
+    poses = gesture(30)
+    full = planner.plan_gesture(GestureSequence("utt-6", T0, poses), T0)
+    planner.configure(planner.cfg.with_overrides(amplitude_scale=0.2))
+    small = planner.plan_gesture(GestureSequence("utt-7", T0 + 10 * NS_PER_S, poses), T0 + 10 * NS_PER_S)
+    assert np.ptp(small.positions[:300], axis=0).sum() < 0.5 * np.ptp(full.positions[:300], axis=0).sum()
+    with pytest.raises(ConfigError, match="limits.margin"):
+        planner.configure(planner.cfg.with_overrides(limits_margin=0.49))
+    assert planner.cfg.amplitude_scale == 0.2  # the old settings stay
