@@ -61,6 +61,45 @@ def test_words_round_trip_and_rejects_unordered():
         c.decode_words(String(data='{"schema": "other"}'))
 
 
+def test_word_stress_gesture_and_suppress_round_trip_and_validation():
+    words = [
+        c.Word("Hello", 0.0, 0.44, 1.0, stress=0.22, gesture="wave"),
+        c.Word("there", 0.5, 0.9),
+        c.Word("quietly", 0.9, 1.4, stress=1.0, suppress=True),
+    ]
+    wt = c.WordTimings("tts-1", words, True, "tts")
+    msg = c.encode_words(String(), wt)
+    assert c.decode_words(msg) == wt
+    assert '"stress"' in msg.data and '"gesture": "wave"' in msg.data and '"suppress": true' in msg.data
+    assert msg.data.count("stress") == 2  # absent where unknown: old payloads stay valid
+    with pytest.raises(ContractError, match=r"words\[0\].stress 0.6 outside the word"):
+        c.WordTimings("u", [c.Word("a", 0.1, 0.5, stress=0.6)], True, "tts")
+    with pytest.raises(ContractError, match="not a gesture name"):
+        c.Word("a", 0.1, 0.5, gesture="wave hand")
+    with pytest.raises(ContractError, match="suppress must be a bool"):
+        c.Word("a", 0.1, 0.5, suppress="yes")  # type: ignore[arg-type]
+    with pytest.raises(ContractError, match="stress must be a finite number"):
+        c.Word("a", 0.1, 0.5, stress=float("nan"))
+    bad = msg.data.replace('"suppress": true', '"suppress": "true"')
+    with pytest.raises(ContractError, match="suppress a bool"):
+        c.decode_words(String(data=bad))
+
+
+def test_gesture_sequence_strokes_are_validated():
+    poses = np.tile(skeleton.MEAN_DIR_VEC, (4, 1))
+    seq = c.GestureSequence("g-1", 0, poses, strokes=[[0.2, "beat"], (0.5, "wave")])
+    assert seq.strokes == ((0.2, "beat"), (0.5, "wave"))
+    for strokes, reason in (
+        ([(0.5, "beat"), (0.2, "beat")], "before the previous"),
+        ([(-0.1, "beat")], "negative"),
+        ([(0.1, "")], "label"),
+        ([(float("inf"), "beat")], "finite"),
+        ([(0.1,)], "pair"),
+    ):
+        with pytest.raises(ContractError, match=reason):
+            c.GestureSequence("g-1", 0, poses, strokes=strokes)
+
+
 def test_utterance_round_trip():
     ev = c.UtteranceEvent("tts-2", "end", 123, "tts", text="hello", language="en", words_known=True, n_samples=16000)
     assert c.decode_utterance(c.encode_utterance(String(), ev)) == ev

@@ -368,14 +368,48 @@ def decode_audio(msg: Any) -> AudioChunk:
 WORDS_SCHEMA = "gesture.words/1"
 
 
+#: A gesture name (lexicon entry, markup request): 1-64 characters of ``[A-Za-z0-9_.-]``.
+_GESTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def validate_gesture_name(name: Any, what: str = "gesture") -> str:
+    """Return ``name`` if it is a valid gesture name (1-64 characters of ``[A-Za-z0-9_.-]``)."""
+    if not isinstance(name, str) or not _GESTURE_NAME.match(name):
+        raise ContractError(f"{what} {name!r} is not a gesture name: need 1-64 characters of [A-Za-z0-9_.-]")
+    return name
+
+
 @dataclass
 class Word:
-    """A word with start/end time (s, relative to the utterance start) and confidence in [0, 1]."""
+    """A word with start/end time (s, relative to the utterance start) and confidence in [0, 1].
+
+    - ``stress``: s from the utterance start of the word's primary stressed syllable (the onset of
+      its stressed vowel; known exactly for the robot's own speech); None when unknown or when
+      the word carries no stress (espeak-ng's unstressed function words).
+    - ``gesture``: a gesture requested at this word by inline markup (a lexicon name); "" none.
+    - ``suppress``: inline markup suppresses gestures over this word.
+
+    The types of these three are checked here; that ``stress`` lies within ``[start, end]`` is
+    checked with the rest of the timing by :class:`WordTimings`.
+    """
 
     word: str
     start: float
     end: float
     conf: float = 1.0
+    stress: float | None = None
+    gesture: str = ""
+    suppress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.stress is not None:
+            self.stress = _finite_float(self.stress, f"word {self.word!r} stress")
+        if self.gesture:
+            validate_gesture_name(self.gesture, f"word {self.word!r} gesture")
+        elif not isinstance(self.gesture, str):
+            raise ContractError(f"word {self.word!r} gesture must be a string, got {self.gesture!r}")
+        if not isinstance(self.suppress, bool):
+            raise ContractError(f"word {self.word!r} suppress must be a bool, got {self.suppress!r}")
 
 
 @dataclass
@@ -403,6 +437,8 @@ class WordTimings:
                 raise ContractError(f"words[{i}] starts at {w.start}, before the previous word's start {prev}")
             if not 0.0 <= w.conf <= 1.0:
                 raise ContractError(f"words[{i}].conf {w.conf} outside [0, 1]")
+            if w.stress is not None and not w.start - 1e-6 <= w.stress <= w.end + 1e-6:
+                raise ContractError(f"words[{i}].stress {w.stress} outside the word [{w.start}, {w.end}]")
             prev = w.start
 
 
@@ -413,11 +449,23 @@ def encode_words(msg: Any, wt: WordTimings) -> Any:
             "utterance_id": wt.utterance_id,
             "final": wt.final,
             "source": wt.source,
-            "words": [{"word": w.word, "start": w.start, "end": w.end, "conf": w.conf} for w in wt.words],
+            "words": [_word_json(w) for w in wt.words],
         },
         ensure_ascii=False,
     )
     return msg
+
+
+def _word_json(w: Word) -> dict[str, Any]:
+    """One word of a ``gesture.words/1`` payload; the optional keys only when they say something."""
+    obj: dict[str, Any] = {"word": w.word, "start": w.start, "end": w.end, "conf": w.conf}
+    if w.stress is not None:
+        obj["stress"] = w.stress
+    if w.gesture:
+        obj["gesture"] = w.gesture
+    if w.suppress:
+        obj["suppress"] = True
+    return obj
 
 
 def decode_words(msg: Any) -> WordTimings:
@@ -426,12 +474,19 @@ def decode_words(msg: Any) -> WordTimings:
     for i, w in enumerate(_require(obj, "words", list)):
         if not isinstance(w, dict):
             raise ContractError(f"words[{i}] is not an object")
+        stress = w.get("stress")
+        gesture, suppress = w.get("gesture", ""), w.get("suppress", False)
+        if not isinstance(gesture, str) or not isinstance(suppress, bool):
+            raise ContractError(f"words[{i}]: gesture must be a string and suppress a bool")
         words.append(
             Word(
                 word=_require(w, "word", str),
                 start=_finite_float(w.get("start"), f"words[{i}].start"),
                 end=_finite_float(w.get("end"), f"words[{i}].end"),
                 conf=_finite_float(w.get("conf", 1.0), f"words[{i}].conf"),
+                stress=None if stress is None else _finite_float(stress, f"words[{i}].stress"),
+                gesture=gesture,
+                suppress=suppress,
             )
         )
     return WordTimings(
@@ -562,12 +617,17 @@ class GestureSequence:
 
     ``poses``: (N, 27) unit bone directions, TED axes. Frame ``k`` of the message is frame
     ``first_frame + k`` of the utterance and plays at ``start_ns + (first_frame + k) / 15 s``.
+    ``strokes``: the planned strokes, ``(time, label)`` in time order: ``time`` in s from the
+    utterance start (where the stroke ends: the apex, on the stressed syllable), ``label``
+    ``"beat"`` or the lexicon gesture's name. The ``gesture/human_pose`` JointTrajectory has no
+    field for them: it carries the poses only (``decode_human_pose`` gives ``strokes=()``).
     """
 
     utterance_id: str
     start_ns: int
     poses: np.ndarray
     first_frame: int = 0
+    strokes: tuple[tuple[float, str], ...] = ()
 
     def __post_init__(self) -> None:
         validate_utterance_id(self.utterance_id)
@@ -578,6 +638,17 @@ class GestureSequence:
             raise ContractError(f"gesture sequence has {self.poses.shape[0]} frames, limit {MAX_GESTURE_FRAMES}")
         if self.first_frame < 0:
             raise ContractError(f"first_frame must be >= 0, got {self.first_frame}")
+        strokes = []
+        for i, stroke in enumerate(self.strokes):
+            if not isinstance(stroke, (tuple, list)) or len(stroke) != 2:
+                raise ContractError(f"strokes[{i}] must be a (time, label) pair, got {stroke!r}")
+            t = _finite_float(stroke[0], f"strokes[{i}] time")
+            if t < 0 or (strokes and t < strokes[-1][0]):
+                raise ContractError(f"strokes[{i}] time {t} is negative or before the previous stroke")
+            if not isinstance(stroke[1], str) or not stroke[1]:
+                raise ContractError(f"strokes[{i}] label must be a non-empty string, got {stroke[1]!r}")
+            strokes.append((t, stroke[1]))
+        self.strokes = tuple(strokes)
 
     def times(self) -> np.ndarray:
         """Time of every frame (s, from the utterance start), (N,)."""
