@@ -119,7 +119,10 @@ def main() -> None:
     if (args.shared / "data" / "ted_expressive").is_dir():
         clips += ted_clips(args.shared)
     if not clips:
-        raise SystemExit(f"no data under {args.shared}/data")
+        print(
+            f"gesture synchrony: no BEAT2 / TED-Expressive data under {args.shared}/data; nothing to measure"
+        )
+        return
     gen = ProceduralGenerator()
     rows = []
     for clip in tqdm(clips, desc="clips"):

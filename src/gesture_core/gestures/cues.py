@@ -9,7 +9,8 @@ information the input has:
    digits): one cue per stressed word, at its stressed syllable. When some words have a stress,
    the others are unstressed (espeak's function words): no cue.
 2. **Words without stress** (ASR): one cue per word, at the most prominent frame inside the word.
-3. **No words** (audio only): the peaks of the acoustic prominence curve.
+3. **No words** (audio only): every detected onset, as strong as the acoustic prominence around
+   it, and the prominence peaks that have no onset (pitch accents on smooth speech).
 
 A word cue's ``strength`` (0..1) is the word's lexical weight (``function_weight`` for English
 function words, :data:`FUNCTION_WORDS`, else 1) times the acoustic prominence at the cue (the pitch
@@ -19,8 +20,9 @@ accents of the sentence stand out); words whose markup suppresses gestures give 
 measures on the feature frames (:class:`~gesture_core.contracts.AudioFeatures`, librosa): the
 energy above its slow local baseline (dB, 6 dB = 1), the pitch excursion above the speaker's median
 (semitones on voiced frames, 4 st = 1) and the onset strength (spectral flux relative to the
-utterance's strong onsets). Cue times inside a word or from the curve's peaks are moved to the
-nearest detected onset within one frame, which the features give at 10 ms resolution.
+utterance's strong onsets). A cue time inside a word is moved to the nearest detected onset within
+one frame, which the features give at 10 ms resolution. (On BEAT2, strokes on the onsets follow
+the stressed syllables better than strokes on the 15 fps prominence peaks.)
 """
 
 from __future__ import annotations
@@ -170,16 +172,16 @@ def timing_cues(
             source = "stress" if w.stress is not None else "word"
             cues.append(Cue(t, float(np.clip(lexical * (0.5 + 0.5 * acoustic), 0.0, 1.0)), i, source))
         return sorted(cues, key=lambda c: c.time)
+    # Audio only: every detected onset (10 ms precise), as strong as the prominence around it, and
+    # the prominence peaks without an onset (pitch accents on smooth speech).
+    frame = 1.0 / features.frame_rate
+    peak_prom = maximum_filter1d(prom, 3, mode="nearest")
+    for o in features.onsets:
+        if times[0] - frame <= o <= times[-1] + frame:
+            cues.append(Cue(float(o), float(np.interp(o, times, peak_prom))))
     distance = max(1, round(cfg.peak_distance_s * features.frame_rate))
-    peaks, props = find_peaks(prom, distance=distance, prominence=cfg.peak_prominence)
-    for k, p in zip(peaks, props["prominences"]):
-        t = _snap_to_onset(float(times[k]), features.onsets, 1.0 / features.frame_rate, -np.inf, np.inf)
-        cues.append(Cue(t, float(np.clip(0.5 * prom[k] + 0.5 * min(1.0, 2.0 * p), 0.0, 1.0))))
-    return cues
-
-
-def frames_of(times: np.ndarray | list[float], n_frames: int) -> np.ndarray:
-    """Gesture frame indices (15 fps) nearest to ``times`` (s), clipped into ``[0, n_frames)``."""
-    return np.clip(
-        np.round(np.asarray(times, dtype=float) * GESTURE_FPS).astype(int), 0, max(n_frames - 1, 0)
-    )
+    peaks, _ = find_peaks(prom, distance=distance, prominence=cfg.peak_prominence)
+    for k in peaks:
+        if not np.any(np.abs(features.onsets - times[k]) <= frame):
+            cues.append(Cue(float(times[k]), float(prom[k])))
+    return sorted(cues, key=lambda c: c.time)

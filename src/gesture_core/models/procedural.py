@@ -92,6 +92,8 @@ class ProceduralConfig:
     - ``idle_arm``: how far the arm a unit does not use rises (fraction of the gesture space).
     - ``hold_fraction``: how much of the apex offset a hold keeps (a hold is not frozen).
     - ``nod_rad``: head dip at a stroke of size 1.
+    - ``drift_rad``, ``drift_s``: how far (rad, standard deviation) and how slowly (s) the hands
+      wander in the gesture space between strokes.
     - ``breath_hz``, ``breath_rad``, ``sway_rad``: idle motion (shoulders lift 2 x ``breath_rad``).
     """
 
@@ -100,6 +102,8 @@ class ProceduralConfig:
     idle_arm: float = 0.35
     hold_fraction: float = 0.7
     nod_rad: float = 0.07
+    drift_rad: float = 0.12
+    drift_s: float = 0.8
     breath_hz: float = 0.25
     breath_rad: float = 0.012
     sway_rad: float = 0.015
@@ -109,7 +113,7 @@ class ProceduralConfig:
             value = getattr(self, f.name)
             if not np.isfinite(value) or value < 0:
                 raise ConfigError(f"procedural.{f.name} must be a finite number >= 0, got {value!r}")
-        for name in ("ramp_s", "energy_smooth_s"):
+        for name in ("ramp_s", "energy_smooth_s", "drift_s"):
             if getattr(self, name) < 1.0 / GESTURE_FPS:
                 raise ConfigError(f"procedural.{name} must be at least one frame (1/{GESTURE_FPS:g} s)")
         for name in ("idle_arm", "hold_fraction"):
@@ -118,10 +122,10 @@ class ProceduralConfig:
 
 
 def _smooth(x: np.ndarray, width_s: float) -> np.ndarray:
-    """Hann-window moving average of a per-frame series, ``width_s`` seconds wide (edges held)."""
+    """Hann-window moving average of a per-frame series (n, ...) over frames, ``width_s`` s wide (edges held)."""
     n = max(3, round(width_s * GESTURE_FPS) | 1)
     w = np.hanning(n + 2)[1:-1]
-    return convolve1d(np.asarray(x, dtype=float), w / w.sum(), mode="nearest")
+    return convolve1d(np.asarray(x, dtype=float), w / w.sum(), axis=0, mode="nearest")
 
 
 def _curve(times: np.ndarray, knots: list[tuple[float, np.ndarray]], width: int) -> np.ndarray:
@@ -217,11 +221,15 @@ class ProceduralGenerator:
             level_sum += level
             level = level * (0.5 + 0.5 * energy)
             s = strokes[side]
+            # the hands are never quite still while talking: a slow seeded drift in the gesture space,
+            # paused during the arm's strokes so that each still ends in a stop
+            gate = level * (1.0 - self._stroke_envelope(times, plan, side))
+            drift = gate[:, None] * cfg.drift_rad * style.variability * self._drift(len(times), rng)
             offsets = {
-                "flex": level * (HOLD_ARM.flex - REST_ARM.flex) * lift + s[:, 0],
-                "abd": level * (HOLD_ARM.abd - REST_ARM.abd) * width + s[:, 1],
-                "twist": level * (HOLD_ARM.twist - REST_ARM.twist) + s[:, 2],
-                "elbow": level * (HOLD_ARM.elbow - REST_ARM.elbow) * lift + s[:, 3],
+                "flex": level * (HOLD_ARM.flex - REST_ARM.flex) * lift + s[:, 0] + drift[:, 0],
+                "abd": level * (HOLD_ARM.abd - REST_ARM.abd) * width + s[:, 1] + drift[:, 1],
+                "twist": level * (HOLD_ARM.twist - REST_ARM.twist) + s[:, 2] + drift[:, 2],
+                "elbow": level * (HOLD_ARM.elbow - REST_ARM.elbow) * lift + s[:, 3] + drift[:, 3],
             }
             arms[side] = ArmAngles(
                 **{
@@ -239,6 +247,21 @@ class ProceduralGenerator:
             left=arms["left"],
             right=arms["right"],
         )
+
+    def _stroke_envelope(self, times: np.ndarray, plan: GesturePlan, side: str) -> np.ndarray:
+        """(n,) 1 from each of ``side``'s strokes' start to a little after its apex, 0 elsewhere, smoothed."""
+        pcfg, shift = self.planner.config, self.layer.config.shift
+        inside = np.zeros(len(times))
+        for s in plan.strokes:
+            if side in s.arms:
+                apex = s.time + shift
+                inside[(times >= apex - pcfg.stroke_s - 0.1) & (times <= apex + 0.2)] = 1.0
+        return np.minimum(1.0, _smooth(inside, 0.3) * 1.5)
+
+    def _drift(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, 4) smooth seeded noise of unit standard deviation, changing over ``drift_s``."""
+        noise = _smooth(rng.standard_normal((n + 1, 4)), self.config.drift_s)[:n] if n else np.zeros((0, 4))
+        return noise / max(float(np.std(noise)), 1e-9) if n > 1 else noise
 
     def _gesture_space(self, times: np.ndarray, plan: GesturePlan, side: str) -> tuple[np.ndarray, ...]:
         """Per frame: how far ``side``'s arm is raised into the gesture space (0 rest .. 1), and the
