@@ -33,7 +33,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.signal import find_peaks
 
-from ..contracts import GESTURE_FPS, AudioFeatures, Word
+from ..contracts import AudioFeatures, Word
 from ..errors import ConfigError
 
 #: English function words (lower case): words that rarely carry a beat, for word timings without

@@ -122,7 +122,7 @@ class ProceduralConfig:
 
 
 def _smooth(x: np.ndarray, width_s: float) -> np.ndarray:
-    """Hann-window moving average of a per-frame series (n, ...) over frames, ``width_s`` s wide (edges held)."""
+    """Hann-window moving average of a per-frame series (n, ...) over frames, ``width_s`` s wide."""
     n = max(3, round(width_s * GESTURE_FPS) | 1)
     w = np.hanning(n + 2)[1:-1]
     return convolve1d(np.asarray(x, dtype=float), w / w.sum(), axis=0, mode="nearest")
