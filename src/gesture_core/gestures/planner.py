@@ -23,8 +23,9 @@ the hand goes straight into the next stroke's preparation.
    ``variability``; each stroke happens at its own place around the unit's hold posture. The
    renderer caps every stroke so it needs no more than ``max_accel``.
 
-Times are seconds from the audio start; a stroke's ``time`` is its target (the apex). The
-procedural generator (:mod:`gesture_core.models.procedural`) renders the plan into poses.
+Times are seconds from the audio start; a stroke's ``time`` is its target (the stressed vowel's
+onset; the apex is rendered ``LayerConfig.shift`` later). The procedural generator
+(:mod:`gesture_core.models.procedural`) renders the plan into poses.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class PlannerConfig:
 
 @dataclass(frozen=True)
 class Stroke:
-    """One planned beat stroke: ``time`` (s, its target: the apex), ``size`` (0..1.5), the ``arms``
+    """One planned beat stroke: ``time`` (s, its target; the apex follows it), ``size`` (0..1.5), the ``arms``
     that make it, its ``shape`` (a key of :data:`SHAPES`), whether it is ``emphatic`` (shoulders take
     part), the cue ``strength`` it came from, and where in the gesture space it happens: ``place``,
     offsets (rad) of shoulder flexion, abduction and twist from the unit's hold posture."""
@@ -260,7 +261,7 @@ class GesturePlanner:
                 arms = tuple(a for a in arms if a in free) or free[:1]  # a lexicon gesture has the other arm
                 stroke_shape = shape if rng.random() < 0.8 else str(rng.choice(list(SHAPES)))
                 size = s * (0.5 + 0.5 * energy[frame(c.time)]) * (1.0 + 0.15 * var * jitter)
-                emphatic = rank > 1.0 - cfg.emphasis or rank == 1.0
+                emphatic = bool(rank > 1.0 - cfg.emphasis or rank == 1.0)
                 place = np.clip(
                     0.5 * cfg.place_rad * var * rng.standard_normal(3), -cfg.place_rad, cfg.place_rad
                 )

@@ -5,7 +5,8 @@ at 15 fps, see :mod:`gesture_core.skeleton`) the way people build co-speech gest
 
 1. **Timing cues** (:mod:`gesture_core.gestures.cues`): the stressed syllables of the words when
    they are known (the robot's own speech), else the most prominent moment of each word (ASR
-   words), else the peaks of acoustic prominence (audio only: energy, pitch excursion, onsets).
+   words), else the audio onsets weighted by acoustic prominence (energy, pitch excursion, onset
+   strength) and the prominence peaks without an onset (audio only).
 2. **Meaning** (:mod:`gesture_core.gestures.layer`): lexicon words and markup requests place
    gestures (a wave on "hello", a point to the listener on "you", ...); no beat goes where one of
    them takes over the arms.
@@ -16,23 +17,24 @@ at 15 fps, see :mod:`gesture_core.skeleton`) the way people build co-speech gest
    - *rest*: spine upright, head level, arms relaxed at the sides;
    - *idle*: breathing (torso pitch and shoulder lift at ``breath_hz``) and a slow sway, always;
    - *gesture space*: during a unit the arms it uses rise in front of the body (the other arm a
-     little), at the unit's seeded height and spread, higher with louder speech; after the unit,
-     in the pause, they retract to rest;
+     little) before its first preparation, at the unit's seeded height and spread, higher with
+     louder speech, wandering slowly between strokes (``drift_rad``); after the unit, in the
+     pause, they retract to rest;
    - *strokes*: per arm a keyframe curve (minimum-jerk moves between keyframes, so the hand stops
      at each) through the preparation (the stroke's start posture, ``prep_s`` before it), the
-     stroke's end -- the apex, a speed minimum, on the target -- an optional hold, and a return
-     towards the unit's hold posture; when the
-     next stroke on that hand comes soon, the apex leads straight into its preparation (strokes
-     chained in the gesture space). Each shape moves several joints (``down``: elbow with the
-     shoulder; ``open``: twist and abduction, the palm opening; ``push``: elbow extension with
-     shoulder flexion); emphatic strokes also lift the shoulders in the preparation and raise and
-     open the arms at the apex. Every channel's stroke displacement is capped so the robot can
-     follow it (``PlannerConfig.max_accel``). The head dips slightly with each stroke.
+     stroke's end -- the apex, a speed minimum -- an optional hold, and a return towards the
+     unit's hold posture; when the next stroke on that hand comes soon, the apex leads straight
+     into its preparation (strokes chained in the gesture space), and the stroke carries the hand
+     to its own place. Each shape moves several joints (``down``: elbow with the shoulder;
+     ``open``: twist and abduction, the palm opening; ``push``: elbow extension with shoulder
+     flexion); emphatic strokes also lift the shoulders in the preparation and raise and open the
+     arms at the apex. Every channel's stroke displacement is capped so the robot can follow it
+     (``PlannerConfig.max_accel``), and a preparation is never faster than its stroke. The head
+     dips slightly with each stroke.
    - the lexicon gestures are rendered over this by the layer.
 
-Strokes are planned ``LayerConfig.robot_lead_s`` ahead of their targets so that the robot's
-motion, delayed by the retargeter and the controller, lands on them; :meth:`generate_with_strokes`
-reports the targets.
+A stroke's apex is planned ``LayerConfig.shift`` (``apex_delay_s - robot_lead_s``) after its
+target, the stressed vowel's onset; :meth:`generate_with_strokes` reports the targets.
 
 Style: ``amplitude`` scales every offset from the rest pose (0 = the rest pose exactly, also the
 lexicon gestures); ``variability`` scales the seeded variations; ``seed`` picks them and the
