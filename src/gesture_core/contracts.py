@@ -420,14 +420,29 @@ WORD_MSG = "gesture_msgs/msg/Word"
 MAX_WORDS = 20_000
 
 
+#: A gesture name (lexicon entry, markup request): 1-64 characters of ``[A-Za-z0-9_.-]``.
+_GESTURE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def validate_gesture_name(name: Any, what: str = "gesture") -> str:
+    """Return ``name`` if it is a valid gesture name (1-64 characters of ``[A-Za-z0-9_.-]``)."""
+    if not isinstance(name, str) or not _GESTURE_NAME.match(name):
+        raise ContractError(f"{what} {name!r} is not a gesture name: need 1-64 characters of [A-Za-z0-9_.-]")
+    return name
+
+
 @dataclass
 class Word:
-    """A timed word; times in s from the utterance start.
+    """A word with start/end time (s, relative to the utterance start) and confidence in [0, 1].
 
-    - ``word``: the text; ``conf``: confidence in [0, 1];
-    - ``stress``: time (s) of the word's primary stressed syllable, None when unknown;
-    - ``gesture``: a gesture requested at this word by inline markup ("" for none);
-    - ``suppress``: markup suppresses gestures over this word.
+    - ``stress``: s from the utterance start of the word's primary stressed syllable (the onset of
+      its stressed vowel; known exactly for the robot's own speech); None when unknown or when
+      the word carries no stress (espeak-ng's unstressed function words).
+    - ``gesture``: a gesture requested at this word by inline markup (a lexicon name); "" none.
+    - ``suppress``: inline markup suppresses gestures over this word.
+
+    The types of these three are checked here; that ``stress`` lies within ``[start, end]`` is
+    checked with the rest of the timing by :class:`WordTimings`.
     """
 
     word: str
@@ -437,6 +452,16 @@ class Word:
     stress: float | None = None
     gesture: str = ""
     suppress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.stress is not None:
+            self.stress = _finite_float(self.stress, f"word {self.word!r} stress")
+        if self.gesture:
+            validate_gesture_name(self.gesture, f"word {self.word!r} gesture")
+        elif not isinstance(self.gesture, str):
+            raise ContractError(f"word {self.word!r} gesture must be a string, got {self.gesture!r}")
+        if not isinstance(self.suppress, bool):
+            raise ContractError(f"word {self.word!r} suppress must be a bool, got {self.suppress!r}")
 
 
 @dataclass
@@ -468,8 +493,8 @@ class WordTimings:
                 raise ContractError(f"words[{i}] starts at {w.start}, before the previous word's start {prev}")
             if not 0.0 <= w.conf <= 1.0:
                 raise ContractError(f"words[{i}].conf {w.conf} outside [0, 1]")
-            if not isinstance(w.gesture, str):
-                raise ContractError(f"words[{i}].gesture must be a string")
+            if w.stress is not None and not w.start - 1e-6 <= w.stress <= w.end + 1e-6:
+                raise ContractError(f"words[{i}].stress {w.stress} outside the word [{w.start}, {w.end}]")
             prev = w.start
 
 
@@ -620,7 +645,10 @@ class GestureSequence:
 
     ``poses``: (N, 27) unit bone directions, TED axes. Frame ``k`` of the message is frame
     ``first_frame + k`` of the utterance and plays at ``start_ns + (first_frame + k) / 15 s``.
-    ``strokes``: the planned gesture strokes, ``(time s from the utterance start, label)``.
+    ``strokes``: the planned strokes, ``(time, label)`` in time order: ``time`` in s from the
+    utterance start (where the stroke ends: the apex, on the stressed syllable), ``label``
+    ``"beat"`` or the lexicon gesture's name. The ``gesture/human_pose`` message carries them
+    (``stroke_times``, ``stroke_labels``).
     """
 
     utterance_id: str
@@ -640,10 +668,17 @@ class GestureSequence:
             raise ContractError(f"first_frame must be >= 0, got {self.first_frame}")
         if len(self.strokes) > MAX_STROKES:
             raise ContractError(f"{len(self.strokes)} strokes, limit {MAX_STROKES}")
-        self.strokes = tuple((float(t), str(label)) for t, label in self.strokes)
-        for i, (t, _) in enumerate(self.strokes):
-            if not math.isfinite(t) or t < 0:
-                raise ContractError(f"strokes[{i}] time {t} must be finite and >= 0")
+        strokes = []
+        for i, stroke in enumerate(self.strokes):
+            if not isinstance(stroke, (tuple, list)) or len(stroke) != 2:
+                raise ContractError(f"strokes[{i}] must be a (time, label) pair, got {stroke!r}")
+            t = _finite_float(stroke[0], f"strokes[{i}] time")
+            if t < 0 or (strokes and t < strokes[-1][0]):
+                raise ContractError(f"strokes[{i}] time {t} is negative or before the previous stroke")
+            if not isinstance(stroke[1], str) or not stroke[1]:
+                raise ContractError(f"strokes[{i}] label must be a non-empty string, got {stroke[1]!r}")
+            strokes.append((t, stroke[1]))
+        self.strokes = tuple(strokes)
 
     def times(self) -> np.ndarray:
         """Time of every frame (s, from the utterance start), (N,)."""

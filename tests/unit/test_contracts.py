@@ -81,6 +81,36 @@ def test_words_round_trip_with_markup_fields_and_rejects_unordered():
         c.decode_words(msg)
 
 
+def test_word_stress_gesture_and_suppress_are_validated():
+    with pytest.raises(ContractError, match=r"words\[0\].stress 0.6 outside the word"):
+        c.WordTimings("u", [c.Word("a", 0.1, 0.5, stress=0.6)], True, "tts")
+    with pytest.raises(ContractError, match="not a gesture name"):
+        c.Word("a", 0.1, 0.5, gesture="wave hand")
+    with pytest.raises(ContractError, match="suppress must be a bool"):
+        c.Word("a", 0.1, 0.5, suppress="yes")  # type: ignore[arg-type]
+    with pytest.raises(ContractError, match="stress must be a finite number"):
+        c.Word("a", 0.1, 0.5, stress=float("nan"))
+    msg = c.encode_words(Words(), c.WordTimings("u", [c.Word("a", 0.1, 0.5, gesture="wave")], True, "tts"), Word)
+    msg.words[0].gesture = "wave hand"
+    with pytest.raises(ContractError, match="not a gesture name"):
+        c.decode_words(msg)
+
+
+def test_gesture_sequence_strokes_are_validated():
+    poses = np.tile(skeleton.MEAN_DIR_VEC, (4, 1))
+    seq = c.GestureSequence("g-1", 0, poses, strokes=[[0.2, "beat"], (0.5, "wave")])
+    assert seq.strokes == ((0.2, "beat"), (0.5, "wave"))
+    for strokes, reason in (
+        ([(0.5, "beat"), (0.2, "beat")], "before the previous"),
+        ([(-0.1, "beat")], "negative"),
+        ([(0.1, "")], "label"),
+        ([(float("inf"), "beat")], "finite"),
+        ([(0.1,)], "pair"),
+    ):
+        with pytest.raises(ContractError, match=reason):
+            c.GestureSequence("g-1", 0, poses, strokes=strokes)
+
+
 def test_utterance_round_trip_and_validation():
     for ev in (
         c.UtteranceEvent("tts-2", "end", 123, "tts", text="hello", language="en", words_known=True, n_samples=16000),

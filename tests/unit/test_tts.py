@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from gesture_core.contracts import AUDIO_SAMPLE_RATE, WordTimings
 from gesture_core.errors import ConfigError, SpeechError
+from gesture_core.speech.stress import PhonemeEvent, parse_phonemes, stress_times
 from gesture_core.speech.tts import EspeakTTS, pick_voice
 from gesture_core.speech.word_timing import split_words, time_words, voiced_frames
 
@@ -57,6 +58,48 @@ def test_word_times_follow_the_audio(tts):
     hello, world = speech.words
     gap = voiced[int(hello.end / 0.01) + 1 : int(world.start / 0.01) - 1]
     assert world.start - hello.end > 0.05 and not gap.any()
+
+
+def test_stressed_syllables_of_the_robots_own_speech(tts):
+    """espeak's stress marks give each stressed word the onset of its stressed vowel; function
+    words stay unstressed. The times are checked against the audio: a stressed vowel is voiced."""
+    speech = tts.synthesize("Hello, I am a robot and you are wonderful. 안녕하세요")
+    voiced = voiced_frames(speech.audio)
+    by_word = {w.word: w for w in speech.words}
+    for name in ("Hello", "robot", "wonderful"):
+        w = by_word[name]
+        assert w.stress is not None and w.start <= w.stress <= w.end, w
+        assert voiced[int(w.stress / 0.01) : int(w.stress / 0.01) + 5].mean() > 0.5, w  # a vowel follows
+    assert all(by_word[name].stress is None for name in ("I", "a", "and", "are"))
+    # English stress falls on the second syllable of hello, on the first of robot and wonderful.
+    w = by_word["Hello"]
+    assert w.stress - w.start > 0.3 * (w.end - w.start), w
+    for name in ("robot", "wonderful"):
+        w = by_word[name]
+        assert w.stress - w.start < 0.3 * (w.end - w.start), w
+    korean = tts.synthesize("안녕하세요, 저는 로봇입니다.")
+    assert all(w.stress is not None for w in korean.words)  # espeak stresses every Korean word
+    WordTimings("tts-1", speech.words, final=True, source="tts")  # the contract: stress inside its word
+
+
+def test_stress_alignment_of_phoneme_events_to_the_stress_marked_string():
+    """Pure alignment: events (no stress) matched by name to espeak's stress-marked phoneme string;
+    a pause only in the events, a symbol read aloud, an unstressed word."""
+    text = "hello robot & I"
+    text_words = split_words(text)
+    words = time_words(text, [(0, 0.0), (6, 0.5), (15, 1.1)], np.ones(16000 * 2, dtype=np.float32) * 0.1)
+    events = [
+        PhonemeEvent(0, 0.00, "h"), PhonemeEvent(0, 0.05, "@"), PhonemeEvent(0, 0.10, "l"),
+        PhonemeEvent(0, 0.20, "oU"), PhonemeEvent(0, 0.40, "_:"), PhonemeEvent(6, 0.50, "r"),
+        PhonemeEvent(6, 0.55, "oU"), PhonemeEvent(6, 0.65, "b"), PhonemeEvent(6, 0.70, "0"),
+        PhonemeEvent(6, 0.85, "t"), PhonemeEvent(12, 0.95, "a"), PhonemeEvent(15, 1.10, "aI"),
+    ]  # fmt: skip
+    marks = parse_phonemes("h|@|l|'oU r|'oU|b|,0|t 'a|n|d aI")
+    assert [(m.name, m.level) for m in marks][:4] == [("h", 0), ("@", 0), ("l", 0), ("oU", 1)]
+    stress = stress_times(text_words, words, events, marks)
+    assert stress[0] == pytest.approx(0.20) and stress[1] == pytest.approx(0.55)
+    assert stress[2] is None  # "I": unstressed; the stressed "and" belongs to the symbol "&"
+    assert stress_times(text_words, words, events[:2], parse_phonemes("x|y|z|w")) == [None, None, None]
 
 
 def test_rate_changes_duration(tts):

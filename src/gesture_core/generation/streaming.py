@@ -14,7 +14,7 @@ onset. Words (times from the utterance start) are shifted to the window's time a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -94,11 +94,7 @@ class GestureStream:
         first = self.frames_done
         a, b = self.frame_sample(first), min(self.frame_sample(stop_frame), audio.size)
         t0 = a / AUDIO_SAMPLE_RATE
-        shifted = [
-            Word(w.word, max(0.0, w.start - t0), w.end - t0, w.conf)
-            for w in words
-            if w.end > t0 and w.start < b / AUDIO_SAMPLE_RATE
-        ]
+        shifted = [_shift_word(w, t0) for w in words if w.end > t0 and w.start < b / AUDIO_SAMPLE_RATE]
         features = self._window_features(audio, a, b)
         poses = self.generator.generate(SpeechInput(audio[a:b], shifted, features), self.style, self._seed)
         poses = poses[: stop_frame - first]
@@ -132,3 +128,10 @@ class GestureStream:
             beats=events(f.beats),
             final=False,
         )
+
+
+def _shift_word(w: Word, t0: float) -> Word:
+    """``w`` on a window's time axis starting at ``t0`` (s); a stressed syllable before the window
+    is not this window's (stress None), markup fields are kept."""
+    stress = None if w.stress is None or w.stress < t0 else w.stress - t0
+    return replace(w, start=max(0.0, w.start - t0), end=w.end - t0, stress=stress)

@@ -1,41 +1,53 @@
 """A deterministic, weight-free gesture generator: the default backend and the baseline to beat.
 
-:class:`ProceduralGenerator` turns speech audio into TED poses (``(n_frames, 27)`` unit bone
-directions at 15 fps, see :mod:`gesture_core.skeleton`) from a handful of acoustic cues:
+:class:`ProceduralGenerator` turns speech into TED poses (``(n_frames, 27)`` unit bone directions
+at 15 fps, see :mod:`gesture_core.skeleton`) the way people build co-speech gestures:
 
-- **Rest pose**: spine upright, head up, arms hanging relaxed at the sides and slightly forward.
-- **Idle motion**: breathing (torso pitch and shoulder lift at ``breath_hz``, about 0.25 Hz) and a
-  slow sideways sway, always on, small.
-- **Gesture space**: while the speaker talks (RMS above ``silence_db``, pauses shorter than
-  ``pause_s`` bridged) the hands rise in front of the body; how high follows the smoothed speech
-  energy. In longer pauses the hands sink back to rest.
-- **Beats**: on strong audio onsets and pitch accents the hand(s) make a beat: a preparation (the
-  hand lifts), a fast down-stroke of the forearm whose end -- the *apex*, where hand speed has a
-  local minimum -- falls on the onset frame, and a retraction. Beat size follows onset strength
-  and speech energy; which hand beats is drawn from the style seed.
+1. **Timing cues** (:mod:`gesture_core.gestures.cues`): the stressed syllables of the words when
+   they are known (the robot's own speech), else the most prominent moment of each word (ASR
+   words), else the audio onsets weighted by acoustic prominence (energy, pitch excursion, onset
+   strength) and the prominence peaks without an onset (audio only).
+2. **Meaning** (:mod:`gesture_core.gestures.layer`): lexicon words and markup requests place
+   gestures (a wave on "hello", a point to the listener on "you", ...); no beat goes where one of
+   them takes over the arms.
+3. **Plan** (:mod:`gesture_core.gestures.planner`): gesture units between real pauses; in each,
+   strokes on the strongest cues, hands, shapes and sizes from emphasis and the seeded style.
+4. **Render** (here): the plan becomes body angles (:mod:`gesture_core.gestures.body`):
 
-Everything is computed in joint-angle-like parameters of a simple body model (torso pitch/roll,
-shoulder lift, head pitch; per arm shoulder flexion/abduction/twist and elbow flexion, all in
-radians) and turned into bone directions with :class:`scipy.spatial.transform.Rotation`, so poses
-stay anatomically plausible: angles are clipped to joint ranges, and all envelopes are smooth.
+   - *rest*: spine upright, head level, arms relaxed at the sides;
+   - *idle*: breathing (torso pitch and shoulder lift at ``breath_hz``) and a slow sway, always;
+   - *gesture space*: during a unit the arms it uses rise in front of the body (the other arm a
+     little) before its first preparation, at the unit's seeded height and spread, higher with
+     louder speech, wandering slowly between strokes (``drift_rad``); after the unit, in the
+     pause, they retract to rest;
+   - *strokes*: per arm a keyframe curve (minimum-jerk moves between keyframes, so the hand stops
+     at each) through the preparation (the stroke's start posture, ``prep_s`` before it), the
+     stroke's end -- the apex, a speed minimum -- an optional hold, and a return towards the
+     unit's hold posture; when the next stroke on that hand comes soon, the apex leads straight
+     into its preparation (strokes chained in the gesture space), and the stroke carries the hand
+     to its own place. Each shape moves several joints (``down``: elbow with the shoulder;
+     ``open``: twist and abduction, the palm opening; ``push``: elbow extension with shoulder
+     flexion); emphatic strokes also lift the shoulders in the preparation and raise and open the
+     arms at the apex. Every channel's stroke displacement is capped so the robot can follow it
+     (``PlannerConfig.max_accel``), and a preparation is never faster than its stroke. The head
+     dips slightly with each stroke.
+   - the lexicon gestures are rendered over this by the layer.
 
-Style: ``amplitude`` scales every offset from the rest pose (0 = the rest pose exactly);
-``variability`` scales the seeded per-phrase and per-beat variations; ``seed`` picks them (the same
-seed and input always give the same output); ``speaker`` is ignored (no learned styles).
-Word timings are not used: beats come from the acoustics, so text-less ASR input works the same.
+A stroke's apex is planned ``LayerConfig.shift`` (``apex_delay_s - robot_lead_s``) after its
+target, the stressed vowel's onset; :meth:`generate_with_strokes` reports the targets.
+
+Style: ``amplitude`` scales every offset from the rest pose (0 = the rest pose exactly, also the
+lexicon gestures); ``variability`` scales the seeded variations; ``seed`` picks them and the
+speaker's handedness (the same seed and input always give the same output); ``speaker`` is ignored.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 from scipy.ndimage import convolve1d
-from scipy.signal import find_peaks
-from scipy.spatial.transform import Rotation
 
 from .. import skeleton
 from ..contracts import GESTURE_FPS, AudioFeatures
@@ -43,202 +55,116 @@ from ..errors import ConfigError, ContractError
 from ..features import extract_features
 from ..generation.base import SpeechInput, Style
 from ..generation.windows import blend_overlap
+from ..gestures.body import (  # noqa: F401  (re-exported: the body model used to live here)
+    ARM_LIMITS,
+    HOLD_ARM,
+    REST_ARM,
+    SIDES,
+    ArmAngles,
+    BodyAngles,
+    pose_from_angles,
+    rest_pose,
+)
+from ..gestures.layer import GestureLayer, GestureResult, merge_strokes, minimum_jerk
+from ..gestures.planner import GesturePlan, GesturePlanner, PlannerConfig, Stroke
 
 _log = logging.getLogger(__name__)
 
-# Body axes are TED's: +x the person's right, +y down, +z forward. ``side`` is +1 for the right
-# arm, -1 for the left one, so one formula serves both arms.
-_DOWN = np.array([0.0, 1.0, 0.0])
-_SIDES = {"left": -1.0, "right": 1.0}
-
-
-@dataclass(frozen=True)
-class ArmAngles:
-    """Angles of one arm (rad), each a scalar or an (n_frames,) array.
-
-    - ``flex``: shoulder flexion, raises the upper arm forward (towards +z).
-    - ``abd``: shoulder abduction, raises it sideways, away from the body.
-    - ``twist``: internal rotation of the upper arm, swings a bent forearm towards the midline.
-    - ``elbow``: elbow flexion, 0 = straight arm.
-    """
-
-    flex: np.ndarray
-    abd: np.ndarray
-    twist: np.ndarray
-    elbow: np.ndarray
-
-
-@dataclass(frozen=True)
-class BodyAngles:
-    """The whole parameter set of one pose sequence (rad, scalars or (n_frames,) arrays).
-
-    ``torso_pitch`` leans the upper body forward, ``torso_roll`` sways it sideways (both rotate
-    every bone), ``shrug`` lifts both shoulders, ``head_pitch`` tips the head down (a nod).
-    """
-
-    torso_pitch: np.ndarray
-    torso_roll: np.ndarray
-    shrug: np.ndarray
-    head_pitch: np.ndarray
-    left: ArmAngles
-    right: ArmAngles
-
-
-#: Joint ranges (rad) the arm angles are clipped to: (low, high).
-ARM_LIMITS = {"flex": (-0.6, 2.0), "abd": (-0.15, 1.6), "twist": (-0.6, 1.3), "elbow": (0.0, 2.5)}
-
-#: Rest pose: arms relaxed at the sides, slightly forward, elbows a little bent.
-REST_ARM = ArmAngles(flex=0.12, abd=0.10, twist=0.30, elbow=0.40)
-#: Hands in gesture space at full energy: upper arms a little forward and out, forearms forward.
-HOLD_ARM = ArmAngles(flex=0.35, abd=0.30, twist=0.45, elbow=1.45)
-
-# Rest directions of the torso and head bones, TED axes (roughly the TED mean pose: the neck bone
-# runs from the thorax up and forward to the nose, the head bone from the nose up and back).
-_SPINE_REST = _DOWN * -1.0
-_NECK_REST = np.array([0.0, -np.cos(0.47), np.sin(0.47)])
-_HEAD_REST = np.array([0.0, -np.cos(0.44), -np.sin(0.44)])
-_COLLAR_DROP = 0.32  # collar bones slope down from the neck base to the shoulders (rad)
-
-
-_AXES = {"x": np.array([1.0, 0.0, 0.0]), "y": np.array([0.0, 1.0, 0.0]), "z": np.array([0.0, 0.0, 1.0])}
-
-
-def _rot(axis: str, angle: np.ndarray | float) -> Rotation:
-    """Rotations by ``angle`` (rad, scalar or (n,)) about a body axis (right-hand rule), n of them."""
-    return Rotation.from_rotvec(np.atleast_1d(np.asarray(angle, dtype=float))[:, None] * _AXES[axis])
-
-
-def _arm_directions(arm: ArmAngles, side: float, torso: Rotation) -> tuple[np.ndarray, np.ndarray]:
-    """Upper arm and forearm unit directions, each (n, 3), for arm angles in the torso frame."""
-    shoulder = (
-        torso
-        * _rot("z", -side * np.asarray(arm.abd))
-        * _rot("x", arm.flex)
-        * _rot("y", -side * np.asarray(arm.twist))
-    )
-    upper = shoulder.apply(_DOWN)
-    fore = (shoulder * _rot("x", arm.elbow)).apply(_DOWN)
-    return np.atleast_2d(upper), np.atleast_2d(fore)
-
-
-def pose_from_angles(body: BodyAngles, n_frames: int) -> np.ndarray:
-    """TED poses from body angles: (n_frames, 27) unit bone directions, TED axes.
-
-    Every field of ``body`` is a scalar or an (n_frames,) array in radians.
-    """
-
-    def full(x: np.ndarray | float) -> np.ndarray:
-        return np.broadcast_to(np.asarray(x, dtype=float), (n_frames,))
-
-    torso = _rot("z", full(body.torso_roll)) * _rot("x", -full(body.torso_pitch))
-    head = torso * _rot("x", -full(body.head_pitch))
-    bones: dict[str, np.ndarray] = {
-        "spine": torso.apply(_SPINE_REST),
-        "neck": head.apply(_NECK_REST),
-        "head": head.apply(_HEAD_REST),
-    }
-    for name, side in _SIDES.items():
-        collar_rest = np.array([side * np.cos(_COLLAR_DROP), np.sin(_COLLAR_DROP), 0.0])
-        bones[f"{name}_collar"] = (torso * _rot("z", -side * full(body.shrug))).apply(collar_rest)
-        arm = getattr(body, name)
-        arm = ArmAngles(*(full(getattr(arm, f.name)) for f in fields(ArmAngles)))
-        bones[f"{name}_upper_arm"], bones[f"{name}_forearm"] = _arm_directions(arm, side, torso)
-    poses = np.stack([np.broadcast_to(bones[b], (n_frames, 3)) for b in skeleton.BONE_NAMES], axis=1)
-    return skeleton.normalize_directions(poses.reshape(n_frames, skeleton.POSE_DIM))
-
-
-def rest_pose() -> np.ndarray:
-    """The procedural rest pose: (27,) unit bone directions, TED axes."""
-    return pose_from_angles(BodyAngles(0.0, 0.0, 0.0, 0.0, REST_ARM, REST_ARM), 1)[0]
+#: Stroke channels of an arm: the four arm angles, then the shoulders' lift (shared by both arms).
+CHANNELS = ("flex", "abd", "twist", "elbow", "shrug")
+#: Offsets (rad, at size 1) of each stroke shape at the preparation's end (``top``) and at the apex.
+SHAPE_OFFSETS: dict[str, tuple[dict[str, float], dict[str, float]]] = {
+    "down": ({"elbow": 0.6, "flex": 0.16}, {"elbow": -0.5, "flex": -0.12}),
+    "open": ({"twist": 0.5, "elbow": 0.3, "abd": -0.1}, {"twist": -0.7, "abd": 0.4, "elbow": -0.2}),
+    "push": ({"elbow": 0.6, "flex": -0.1}, {"elbow": -0.7, "flex": 0.3}),
+}
+#: A preparation moves at most this fraction of its stroke's speed (the stroke is the fast phase;
+#: chained beats are up-down oscillations, whose way up may be as fast as the stroke).
+PREP_SPEED = 1.0
+#: What an emphatic stroke adds: the shoulders lift in the preparation, the arms rise and open at the apex.
+EMPHASIS_OFFSETS = ({"shrug": 0.12, "flex": 0.2, "abd": -0.15}, {"abd": 0.5, "flex": 0.35, "shrug": -0.02})
 
 
 @dataclass(frozen=True)
 class ProceduralConfig:
-    """Tuning of :class:`ProceduralGenerator`. Times in seconds, angles in radians, levels in dBFS.
+    """Rendering of :class:`ProceduralGenerator` (the plan is the planner's). Times s, angles rad.
 
-    Beat timing: the preparation lifts the hand during ``prep_s`` before the stroke, the stroke
-    lasts ``stroke_s`` and ends (apex) on the onset, the retraction takes ``retract_s``. Beats
-    closer than ``min_beat_gap_s`` are thinned (the weaker one goes); candidates weaker than
-    ``beat_threshold`` are ignored. An onset's strength is its onset-envelope peak relative to
-    the utterance's 95th percentile, or to ``onset_floor`` when that is higher.
+    - ``ramp_s``: the hands rise into and sink out of the gesture space over about this time.
+    - ``energy_smooth_s``: the gesture space's height follows the energy smoothed over this.
+    - ``idle_arm``: how far the arm a unit does not use rises (fraction of the gesture space).
+    - ``hold_fraction``: how much of the apex offset a hold keeps (a hold is not frozen).
+    - ``nod_rad``: head dip at a stroke of size 1.
+    - ``drift_rad``, ``drift_s``: how far (rad, standard deviation) and how slowly (s) the hands
+      wander in the gesture space between strokes.
+    - ``breath_hz``, ``breath_rad``, ``sway_rad``: idle motion (shoulders lift 2 x ``breath_rad``).
     """
 
-    prep_s: float = 0.2
-    stroke_s: float = 0.2
-    retract_s: float = 0.2
-    min_beat_gap_s: float = 0.4
-    beat_threshold: float = 0.35
-    beat_lift: float = 0.3  # elbow lift of the preparation at full beat size (rad)
-    beat_drop: float = 0.5  # how far below the hold the stroke ends (rad)
-    onset_floor: float = 8.0  # onset strength (features' spectral flux, dB) that is never "strong"
-    pitch_accent_semitones: float = 2.0  # f0 peak prominence that counts as a pitch accent
-    silence_db: float = -45.0  # RMS level at or below which audio counts as silence
-    loud_db: float = -15.0  # RMS level that gives full-size gestures
-    energy_smooth_s: float = 0.6  # the hands' height follows the energy smoothed over this
-    pause_s: float = 0.5  # silences longer than this send the hands back to rest
-    ramp_s: float = 0.3  # hands rise/sink into gesture space over about this time
+    ramp_s: float = 0.3
+    energy_smooth_s: float = 1.5
+    idle_arm: float = 0.35
+    hold_fraction: float = 0.7
+    nod_rad: float = 0.07
+    drift_rad: float = 0.12
+    drift_s: float = 0.8
     breath_hz: float = 0.25
-    breath_rad: float = 0.012  # torso pitch amplitude of breathing; shoulders lift 2x this
-    sway_rad: float = 0.015  # sideways sway amplitude
+    breath_rad: float = 0.012
+    sway_rad: float = 0.015
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if not np.isfinite(value):
-                raise ConfigError(f"procedural.{f.name} must be finite, got {value!r}")
-            if f.name not in ("silence_db", "loud_db") and value < 0:
-                raise ConfigError(f"procedural.{f.name} must be >= 0, got {value!r}")
-        for name in ("prep_s", "stroke_s", "retract_s", "ramp_s", "energy_smooth_s"):
+            if not np.isfinite(value) or value < 0:
+                raise ConfigError(f"procedural.{f.name} must be a finite number >= 0, got {value!r}")
+        for name in ("ramp_s", "energy_smooth_s", "drift_s"):
             if getattr(self, name) < 1.0 / GESTURE_FPS:
                 raise ConfigError(f"procedural.{name} must be at least one frame (1/{GESTURE_FPS:g} s)")
-        if self.min_beat_gap_s < self.stroke_s + 1.0 / GESTURE_FPS:
-            raise ConfigError("procedural.min_beat_gap_s must exceed stroke_s by at least one frame")
-        if self.loud_db <= self.silence_db:
-            raise ConfigError(
-                f"procedural.loud_db ({self.loud_db}) must be above silence_db ({self.silence_db})"
-            )
-        if self.beat_threshold > 1.0:
-            raise ConfigError(f"procedural.beat_threshold must be in [0, 1], got {self.beat_threshold}")
-
-
-@dataclass(frozen=True)
-class Beat:
-    """One planned beat: apex time (s), size (0..1) and the arms that make it."""
-
-    time: float
-    size: float
-    arms: tuple[str, ...]
+        for name in ("idle_arm", "hold_fraction"):
+            if getattr(self, name) > 1.0:
+                raise ConfigError(f"procedural.{name} must be in [0, 1], got {getattr(self, name)}")
 
 
 def _smooth(x: np.ndarray, width_s: float) -> np.ndarray:
-    """Hann-window moving average of a per-frame series, ``width_s`` seconds wide (edges held)."""
+    """Hann-window moving average of a per-frame series (n, ...) over frames, ``width_s`` s wide."""
     n = max(3, round(width_s * GESTURE_FPS) | 1)
     w = np.hanning(n + 2)[1:-1]
-    return convolve1d(np.asarray(x, dtype=float), w / w.sum(), mode="nearest")
+    return convolve1d(np.asarray(x, dtype=float), w / w.sum(), axis=0, mode="nearest")
 
 
-def _fill_short_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
-    """``mask`` (n,) bool with runs of False of at most ``max_gap`` frames between Trues set True."""
-    out = mask.copy()
-    on = np.flatnonzero(mask)
-    for a, b in itertools.pairwise(on):
-        if 1 < b - a <= max_gap + 1:
-            out[a:b] = True
+def _curve(times: np.ndarray, knots: list[tuple[float, np.ndarray]], width: int) -> np.ndarray:
+    """(len(times), width) offsets through ``knots`` ((time s, (width,) values), increasing times):
+    a minimum-jerk move from each knot to the next, so the motion stops at every knot (the apex of a
+    stroke is a speed minimum); 0 outside the knots."""
+    out = np.zeros((len(times), width))
+    if len(knots) < 2:
+        return out
+    t = np.array([k[0] for k in knots])
+    y = np.stack([k[1] for k in knots])
+    k = np.searchsorted(t, times, side="right") - 1
+    inside = (k >= 0) & (k < len(t) - 1)
+    k = k[inside]
+    s = minimum_jerk((times[inside] - t[k]) / (t[k + 1] - t[k]))
+    out[inside] = y[k] + (y[k + 1] - y[k]) * s[:, None]
     return out
 
 
-def _resample(features: AudioFeatures, name: str, times: np.ndarray) -> np.ndarray:
-    """Feature series ``name`` (n_feature_frames,) linearly resampled at ``times`` (s)."""
-    return np.interp(times, features.frame_times(), getattr(features, name))
-
-
 class ProceduralGenerator:
-    """Rule-based gestures from audio onsets, pitch accents and energy; see the module docstring."""
+    """Rule-based gestures from timing cues, the gesture lexicon and a planner; see the module docstring.
+
+    ``layer``: the lexicon and markup layer (None: the bundled lexicon); ``planner``: the planner
+    (None: default settings).
+    """
 
     name = "procedural"
 
-    def __init__(self, config: ProceduralConfig | None = None):
+    def __init__(
+        self,
+        config: ProceduralConfig | None = None,
+        planner: GesturePlanner | PlannerConfig | None = None,
+        layer: GestureLayer | None = None,
+    ):
         self.config = config or ProceduralConfig()
+        self.planner = planner if isinstance(planner, GesturePlanner) else GesturePlanner(planner)
+        self.layer = layer if layer is not None else GestureLayer()
 
     # -- the GestureGenerator interface -----------------------------------------------------------
 
@@ -248,128 +174,39 @@ class ProceduralGenerator:
         ``seed_poses``: optional (4, 27) last poses of the previous streaming window; the first
         frames are blended from them so that windows join without a jump.
         """
+        return self.generate_with_strokes(speech, style, seed_poses).poses
+
+    def generate_with_strokes(
+        self, speech: SpeechInput, style: Style, seed_poses: np.ndarray | None = None
+    ) -> GestureResult:
+        """Poses (as :meth:`generate`) and the planned strokes: ``(time, "beat")`` for every beat
+        and ``(time, name)`` for every lexicon gesture, times the targets (s from the audio start)."""
+        plan = self.plan(speech, style)
         n = speech.n_frames
-        times = np.arange(n) / GESTURE_FPS
+        poses = pose_from_angles(self.render(plan, n, style), n)
+        if style.amplitude > 0:
+            poses = self.layer.apply(poses, speech.words, plan.gestures)
+        if seed_poses is not None:
+            poses = _blend_from_seed(poses, seed_poses)
+        beats = [(s.time, "beat") for s in plan.strokes]
+        return GestureResult(poses, merge_strokes(beats, self.layer.strokes(plan.gestures)), plan.gestures)
+
+    def plan(self, speech: SpeechInput, style: Style) -> GesturePlan:
+        """The gesture plan of ``speech``: cues, units with their strokes, lexicon gestures."""
         features = speech.features if speech.features is not None else _compute_features(speech)
         if features.n_frames == 0:
             raise ContractError("speech.features has no frames to gesture from")
-        rng = np.random.default_rng(style.seed)
+        gestures = self.layer.place(speech.words, features, style)
+        return self.planner.plan(features, speech.n_frames, style, speech.words, gestures, self.layer)
 
-        energy, active = self.speech_activity(features, times)
-        beats = self.plan_beats(features, times, energy, active, rng, style.variability)
-        body = self._angles(times, energy, active, beats, rng, style)
-        poses = pose_from_angles(body, n)
-        if seed_poses is not None:
-            poses = _blend_from_seed(poses, seed_poses)
-        return poses
+    # -- from the plan to angles --------------------------------------------------------------------
 
-    # -- the cues -----------------------------------------------------------------------------------
-
-    def speech_activity(self, features: AudioFeatures, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-frame speech energy in [0, 1] and the speaking mask (pauses < ``pause_s`` bridged)."""
+    def render(self, plan: GesturePlan, n: int, style: Style) -> BodyAngles:
+        """Body angles (rad), each (n,): rest + amplitude * (idle + gesture space + strokes)."""
         cfg = self.config
-        rms_db = 20.0 * np.log10(np.maximum(_resample(features, "rms", times), 1e-6))
-        energy = np.clip((rms_db - cfg.silence_db) / (cfg.loud_db - cfg.silence_db), 0.0, 1.0)
-        active = _fill_short_gaps(energy > 0.0, round(cfg.pause_s * GESTURE_FPS))
-        return energy, active
-
-    def plan_beats(
-        self,
-        features: AudioFeatures,
-        times: np.ndarray,
-        energy: np.ndarray,
-        active: np.ndarray,
-        rng: np.random.Generator,
-        variability: float = 1.0,
-    ) -> list[Beat]:
-        """Choose beat apex times from onsets and pitch accents; sizes in [0, 1]; arms from ``rng``.
-
-        ``times``: (n,) frame times (s); ``energy``, ``active``: per-frame speech energy and mask.
-        Apex times are snapped to frames so that the stroke ends exactly on the onset frame.
-        """
-        cfg = self.config
-        n = len(times)
-        strength = _resample(features, "onset_strength", times)
-        # Onset strength relative to the utterance's strong onsets, but never to a quiet floor:
-        # steady sounds have tiny flux everywhere, which must not become "strong" beats.
-        ref = max(np.percentile(strength[active], 95) if active.any() else 0.0, cfg.onset_floor)
-        candidates: dict[int, float] = {}
-        for t in features.onsets:
-            k = round(t * GESTURE_FPS)
-            if 0 <= k < n and active[k]:  # the strength peak may sit in a neighbouring frame
-                peak = strength[max(k - 1, 0) : k + 2].max()
-                candidates[k] = max(candidates.get(k, 0.0), min(1.0, peak / ref))
-        for k, accent in self._pitch_accents(features, times, active):
-            near = [j for j in candidates if abs(j - k) <= 1]
-            if near:  # an accent on an onset makes that beat stronger
-                j = near[0]
-                candidates[j] = min(1.0, candidates[j] + 0.5 * accent)
-            else:
-                candidates[k] = max(candidates.get(k, 0.0), accent)
-
-        # Strongest first; drop candidates too close to a stronger beat.
-        min_gap = cfg.min_beat_gap_s * GESTURE_FPS
-        chosen: list[int] = []
-        for k in sorted(candidates, key=lambda j: (-candidates[j], j)):
-            if candidates[k] >= cfg.beat_threshold and all(abs(k - j) >= min_gap for j in chosen):
-                chosen.append(k)
-
-        dominant, other = ("right", "left") if rng.random() < 0.5 else ("left", "right")
-        beats = []
-        for k in sorted(chosen):
-            u, jitter = rng.random(), rng.standard_normal()
-            if candidates[k] > 0.7 and u < 0.4:
-                arms: tuple[str, ...] = ("left", "right")
-            else:
-                arms = (dominant,) if u < 0.85 else (other,)
-            size = candidates[k] * (0.4 + 0.6 * energy[k]) * (1.0 + 0.15 * variability * jitter)
-            beats.append(Beat(time=k / GESTURE_FPS, size=float(np.clip(size, 0.0, 1.5)), arms=arms))
-        return beats
-
-    def _pitch_accents(
-        self, features: AudioFeatures, times: np.ndarray, active: np.ndarray
-    ) -> list[tuple[int, float]]:
-        """Frames of prominent f0 peaks and their strength (0..1), from the voiced frames only."""
-        f0 = _resample(features, "f0_hz", times)
-        # Linear interpolation smears unvoiced (0 Hz) frames into their neighbours: keep frames
-        # whose nearest feature frame is voiced too.
-        voiced = (f0 > 0) & (
-            np.interp(times, features.frame_times(), (features.f0_hz > 0).astype(float)) > 0.99
-        )
-        if voiced.sum() < 3:
-            return []
-        semitones = np.full(len(times), np.nan)
-        semitones[voiced] = 12.0 * np.log2(f0[voiced] / np.median(f0[voiced]))
-        filled = np.where(voiced, semitones, np.nanmin(semitones[voiced]))  # unvoiced = valleys
-        peaks, props = find_peaks(filled, prominence=self.config.pitch_accent_semitones)
-        return [
-            (int(k), float(min(1.0, p / (3 * self.config.pitch_accent_semitones))))
-            for k, p in zip(peaks, props["prominences"])
-            if voiced[k] and active[k]
-        ]
-
-    # -- from cues to angles ------------------------------------------------------------------------
-
-    def _angles(
-        self,
-        times: np.ndarray,
-        energy: np.ndarray,
-        active: np.ndarray,
-        beats: list[Beat],
-        rng: np.random.Generator,
-        style: Style,
-    ) -> BodyAngles:
-        """Body angles (rad), each (n,): rest + amplitude * (idle + gesture space + beats)."""
-        cfg = self.config
-        amp, var = style.amplitude, style.variability
-        # 0 = rest .. 1 = gesture space. The hands rise ahead of speech (the smoothing looks ahead)
-        # but only start sinking once it has ended (the mask is held for ramp_s first), so that the
-        # sinking never overlaps the last beat's retraction.
-        held = active.copy()
-        for shift in range(1, round(cfg.ramp_s * GESTURE_FPS) + 1):
-            held[shift:] |= active[:-shift]
-        space = _smooth(held.astype(float), 2 * cfg.ramp_s)
-        level = space * (0.5 + 0.5 * _smooth(energy, cfg.energy_smooth_s))  # how far the hands rise
+        times = np.arange(n) / GESTURE_FPS
+        amp = style.amplitude
+        rng = np.random.default_rng([style.seed, 2])
 
         # Idle: breathing, and a sway made of two slow incommensurate sines; seeded phases.
         phase = rng.uniform(0.0, 2 * np.pi, size=3)
@@ -377,19 +214,24 @@ class ProceduralGenerator:
         sway = 0.6 * np.sin(2 * np.pi * 0.07 * times + phase[1])
         sway += 0.4 * np.sin(2 * np.pi * 0.13 * times + phase[2])
 
-        # Per-phrase variation of the hold pose: which hand leads, how high, how wide.
-        hold_var = {side: self._phrase_variation(active, rng, var) for side in _SIDES}
-        beat_curve = {side: self._beat_curve(times, [b for b in beats if side in b.arms]) for side in _SIDES}
-
-        arms = {}
-        for side in _SIDES:
-            lift, width = hold_var[side]
-            b = beat_curve[side]
-            offsets = {  # the shoulder joins a beat's elbow motion a little
-                "flex": level * (HOLD_ARM.flex - REST_ARM.flex) * lift + 0.25 * b,
-                "abd": level * (HOLD_ARM.abd - REST_ARM.abd) * width,
-                "twist": level * (HOLD_ARM.twist - REST_ARM.twist),
-                "elbow": level * (HOLD_ARM.elbow - REST_ARM.elbow) * lift + b,
+        energy = _smooth(plan.energy, cfg.energy_smooth_s)
+        strokes = {side: self._stroke_offsets(times, plan, side) for side in SIDES}
+        shrug = 0.5 * (strokes["left"][:, 4] + strokes["right"][:, 4])
+        arms, level_sum = {}, np.zeros(n)
+        for side in SIDES:
+            level, lift, width = self._gesture_space(times, plan, side)
+            level_sum += level
+            level = level * (0.5 + 0.5 * energy)
+            s = strokes[side]
+            # the hands are never quite still while talking: a slow seeded drift in the gesture space,
+            # paused during the arm's strokes so that each still ends in a stop
+            gate = level * (1.0 - self._stroke_envelope(times, plan, side))
+            drift = gate[:, None] * cfg.drift_rad * style.variability * self._drift(len(times), rng)
+            offsets = {
+                "flex": level * (HOLD_ARM.flex - REST_ARM.flex) * lift + s[:, 0] + drift[:, 0],
+                "abd": level * (HOLD_ARM.abd - REST_ARM.abd) * width + s[:, 1] + drift[:, 1],
+                "twist": level * (HOLD_ARM.twist - REST_ARM.twist) + s[:, 2] + drift[:, 2],
+                "elbow": level * (HOLD_ARM.elbow - REST_ARM.elbow) * lift + s[:, 3] + drift[:, 3],
             }
             arms[side] = ArmAngles(
                 **{
@@ -397,54 +239,142 @@ class ProceduralGenerator:
                     for name in offsets
                 }
             )
-        nod = 0.15 * 0.5 * (beat_curve["left"] + beat_curve["right"])  # the head dips with the strokes
+        nod = self._nods(times, plan)
+        lean = 0.03 * _smooth(level_sum / 2.0, 2 * cfg.ramp_s)  # leaning in a little to talk
         return BodyAngles(
-            torso_pitch=amp * (cfg.breath_rad * breath + 0.03 * level),  # leaning in a little to talk
+            torso_pitch=amp * (cfg.breath_rad * breath + lean),
             torso_roll=amp * cfg.sway_rad * sway,
-            shrug=amp * 2 * cfg.breath_rad * breath,
-            head_pitch=amp * -nod,
+            shrug=amp * (2 * cfg.breath_rad * breath + shrug),
+            head_pitch=amp * nod,
             left=arms["left"],
             right=arms["right"],
         )
 
-    def _phrase_variation(
-        self, active: np.ndarray, rng: np.random.Generator, variability: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per-frame (lift, width) factors of one arm's hold, constant per phrase, smoothly joined."""
-        lift = np.ones(len(active))
-        width = np.ones(len(active))
-        edges = np.flatnonzero(np.diff(active.astype(int)) == 1) + 1
-        for start, stop in zip(np.r_[0, edges], np.r_[edges, len(active)]):
-            lift[start:stop] = 1.0 + 0.2 * variability * rng.standard_normal()
-            width[start:stop] = 1.0 + 0.3 * variability * rng.standard_normal()
-        ramp = 2 * self.config.ramp_s
-        return _smooth(np.clip(lift, 0.5, 1.5), ramp), _smooth(np.clip(width, 0.3, 2.0), ramp)
+    def _stroke_envelope(self, times: np.ndarray, plan: GesturePlan, side: str) -> np.ndarray:
+        """(n,) 1 from each of ``side``'s strokes' start to a little after its apex, 0 elsewhere, smoothed."""
+        pcfg, shift = self.planner.config, self.layer.config.shift
+        inside = np.zeros(len(times))
+        for s in plan.strokes:
+            if side in s.arms:
+                apex = s.time + shift
+                inside[(times >= apex - pcfg.stroke_s - 0.1) & (times <= apex + 0.2)] = 1.0
+        return np.minimum(1.0, _smooth(inside, 0.3) * 1.5)
 
-    def _beat_curve(self, times: np.ndarray, beats: list[Beat]) -> np.ndarray:
-        """Elbow-flexion offset (rad), (n,), of one arm's beats: lift, fast drop to the apex, back.
+    def _drift(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, 4) smooth seeded noise of unit standard deviation, changing over ``drift_s``."""
+        noise = _smooth(rng.standard_normal((n + 1, 4)), self.config.drift_s)[:n] if n else np.zeros((0, 4))
+        return noise / max(float(np.std(noise)), 1e-9) if n > 1 else noise
 
-        A monotone piecewise-cubic (PCHIP) through keyframes per beat: 0 at the preparation start,
-        ``+beat_lift`` at the stroke start, ``-beat_drop`` at the apex (on the onset; PCHIP has zero
-        slope at this local minimum, so hand speed has a local minimum there), 0 after the
-        retraction. When the next beat's preparation would start before this retraction ends, the
-        curve goes from this apex straight to the next stroke start.
+    def _gesture_space(self, times: np.ndarray, plan: GesturePlan, side: str) -> tuple[np.ndarray, ...]:
+        """Per frame: how far ``side``'s arm is raised into the gesture space (0 rest .. 1), and the
+        space's height and spread factors, each (n,). An arm is up from before its unit's first
+        preparation to the end of its speech or its last hold, whichever is later."""
+        cfg, pcfg = self.config, self.planner.config
+        shift = self.layer.config.shift
+        raised = np.zeros(len(times))
+        lift = np.ones(len(times))
+        width = np.ones(len(times))
+        for u in plan.units:
+            if not u.strokes:
+                continue
+            # The rise into the space (a step smoothed over 2 ramp_s) ends before the first
+            # preparation where the audio leaves time for it: the first stroke stays the fast phase.
+            top = min(s.time for s in u.strokes) + shift - pcfg.stroke_s
+            rise = max(min(u.start, top - pcfg.prep_s - cfg.ramp_s), min(cfg.ramp_s, top - cfg.ramp_s))
+            last = max(s.time for s in u.strokes) + shift + pcfg.hold_s
+            inside = (times >= rise) & (times <= max(last, u.end))
+            raised[inside] = np.maximum(raised[inside], 1.0 if side in u.arms else cfg.idle_arm)
+            lift[inside], width[inside] = u.lift, u.width
+        ramp = 2 * cfg.ramp_s
+        return _smooth(raised, ramp), _smooth(lift, ramp), _smooth(width, ramp)
+
+    def _stroke_offsets(self, times: np.ndarray, plan: GesturePlan, side: str) -> np.ndarray:
+        """(n, 5) offsets of :data:`CHANNELS` (rad) from ``side``'s strokes (see the module docstring).
+
+        The hand is at its last stroke's place (or at the unit's hold posture after a retraction):
+        the preparation lifts it there, and the stroke itself carries it to its own place.
         """
-        cfg = self.config
-        if not beats:
-            return np.zeros(len(times))
-        knots: list[tuple[float, float]] = []  # (time s, elbow offset rad)
-        for beat in beats:
-            top = beat.time - cfg.stroke_s
-            prep_start = top - cfg.prep_s
-            if knots and knots[-1][0] >= prep_start:
-                knots.pop()  # previous retraction overlaps this preparation: apex -> top directly
+        pcfg = self.planner.config
+        shift = self.layer.config.shift
+        cap = self.planner.max_displacement()
+        knots: list[tuple[float, np.ndarray]] = []
+        retract_from = -1  # index of the first knot after the last apex (hold, return): dropped when chaining
+        place = np.zeros(len(CHANNELS))
+        for stroke in (s for s in plan.strokes if side in s.arms):
+            top_shape, apex_shape = self._shape(stroke, cap)
+            apex = stroke.time + shift
+            top = apex - pcfg.stroke_s
+            prep_start = top - pcfg.prep_s
+            if (
+                knots and knots[-1][0] >= prep_start
+            ):  # chained: the last apex (or hold) leads into this stroke
+                del knots[retract_from:]
+                while knots and knots[-1][0] >= top - 1.0 / GESTURE_FPS:
+                    knots.pop()
             else:
-                knots.append((prep_start, 0.0))
-            knots += [(top, beat.size * cfg.beat_lift), (beat.time, -beat.size * cfg.beat_drop)]
-            knots.append((beat.time + cfg.retract_s, 0.0))
-        t, y = np.array(knots).T
-        curve = PchipInterpolator(t, y, extrapolate=False)(times)
-        return np.nan_to_num(curve, nan=0.0)
+                knots.append((prep_start, np.zeros(len(CHANNELS))))
+                place = np.zeros(len(CHANNELS))  # retracted to the hold posture
+            target = np.zeros(len(CHANNELS))
+            target[:3] = stroke.place  # flex, abd, twist: where in the gesture space this stroke ends
+            for fraction in np.linspace(1.0, 0.0, 11):  # within the cap: a shorter move to its place
+                moved = place + fraction * (target - place)
+                if np.max(np.abs(moved + apex_shape - place - top_shape)) <= cap:
+                    break
+            top_off, apex_off = place + top_shape, moved + apex_shape
+            place = moved
+            before_t, before = knots[-1]
+            top_off = self._prepared(before, top - before_t, top_off, apex_off)
+            knots += [(top, top_off), (apex, apex_off)]
+            retract_from = len(knots)
+            knots += [
+                (apex + pcfg.hold_s, self.config.hold_fraction * apex_off),
+                (apex + pcfg.hold_s + pcfg.retract_s, np.zeros(len(CHANNELS))),
+            ]
+        return _curve(times, knots, len(CHANNELS))
+
+    def _prepared(self, before: np.ndarray, prep_t: float, top: np.ndarray, apex: np.ndarray) -> np.ndarray:
+        """The stroke's start ``top`` (5,) moved towards ``before`` (the preparation's start, ``prep_t``
+        s earlier) as little as needed for the preparation to stay within ``max_accel`` and at most
+        :data:`PREP_SPEED` of the stroke's own speed (from the start reached to ``apex``)."""
+        stroke_s = self.planner.config.stroke_s
+        limit = self.planner.max_displacement(prep_t)
+        for fraction in np.linspace(1.0, 0.0, 21):
+            start = before + fraction * (top - before)
+            prep = np.max(np.abs(start - before))
+            stroke = np.max(np.abs(apex - start))
+            if prep <= limit and prep / prep_t <= PREP_SPEED * stroke / stroke_s:
+                return start
+        return before
+
+    def _shape(self, stroke: Stroke, cap: float) -> tuple[np.ndarray, np.ndarray]:
+        """Offsets (5,) of ``stroke``'s shape (and emphasis) at its top and at its apex, times its size,
+        each channel's top-to-apex displacement at most ``cap`` (rad)."""
+        top = np.zeros(len(CHANNELS))
+        apex = np.zeros(len(CHANNELS))
+        parts = [SHAPE_OFFSETS[stroke.shape]] + ([EMPHASIS_OFFSETS] if stroke.emphatic else [])
+        for top_d, apex_d in parts:
+            for name, v in top_d.items():
+                top[CHANNELS.index(name)] += v
+            for name, v in apex_d.items():
+                apex[CHANNELS.index(name)] += v
+        top, apex = stroke.size * top, stroke.size * apex
+        span = np.abs(apex - top)
+        scale = np.where(span > cap, cap / np.maximum(span, 1e-12), 1.0)
+        return top * scale, apex * scale
+
+    def _nods(self, times: np.ndarray, plan: GesturePlan) -> np.ndarray:
+        """Head pitch (rad), (n,): a small dip at every stroke's apex, a bigger one when emphatic."""
+        shift = self.layer.config.shift
+        knots: list[tuple[float, np.ndarray]] = []
+        for s in plan.strokes:
+            apex = s.time + shift
+            dip = self.config.nod_rad * s.size * (1.5 if s.emphatic else 1.0)
+            points = [(apex - 0.25, 0.0), (apex, dip), (apex + 0.25, 0.0)]
+            if knots and knots[-1][0] >= points[0][0]:
+                knots.pop()
+                points = points[1:]
+            knots += [(t, np.array([v])) for t, v in points]
+        return _curve(times, knots, 1)[:, 0]
 
 
 def _blend_from_seed(poses: np.ndarray, seed_poses: np.ndarray) -> np.ndarray:

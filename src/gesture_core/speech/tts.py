@@ -2,7 +2,9 @@
 
 :class:`EspeakTTS` speaks a text and returns :class:`Speech`: the waveform (espeak's native
 22050 Hz int16, converted to float32 and resampled to 16 kHz with soxr) and the timed words
-(:mod:`gesture_core.speech.word_timing` maps espeak's word events back to the words of the text).
+(:mod:`gesture_core.speech.word_timing` maps espeak's word events back to the words of the text),
+each with the time of its primary stressed syllable (:mod:`gesture_core.speech.stress`, from
+espeak's phoneme events and its stress-marked phoneme string of the same text).
 
 One process has one espeak-ng synthesiser: the C library keeps its voice, parameters and
 callback in global variables. Every call into it therefore takes :data:`_LIBRARY_LOCK`, the one
@@ -11,8 +13,10 @@ the shared library and are safe to use from several threads.
 
 The library is used in ``AUDIO_OUTPUT_SYNCHRONOUS`` mode: ``espeak_Synth`` returns once the
 whole text is spoken into our callback, which receives the PCM blocks and the events (for
-``espeakEVENT_WORD``: ``text_position``, 1-based in characters, and ``audio_position`` in ms
-from the start of that ``espeak_Synth`` call).
+``espeakEVENT_WORD`` and ``espeakEVENT_PHONEME``: ``text_position``, 1-based in characters, and
+``audio_position`` in ms from the start of that ``espeak_Synth`` call; a phoneme event also names
+its phoneme in ``id.string``). Phoneme events are asked for at initialisation
+(``espeakINITIALIZE_PHONEME_EVENTS``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ import soxr
 
 from ..contracts import AUDIO_SAMPLE_RATE, Word
 from ..errors import ConfigError, SpeechError
-from .word_timing import time_words
+from .stress import PhonemeEvent, parse_phonemes, stress_times
+from .word_timing import split_words, time_words
 
 _log = logging.getLogger(__name__)
 
@@ -45,13 +50,17 @@ PITCH_RANGE = (0, 100)
 # Constants of espeak-ng's speak_lib.h.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000  # report errors instead of calling exit()
+_INITIALIZE_PHONEME_EVENTS = 0x0001
 _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
 _EVENT_LIST_TERMINATED = 0
 _EVENT_WORD = 1
+_EVENT_PHONEME = 7
 _PARAM_RATE = 1
 _PARAM_PITCH = 3
 _EE_OK = 0
+#: Separator of phoneme names in espeak_TextToPhonemes' output.
+_PHONEME_SEP = "|"
 
 _HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 
@@ -88,8 +97,8 @@ class Speech:
     """Synthesised speech.
 
     ``audio``: (N,) float32 in [-1, 1] at 16 kHz. ``words``: one per word of the text, times in
-    seconds from the first sample. ``voice``: the espeak-ng voice used; ``language``: its
-    language code (``en``, ``ko``).
+    seconds from the first sample, ``stress`` set for the words espeak stresses. ``voice``: the
+    espeak-ng voice used; ``language``: its language code (``en``, ``ko``).
     """
 
     audio: np.ndarray
@@ -133,6 +142,8 @@ class EspeakTTS:
         lib.espeak_SetSynthCallback.restype = None
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         lib.espeak_Synth.argtypes = [
             ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
             ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p,
@@ -142,10 +153,10 @@ class EspeakTTS:
         self._callback = _SynthCallback(self._on_synth)
         self._pcm: list[np.ndarray] = []
         self._events: list[tuple[int, int]] = []
+        self._phonemes: list[PhonemeEvent] = []
         with _LIBRARY_LOCK:
-            self.native_rate = int(
-                lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, _INITIALIZE_DONT_EXIT)
-            )
+            options = _INITIALIZE_DONT_EXIT | _INITIALIZE_PHONEME_EVENTS
+            self.native_rate = int(lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, options))
         if self.native_rate <= 0:
             raise SpeechError(
                 f"espeak_Initialize failed (returned {self.native_rate}): espeak-ng data not found?"
@@ -180,13 +191,14 @@ class EspeakTTS:
                 )
             self._lib.espeak_SetParameter(_PARAM_RATE, int(rate), 0)
             self._lib.espeak_SetParameter(_PARAM_PITCH, int(pitch), 0)
-            self._pcm, self._events = [], []
+            self._pcm, self._events, self._phonemes = [], [], []
             self._lib.espeak_SetSynthCallback(self._callback)
             status = self._lib.espeak_Synth(
                 data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
             )
-            pcm, events = self._pcm, self._events
-            self._pcm, self._events = [], []
+            pcm, events, phoneme_events = self._pcm, self._events, self._phonemes
+            self._pcm, self._events, self._phonemes = [], [], []
+            marked = self._stress_marked_phonemes(data)
         if status != _EE_OK:
             raise SpeechError(f"espeak_Synth failed with status {status} for voice {voice!r}")
         native = np.concatenate(pcm).astype(np.float32) / 32768.0 if pcm else np.zeros(0, np.float32)
@@ -194,16 +206,38 @@ class EspeakTTS:
         np.clip(audio, -1.0, 1.0, out=audio)  # resampling may ring a hair past full scale
         # espeak's text_position is 1-based in characters; audio_position is in ms.
         words = time_words(text, [(pos - 1, ms / 1000.0) for pos, ms in events], audio)
+        marks = parse_phonemes(marked, _PHONEME_SEP)
+        stresses = stress_times(split_words(text), words, phoneme_events, marks)
+        for w, stress in zip(words, stresses):
+            w.stress = stress
         _log.debug("spoke %d words, %.2f s, voice %s", len(words), audio.size / AUDIO_SAMPLE_RATE, voice)
         return Speech(audio, words, voice, voice_language(voice))
 
+    def _stress_marked_phonemes(self, data: bytes) -> str:
+        """espeak's phoneme string (ASCII names separated by ``|``, stress marks, words by spaces) of
+        the UTF-8 ``data``, clause by clause; call with the voice selected and the lock held."""
+        buffer = ctypes.create_string_buffer(data)
+        pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+        clauses = []
+        while pointer.value:
+            out = self._lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, ord(_PHONEME_SEP) << 8)
+            if out is None:
+                break
+            clauses.append(out.decode("utf-8", errors="replace"))
+        return " ".join(clauses)
+
     def _on_synth(self, wav: ctypes.Array, n_samples: int, events: ctypes.Array) -> int:
-        """espeak's synth callback: collect PCM and word events; return 0 to continue."""
+        """espeak's synth callback: collect PCM, word and phoneme events; return 0 to continue."""
         if n_samples > 0 and wav:
             self._pcm.append(np.ctypeslib.as_array(wav, shape=(n_samples,)).copy())
         i = 0
         while events[i].type != _EVENT_LIST_TERMINATED:
-            if events[i].type == _EVENT_WORD:
-                self._events.append((events[i].text_position, events[i].audio_position))
+            event = events[i]
+            if event.type == _EVENT_WORD:
+                self._events.append((event.text_position, event.audio_position))
+            elif event.type == _EVENT_PHONEME:
+                name = event.id.string.decode("ascii", errors="replace")
+                time = event.audio_position / 1000.0
+                self._phonemes.append(PhonemeEvent(event.text_position - 1, time, name))
             i += 1
         return 0
