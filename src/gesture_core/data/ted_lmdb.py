@@ -17,6 +17,10 @@ them). Values are untrusted pickles, so they go through :class:`RestrictedUnpick
 rebuild numpy arrays and plain containers and nothing else: any other class is refused before
 anything is called.
 
+Every clip must be upright and facing forward in TED axes
+(:func:`gesture_core.data.orientation.check_orientation`); one that is not is skipped with a
+warning that says what was found.
+
 Clip ``i`` of video ``vid`` becomes clip id ``<vid>_<i:03d>`` with speaker id ``vid``; positions
 are resampled to 15 fps (linear, output frame ``k`` at ``k / 15`` s, input frame ``j`` at
 ``j * duration / n``, as the authors' ``resample_pose_seq``), turned into unit bone directions,
@@ -44,8 +48,11 @@ from .. import skeleton
 from ..contracts import Word
 from ..errors import ContractError, DataError
 from . import format as fmt
+from .orientation import check_orientation
 
 log = logging.getLogger(__name__)
+
+CONVENTION = "TED Gesture axes: x the person's right, y down, the person facing +z"
 
 #: The only globals a TED lmdb value may reference: numpy array/scalar reconstruction
 #: (old ``numpy.core`` and numpy 2 ``numpy._core`` paths), the bytes helper of protocol 2 and
@@ -134,9 +141,11 @@ def clip_to_poses(skeletons_3d: Any, duration: float, where: str) -> np.ndarray:
     n_out = int(round(duration * fmt.FPS))
     resampled = fmt.resample_frames(pos, len(pos) / duration, n_out)
     try:
-        return skeleton.directions_from_positions(resampled).astype(np.float32)
+        poses = skeleton.directions_from_positions(resampled).astype(np.float32)
     except ContractError as exc:  # a zero-length bone
         raise DataError(f"{where}.skeletons_3d: {exc}") from None
+    check_orientation(poses, f"{where}.skeletons_3d", CONVENTION)
+    return poses
 
 
 def clip_words(items: Any, start_time: float, duration: float, where: str) -> list[Word]:
