@@ -48,3 +48,9 @@ def test_stressed_syllables_of_content_words():
     assert cues.is_content_word("Robots,") and not cues.is_content_word("THE")
     with pytest.raises(Exception, match="fraction"):
         cues.prominent_syllables(np.zeros(100), fraction=0.0)
+
+
+def test_cue_agreement():
+    p, r = cues.cue_agreement([0.1, 0.5, 2.0], [0.12, 0.55, 1.0, 3.0], tolerance=0.1)
+    assert (p, r) == (pytest.approx(2 / 3), pytest.approx(2 / 4))
+    assert all(np.isnan(cues.cue_agreement([], [1.0])))

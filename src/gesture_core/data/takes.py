@@ -133,21 +133,44 @@ def take_cli(
         "--textgrid", type=Path, default=None,
         help="word/phone alignment (Praat TextGrid; default: <motion stem>.TextGrid if present)",
     )  # fmt: skip
-    args = parser.parse_args(argv)
-    if len(args.paths) not in (2, 3):
-        parser.error(f"expected {motion} [WAV] OUT_DIR")
-    paths = [Path(p) for p in args.paths]
-    src, wav, out = (paths[0], None, paths[1]) if len(paths) == 2 else paths
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
+    parser.add_argument(
+        "--no-textgrid", action="store_true", help="ignore a .TextGrid beside the motion file (no words)"
+    )
+
+    def run(args: argparse.Namespace) -> tuple[list[fmt.ClipInfo], Path]:
+        if args.no_textgrid and args.textgrid is not None:
+            parser.error("--textgrid and --no-textgrid exclude each other")
+        if len(args.paths) not in (2, 3):
+            parser.error(f"expected {motion} [WAV] OUT_DIR")
+        paths = [Path(p) for p in args.paths]
+        src, wav, out = (paths[0], None, paths[1]) if len(paths) == 2 else paths
         take = read(src, wav, args.textgrid)
+        if args.no_textgrid:
+            take.words, take.phones = [], []
         infos = write_take(
             take, out, args.speaker, args.clip_id, args.start, args.end, args.segments, args.audio_format
         )
+        return infos, out
+
+    return converter_main(parser, argv, run)
+
+
+def converter_main(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    run: Callable[[argparse.Namespace], tuple[list[fmt.ClipInfo], Path]],
+) -> int:
+    """A converter's command line: parse ``argv``, log at INFO, ``run(args)`` -> (clips written, dataset
+    directory), print them; a :class:`~gesture_core.errors.GestureError` exits with 1 and its message."""
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        infos, out = run(args)
     except GestureError as exc:
         parser.exit(1, f"error: {exc}\n")
-    for info in infos:
-        print(f"{info.clip_id}: {info.n_frames} frames ({info.duration:.3f} s) -> {out}")
+    for i in infos:
+        print(f"{i.clip_id}: {i.n_frames} frames ({i.duration:.3f} s)")
+    print(f"{len(infos)} clip(s), {sum(i.duration for i in infos):.1f} s -> {out}")
     return 0
 
 

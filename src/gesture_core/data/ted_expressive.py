@@ -42,6 +42,7 @@ from ..errors import DataError, GestureError
 from ..speech.audio_io import load_audio
 from . import format as fmt
 from .orientation import check_orientation
+from .takes import converter_main
 
 log = logging.getLogger(__name__)
 
@@ -219,14 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         "--clip", action="append", default=None, metavar="ID", help="convert only this clip (repeat)"
     )
     parser.add_argument("--audio-format", choices=("flac", "wav"), default="flac")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        written = convert(args.src_dir, args.out_dir, args.clip, args.audio_format)
-    except GestureError as exc:
-        parser.exit(1, f"error: {exc}\n")
-    print(f"{len(written)} clips ({sum(i.duration for i in written):.1f} s) -> {args.out_dir}")
-    return 0
+    return converter_main(
+        parser, argv, lambda a: (convert(a.src_dir, a.out_dir, a.clip, a.audio_format), a.out_dir)
+    )
 
 
 if __name__ == "__main__":

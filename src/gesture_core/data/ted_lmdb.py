@@ -49,6 +49,7 @@ from ..contracts import Word
 from ..errors import ContractError, DataError
 from . import format as fmt
 from .orientation import check_orientation
+from .takes import converter_main
 
 log = logging.getLogger(__name__)
 
@@ -235,14 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", help="dataset directory to write (clips are added to its manifest)")
     parser.add_argument("--limit", type=int, default=None, help="convert at most this many videos")
     parser.add_argument("--audio-format", choices=("flac", "wav"), default="flac")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        written = convert(args.lmdb_dir, args.out_dir, args.limit, args.audio_format)
-    except DataError as exc:
-        parser.exit(1, f"error: {exc}\n")
-    print(f"{len(written)} clips -> {args.out_dir}")
-    return 0
+    return converter_main(
+        parser, argv, lambda a: (convert(a.lmdb_dir, a.out_dir, a.limit, a.audio_format), a.out_dir)
+    )
 
 
 if __name__ == "__main__":
