@@ -461,13 +461,7 @@ def evaluate(
                 row.motions.append(motions)
 
     ev = Evaluation(sets, refs, rows, settings, notes)
-    real_features = {}
-    if extractor is not None:
-        from .metrics.fgd import fgd_windows
-
-        for g in ev.groups:
-            windows, _ = fgd_windows([refs[i].real for i in ev.group_clips(g)], settings.fgd_stride)
-            real_features[g] = extractor.features(windows) if len(windows) >= 2 else None
+    real_features = clip_features(extractor, [r.real for r in refs], settings.fgd_stride)
     runs = sum(len(r.motions) for r in rows)
     with tqdm(total=runs, desc="metrics", unit="run") as bar:
         for row in rows:
@@ -482,14 +476,32 @@ def evaluate(
     return ev
 
 
+def clip_features(
+    extractor: Any, sequences: Sequence[np.ndarray], stride: int
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """FGD features (W_i, 32) and block ids (W_i,) of each sequence's windows (None without an
+    extractor); block ids are unique across the sequences, so any subset pools for the bootstrap."""
+    if extractor is None:
+        return None
+    from .metrics.fgd import fgd_windows
+
+    out = []
+    for i, poses in enumerate(sequences):
+        windows, blocks = fgd_windows([poses], stride)
+        feats = extractor.features(windows) if len(windows) else np.zeros((0, 32))
+        out.append((feats, blocks + 1_000_000 * i))
+    return out
+
+
 def _score_run(
     ev: Evaluation, row: RowResult, motions: list[np.ndarray], extractor: Any,
-    real_features: dict[str, Any], robot: RobotLimitCheck | None,
+    real_features: list[tuple[np.ndarray, np.ndarray]] | None, robot: RobotLimitCheck | None,
 ) -> None:  # fmt: skip
     """Score one run (one seed) of ``row``: per clip, then every group."""
     s = ev.settings
     scores = [suite.score_clip(m, r, s.n_shifts, s.null_seed) for m, r in zip(motions, ev.refs)]
     robot_counts = [robot.counts(m) for m in motions] if robot is not None else None
+    generated_features = clip_features(extractor, motions, s.fgd_stride)
     row.clip_scores.append(scores)
     for g in ev.groups:
         idx = ev.group_clips(g)
@@ -500,13 +512,16 @@ def _score_run(
         )
         if robot_counts is not None:
             summary["robot"] = RobotLimitCheck.summarize([robot_counts[i] for i in idx])
-        if extractor is not None and real_features.get(g) is not None:
-            from .metrics.fgd import fgd_bootstrap, fgd_windows
+        if real_features is not None and generated_features is not None:
+            real = np.concatenate([real_features[i][0] for i in idx])
+            if len(real) >= 2:
+                from .metrics.fgd import fgd_bootstrap
 
-            windows, blocks = fgd_windows([motions[i] for i in idx], s.fgd_stride)
-            res = fgd_bootstrap(real_features[g], extractor.features(windows), blocks, s.n_boot, s.null_seed)
-            summary["fgd"] = {"fgd": res.fgd, "low": res.low, "high": res.high,
-                              "n_windows": res.n_windows, "n_blocks": res.n_blocks}  # fmt: skip
+                generated = np.concatenate([generated_features[i][0] for i in idx])
+                blocks = np.concatenate([real_features[i][1] for i in idx])
+                res = fgd_bootstrap(real, generated, blocks, s.n_boot, s.null_seed)
+                summary["fgd"] = {"fgd": res.fgd, "low": res.low, "high": res.high,
+                                  "n_windows": res.n_windows, "n_blocks": res.n_blocks}  # fmt: skip
         row.groups.setdefault(g, []).append(summary)
 
 

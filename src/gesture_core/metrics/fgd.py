@@ -278,6 +278,27 @@ def _fast_frechet(
     )
 
 
+def _block_sums(features: np.ndarray, members: np.ndarray, n_blocks: int) -> tuple[np.ndarray, ...]:
+    """Per block: window count (B,), feature sum (B, D) and sum of outer products (B, D, D)."""
+    count = np.bincount(members, minlength=n_blocks).astype(np.float64)
+    total = np.zeros((n_blocks, features.shape[1]))
+    np.add.at(total, members, features)
+    outer = np.zeros((n_blocks, features.shape[1], features.shape[1]))
+    np.add.at(outer, members, features[:, :, None] * features[:, None, :])
+    return count, total, outer
+
+
+def _weighted_moments(
+    weights: np.ndarray, count: np.ndarray, total: np.ndarray, outer: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Mean and unbiased covariance of the windows of the blocks taken ``weights`` times each (None: < 2)."""
+    n = weights @ count
+    if n < 2:
+        return None
+    mean = weights @ total / n
+    return mean, (np.tensordot(weights, outer, axes=1) - n * np.outer(mean, mean)) / (n - 1)
+
+
 @dataclass(frozen=True)
 class FGDResult:
     """FGD with its bootstrap interval: ``fgd`` on all windows, ``low``/``high`` the ``level`` percentile
@@ -320,15 +341,13 @@ def fgd_bootstrap(
         raise DataError(f"fgd_bootstrap: level {level} must be in (0, 1), n_boot {n_boot} >= 1")
     value = fgd(real_features, generated_features)
     ids, members = np.unique(blocks, return_inverse=True)
-    index = [np.flatnonzero(members == b) for b in range(len(ids))]
+    stats = [_block_sums(f, members, len(ids)) for f in (real_features, generated_features)]
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(n_boot):
-        pick = np.concatenate([index[b] for b in rng.integers(0, len(ids), len(ids))])
-        if len(pick) < 2:
-            continue
-        values.append(
-            _fast_frechet(*gaussian_stats(real_features[pick]), *gaussian_stats(generated_features[pick]))
-        )
+        weights = np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids)).astype(np.float64)
+        moments = [_weighted_moments(weights, *st) for st in stats]
+        if moments[0] is not None and moments[1] is not None:
+            values.append(_fast_frechet(*moments[0], *moments[1]))
     low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2]) if values else (np.nan, np.nan)
     return FGDResult(value, float(low), float(high), len(real_features), len(ids))
