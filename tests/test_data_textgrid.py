@@ -72,3 +72,12 @@ def test_real_beat2_alignment(shared_dir):
     assert len(words) == 199 and words[0].word == "the" and words[0].start == pytest.approx(1.42)
     assert sum(p.phone.endswith("1") for p in phones) > 100
     assert all(a.start <= b.start for a, b in zip(words, words[1:]))
+
+
+def test_no_textgrid_option(tmp_path):
+    np.savez(tmp_path / "take.npz", poses=np.zeros((31, 165), np.float32), mocap_frame_rate=np.int32(30))
+    sf.write(tmp_path / "take.wav", np.zeros(16000, np.float32), 16000)
+    write_textgrid(tmp_path / "take.TextGrid", {"words": WORDS, "phones": PHONES})
+    assert beat2.main([str(tmp_path / "take.npz"), str(tmp_path / "out"), "--speaker", "s", "--no-textgrid"]) == 0
+    clip = fmt.load_clip(tmp_path / "out", fmt.read_manifest(tmp_path / "out")[0])
+    assert clip.words == [] and clip.phones == [] and not (tmp_path / "out" / "take" / "phones.json").exists()
