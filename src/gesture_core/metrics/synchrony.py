@@ -17,6 +17,9 @@ destroy only their alignment. :class:`SyncResult` gives the score's **percentile
 **z-score** ``(score - mean) / sd``; :func:`pooled_sync` combines clips (the cue-weighted mean score
 against the cue-weighted mean of the clips' nulls, shift by shift).
 
+Cues within :data:`EDGE` (0.5 s) of a clip's ends are not scored, real or shifted: generated
+motion starts from rest at every clip start, where speech often starts too.
+
 What a high percentile says: the motion's events fall on the speech cues more often than on the
 same cues moved elsewhere in the clip. Part of that can be slow structure (moving during speech,
 resting in pauses), not only beat-level timing. A percentile near 50 says nothing aligns; a
@@ -43,6 +46,8 @@ SYNC_SIGMA = 0.15
 MIN_SHIFT = 1.0
 #: Shifts per null by default.
 N_SHIFTS = 1000
+#: Cues closer than this (s) to the start or end of a clip are not scored, real or shifted.
+EDGE = 0.5
 
 
 def alignment_score(cues: np.ndarray, events: np.ndarray, sigma: float = SYNC_SIGMA) -> float:
@@ -101,18 +106,28 @@ class SyncResult:
 
     @classmethod
     def from_null(cls, score: float, null: np.ndarray, n_cues: int, n_events: int) -> SyncResult:
+        """The result of ``score`` against ``null`` (K,); NaN entries of the null (shifts that left
+        no cue to score) are skipped."""
         null = np.asarray(null, dtype=np.float64)
-        if np.isnan(score) or null.size == 0 or np.any(np.isnan(null)):
+        valid = null[np.isfinite(null)]
+        if np.isnan(score) or valid.size == 0:
             nan = float("nan")
             return cls(score, nan, nan, nan, nan, n_cues, n_events, null)
-        mean, sd = float(null.mean()), float(null.std())
-        below, ties = np.sum(null < score - 1e-12), np.sum(np.abs(null - score) <= 1e-12)
+        mean, sd = float(valid.mean()), float(valid.std())
+        below, ties = np.sum(valid < score - 1e-12), np.sum(np.abs(valid - score) <= 1e-12)
         if sd > 1e-12:
             z = (score - mean) / sd
         else:
             z = 0.0 if abs(score - mean) <= 1e-12 else float(np.sign(score - mean) * np.inf)
         return cls(
-            score, float(100.0 * (below + 0.5 * ties) / null.size), float(z), mean, sd, n_cues, n_events, null
+            score,
+            float(100.0 * (below + 0.5 * ties) / valid.size),
+            float(z),
+            mean,
+            sd,
+            n_cues,
+            n_events,
+            null,
         )
 
     def to_dict(self) -> dict[str, float]:
@@ -131,25 +146,35 @@ def sync_test(
     seed: int | Sequence[int] = 0,
     sigma: float = SYNC_SIGMA,
     min_shift: float = MIN_SHIFT,
+    edge: float = EDGE,
 ) -> SyncResult:
     """:func:`alignment_score` of ``cues`` against ``events`` (s, within ``[0, duration)``) and its
-    permutation null: the cues circularly shifted ``n_shifts`` times (:func:`circular_shifts`, ``seed``)."""
+    permutation null: the cues circularly shifted ``n_shifts`` times (:func:`circular_shifts`, ``seed``).
+
+    Cues within ``edge`` s of either end of the clip are left out, before and after each shift: a
+    generated motion starts from rest at every clip start, and speech often starts there too, so
+    the ends would align whatever the motion does in between.
+    """
     if not duration > 0:
         raise DataError(f"sync_test duration must be > 0 s, got {duration}")
     cues = np.asarray(cues, dtype=np.float64).ravel()
     events = np.sort(np.asarray(events, dtype=np.float64).ravel())
-    score = alignment_score(cues, events, sigma)
+    inner = cues[(cues >= edge) & (cues < duration - edge)]
+    score = alignment_score(inner, events, sigma)
     shifts = circular_shifts(duration, n_shifts, seed, min_shift)
-    if cues.size == 0 or shifts.size == 0:
+    if inner.size == 0 or shifts.size == 0:
         return SyncResult.from_null(
-            score, np.full(shifts.size or 1, np.nan), int(cues.size), int(events.size)
+            score, np.full(shifts.size or 1, np.nan), int(inner.size), int(events.size)
         )
+    shifted = np.mod(cues[None, :] + shifts[:, None], duration)  # (K, C)
+    kept = (shifted >= edge) & (shifted < duration - edge)
     if events.size == 0:
-        null = np.zeros(shifts.size)
+        null = np.where(kept.any(axis=1), 0.0, np.nan)
     else:
-        shifted = np.mod(cues[None, :] + shifts[:, None], duration)  # (K, C)
-        null = np.exp(-(_nearest_distance(shifted, events) ** 2) / (2 * sigma**2)).mean(axis=1)
-    return SyncResult.from_null(score, null, int(cues.size), int(events.size))
+        hits = np.exp(-(_nearest_distance(shifted, events) ** 2) / (2 * sigma**2))
+        with np.errstate(invalid="ignore"):
+            null = np.sum(hits * kept, axis=1) / kept.sum(axis=1)  # NaN: every shifted cue at an end
+    return SyncResult.from_null(score, null, int(inner.size), int(events.size))
 
 
 def motion_synchrony(
@@ -163,7 +188,8 @@ def motion_synchrony(
 ) -> SyncResult:
     """Synchrony of the strokes of TED ``poses`` (T, 27) at ``fps`` with speech ``cues`` (s from frame 0).
 
-    The clip lasts ``T / fps`` s; cues at or after its end are ignored. See :func:`sync_test`.
+    The clip lasts ``T / fps`` s; cues at or after its end are ignored. See :func:`sync_test`
+    (cues within :data:`EDGE` s of either end are not scored).
     """
     poses = kinematics.check_poses(poses)
     duration = len(poses) / fps
@@ -174,9 +200,9 @@ def motion_synchrony(
 
 def pooled_sync(results: Sequence[SyncResult]) -> SyncResult:
     """Clips pooled: the cue-weighted mean score against the cue-weighted mean of the clips' nulls,
-    shift ``k`` of every clip together (the nulls must have equal lengths). Clips without cues or
-    null (NaN score) are left out; none left: NaN."""
-    usable = [r for r in results if r.n_cues > 0 and not np.isnan(r.score) and not np.any(np.isnan(r.null))]
+    shift ``k`` of every clip together (the nulls must have equal lengths; a clip's NaN entry leaves it
+    out of that shift). Clips without cues or null are left out; none left: NaN."""
+    usable = [r for r in results if r.n_cues > 0 and not np.isnan(r.score) and np.isfinite(r.null).any()]
     if not usable:
         nan = float("nan")
         return SyncResult(nan, nan, nan, nan, nan, 0, 0, np.zeros(0))
@@ -185,5 +211,9 @@ def pooled_sync(results: Sequence[SyncResult]) -> SyncResult:
         raise DataError(f"pooled_sync: nulls of different lengths {sorted(sizes)}")
     w = np.array([r.n_cues for r in usable], dtype=np.float64)
     score = float(np.sum(w * [r.score for r in usable]) / w.sum())
-    null = np.sum(w[:, None] * np.stack([r.null for r in usable]), axis=0) / w.sum()
+    nulls = np.stack([r.null for r in usable])  # (C, K)
+    finite = np.isfinite(nulls)
+    weight = w[:, None] * finite
+    with np.errstate(invalid="ignore"):
+        null = np.sum(weight * np.where(finite, nulls, 0.0), axis=0) / weight.sum(axis=0)
     return SyncResult.from_null(score, null, int(w.sum()), int(sum(r.n_events for r in usable)))
