@@ -808,8 +808,10 @@ def _save(plt: Any, fig: Any, path: Path) -> Path:
 def _style(row: RowResult) -> dict[str, Any]:
     if row.spec.kind == "truth":
         return {"color": "black", "linewidth": 2.2}
-    if row.spec.is_baseline:
-        return {"color": "0.6", "linewidth": 1.2, "linestyle": ":"}
+    if row.spec.kind == "static":
+        return {"color": "0.4", "linewidth": 1.2, "linestyle": ":"}
+    if row.spec.kind == "mismatched":
+        return {"color": "0.6", "linewidth": 1.4, "linestyle": "-."}
     return {"linewidth": 1.2, "linestyle": "--" if row.spec.kind == "shifted" else "-"}
 
 
