@@ -1,88 +1,117 @@
-"""gesture-eval on a tiny self-made dataset: files written, numbers consistent with the metric
-functions, ground truth scored against itself, backend specs, the shipped-checkpoint lookup."""
+"""gesture-eval on tiny self-made datasets: files, rows and baselines, numbers equal to the metric
+functions', flags, backend specs; FGD on the shared autoencoder."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from synthetic_clips import write_dataset
 
+from gesture_core.contracts import Word
 from gesture_core.data import format as fmt
 from gesture_core.errors import ConfigError
-from gesture_core.evaluation import GROUND_TRUTH, evaluate, main, parse_backend
+from gesture_core.evaluation import (
+    ALL,
+    GROUND_TRUTH,
+    MISMATCHED,
+    POOLED,
+    STATIC,
+    EvalSettings,
+    evaluate,
+    load_sets,
+    main,
+    mismatch_partners,
+    parse_backend,
+    ping_pong,
+    shift_speech,
+)  # fmt: skip
 from gesture_core.generation.base import SpeechInput, Style
-from gesture_core.metrics.evaluator import Evaluator
+from gesture_core.metrics import cues, kinematics, synchrony
 from gesture_core.models.procedural import ProceduralGenerator
+
+FAST = ["--shifts", "50", "--bootstrap", "20"]
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return write_dataset(tmp_path_factory.mktemp("eval") / "clips", clips=2, seconds=8.0)
+def sets(tmp_path_factory) -> list[Path]:
+    root = tmp_path_factory.mktemp("eval")
+    return [
+        write_dataset(root / "alpha", clips=2, seconds=6.0),
+        write_dataset(root / "beta", clips=1, seconds=5.0, words=False),
+        write_dataset(root / "seen", clips=1, seconds=5.0),
+    ]
 
 
-def test_files_are_written_and_numbers_match_the_metric_functions(data_dir, tmp_path):
+def test_report_rows_baselines_and_numbers(sets, tmp_path):
+    alpha, beta, seen = sets
     out = tmp_path / "report"
-    assert (
-        main(
-            [
-                "--data",
-                str(data_dir),
-                "--out",
-                str(out),
-                "--backend",
-                "procedural",
-                "--no-fgd",
-                "--seeds",
-                "3",
-            ]
-        )
-        == 0
-    )
+    argv = ["--data", str(alpha), "--data", str(beta), "--seen-data", str(seen), "--out", str(out)]
+    assert main([*argv, "--backend", "procedural", "--no-fgd", "--seeds", "3", *FAST]) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"metrics.md", "metrics.json", "speed_hist.png", "traces_clip0.png", "frames_clip0.png"} <= names
+    assert {"metrics.md", "metrics.json", "sync_null.png", "sync_clips.png", "distributions.png",
+            "strokes_alpha_clip0.png", "traces_alpha_clip0.png",
+            "frames_alpha_clip0.png"} <= names  # fmt: skip
     assert all((out / n).stat().st_size > 1000 for n in names if n.endswith(".png"))
     doc = json.loads((out / "metrics.json").read_text())
-    rows = {r["label"]: r["scores"] for r in doc["rows"]}
-    assert list(rows) == [GROUND_TRUTH, "procedural"]
-    assert doc["clips"] == ["clip0", "clip1"] and doc["seconds"] == pytest.approx(16.0)
-    assert rows[GROUND_TRUTH]["fgd"] is None and "FGD skipped" in doc["notes"][0]
+    rows = {r["label"]: r for r in doc["rows"]}
+    assert list(rows) == [GROUND_TRUTH, STATIC, MISMATCHED, "procedural", "procedural on time-shifted speech"]
+    assert [s["name"] for s in doc["sets"]] == ["alpha", "beta", "seen"] and doc["sets"][2]["seen"]
+    assert set(rows[GROUND_TRUTH]["groups"]) == {POOLED, "alpha", "beta", "seen", ALL}
 
-    # the same numbers straight from the metric functions
-    gen, real, ev = ProceduralGenerator(), Evaluator(), Evaluator()
-    for info in fmt.read_manifest(data_dir):
-        clip = fmt.load_clip(data_dir, info)
-        poses = gen.generate(SpeechInput(clip.audio, clip.words), Style(seed=3))[: info.n_frames]
-        ev.push(poses, real=clip.poses, audio=clip.audio)
-        real.push(clip.poses, real=clip.poses, audio=clip.audio)
-    for key in ("beat_align", "diversity", "mean_acceleration", "mean_jerk"):
-        assert rows["procedural"][key] == pytest.approx(ev.compute()[key], rel=1e-9)
-        assert rows[GROUND_TRUTH][key] == pytest.approx(real.compute()[key], rel=1e-9)
-    # ground truth's generated-side scores are its own real-side scores
-    assert rows[GROUND_TRUTH]["mean_jerk"] == pytest.approx(rows[GROUND_TRUTH]["mean_jerk_real"])
-    assert rows[GROUND_TRUTH]["beat_align"] == pytest.approx(rows["procedural"]["beat_align_real"])
-    for row in rows.values():  # robot columns: fractions
-        assert 0.0 <= row["velocity_limit_violations"] <= 1.0 and 0.0 <= row["at_joint_limit"] <= 1.0
-        assert row["joint_limit_violations"] == 0.0  # the IK clamps to the limits
+    # per clip: the same numbers as the metric functions (clip index 0 of the evaluation: alpha/clip0)
+    info = fmt.read_manifest(alpha)[0]
+    clip = fmt.load_clip(alpha, info)
+    prominent = cues.prominent_syllables(clip.audio)
+    prominent = prominent[prominent < info.duration]
+    expect = synchrony.sync_test(prominent, kinematics.strokes(clip.poses), info.duration, 50, (0, 0))
+    got = rows[GROUND_TRUTH]["clips"]["alpha/clip0"][0]["sync"]["sync"]
+    assert got["score"] == pytest.approx(expect.score) and got["percentile"] == pytest.approx(
+        expect.percentile
+    )
+    poses = ProceduralGenerator().generate(SpeechInput(clip.audio, clip.words), Style(seed=3))[
+        : info.n_frames
+    ]
+    expect = synchrony.motion_synchrony(poses, prominent, n_shifts=50, seed=(0, 0))
+    assert rows["procedural"]["clips"]["alpha/clip0"][0]["sync"]["sync"]["score"] == pytest.approx(
+        expect.score
+    )
+
+    # baselines: a static pose has no stroke (chance), mismatched motion is real motion of the same set
+    for c in rows[STATIC]["clips"].values():
+        assert c[0]["sync"]["sync"]["percentile"] == 50 and c[0]["strokes_per_s"] == 0
+    pooled = {k: r["groups"][POOLED]["mean"] for k, r in rows.items()}
+    assert pooled[GROUND_TRUTH]["distances.hand_speed"] == 0.0
+    assert pooled[STATIC]["distances.hand_speed"] > pooled[MISMATCHED]["distances.hand_speed"] >= 0
+    assert 0.0 <= pooled["procedural"]["robot.velocity_limit_violations"] <= 1.0
+    assert set(doc["flags"]) == {POOLED, "alpha", "beta", "seen", ALL}
+    partners = "mismatched partners: alpha/clip0 <- alpha/clip1, alpha/clip1 <- alpha/clip0, "
+    partners += "beta/clip0 <- seen/clip0"
+    assert any(n.startswith(partners) for n in doc["notes"])
 
     table = (out / "metrics.md").read_text()
-    assert "| ground truth |" in table and "| procedural |" in table and "FGD" not in table.splitlines()[2]
+    assert "## Pooled over the held-out sets" in table and "## Set seen (seen in training" in table
+    assert "| procedural on time-shifted speech |" in table and "FGD ↓" not in table
 
 
-def test_ground_truth_against_itself_has_zero_fgd(data_dir, shared_dir):
-    rows, _, note = evaluate(
-        data_dir, [parse_backend("procedural")], shared_dir / "models" / "fgd_autoencoder_ted", None
-    )
-    assert "FGD autoencoder" in note
-    assert rows[0].scores["fgd"] == pytest.approx(0.0, abs=1e-6)
-    assert rows[1].scores["fgd"] > 1e-3
+def test_mismatched_partners_ping_pong_and_shifted_speech():
+    # same speaker first, then same set, then any; longer clips preferred
+    assert mismatch_partners(["a", "a", "b", "c"], ["s", "s", "s", "t"], [10, 20, 30, 40]) == [1, 0, 0, 0]
+    assert mismatch_partners(["a", "b", "c"], ["s", "s", "t"], [30, 20, 10]) == [1, 0, 0]
+    with pytest.raises(ConfigError, match="at least 2 clips"):
+        mismatch_partners(["a"], ["s"], [5])
+    p = np.arange(4, dtype=float)[:, None] * np.ones((1, 27))
+    np.testing.assert_array_equal(ping_pong(p, 10)[:, 0], [0, 1, 2, 3, 2, 1, 0, 1, 2, 3])
+    audio = np.arange(fmt.expected_audio_samples(30), dtype=np.float32)
+    rolled, words = shift_speech(audio, [Word("a", 0.1, 0.3), Word("b", 1.9, 2.0)], 30)  # 2 s clip, 1 s shift
+    assert rolled[fmt.expected_audio_samples(15)] == 0.0
+    assert [(w.word, round(w.start, 3), round(w.end, 3)) for w in words] == [("b", 0.9, 1.0), ("a", 1.1, 1.3)]
 
 
-def test_a_trimodal_checkpoint_row(data_dir, tmp_path):
+def test_a_trimodal_checkpoint_and_streamed_rows(sets, tmp_path):
+    torch = pytest.importorskip("torch")
     from gesture_core.models.trimodal.checkpoint import save_checkpoint
     from gesture_core.models.trimodal.config import TrimodalConfig
     from gesture_core.models.trimodal.model import PoseGenerator
@@ -90,33 +119,52 @@ def test_a_trimodal_checkpoint_row(data_dir, tmp_path):
 
     torch.manual_seed(0)
     ckpt = tmp_path / "tiny"
-    save_checkpoint(
-        ckpt, PoseGenerator(TrimodalConfig(n_words=5, n_speakers=2, hidden_size=16, n_layers=2)), Vocab(["x"])
+    model = PoseGenerator(TrimodalConfig(n_words=5, n_speakers=2, hidden_size=16, n_layers=2))
+    save_checkpoint(ckpt, model, Vocab(["x"]))
+    ev = evaluate(
+        load_sets(sets[:1]),
+        [parse_backend(f"trimodal:{ckpt}")],
+        EvalSettings(n_shifts=20, n_boot=10, streamed=True),
     )
-    rows, clips, _ = evaluate(data_dir, [parse_backend(f"trimodal:{ckpt}")], None, None)
-    assert [r.label for r in rows] == [GROUND_TRUTH, "trimodal (tiny)"]
-    assert all(p.shape == c.poses.shape for p, c in zip(rows[1].motion, clips))
-    assert math.isnan(rows[1].scores["fgd"]) and "velocity_limit_violations" not in rows[1].scores
+    labels = [r.spec.label for r in ev.rows]
+    assert labels[3:] == [
+        "trimodal (tiny)",
+        "trimodal (tiny), streamed",
+        "trimodal (tiny) on time-shifted speech",
+    ]
+    for row in ev.rows:
+        assert all(m.shape == r.real.shape for m, r in zip(row.motions[0], ev.refs))
+        assert "robot" not in row.groups[POOLED][0] and "fgd" not in row.groups[POOLED][0]
 
 
-def test_backend_specs():
+def test_backend_specs_and_settings():
     assert parse_backend("procedural").checkpoint is None
     assert parse_backend("diffusion:/x/ckpt").label == "diffusion (ckpt)"
     for bad in ("procedural:/x", "gan", "gan:/x"):
         with pytest.raises(ConfigError, match="--backend"):
             parse_backend(bad)
+    with pytest.raises(ConfigError, match="--shifts"):
+        EvalSettings(n_shifts=5)
+    with pytest.raises(ConfigError, match="--seeds"):
+        EvalSettings(seeds=())
 
 
-def test_missing_explicit_fgd_model_is_an_error(data_dir, tmp_path):
-    assert main(["--data", str(data_dir), "--out", str(tmp_path), "--fgd-model", str(tmp_path / "none")]) == 1
+def test_bad_inputs_are_errors(sets, tmp_path):
+    assert main(["--data", str(sets[0]), "--out", str(tmp_path), "--fgd-model", str(tmp_path / "none")]) == 1
+    assert main(["--data", str(tmp_path / "nothing"), "--out", str(tmp_path), "--no-fgd"]) == 1
+    with pytest.raises(ConfigError, match="share a directory name"):
+        load_sets([sets[0], sets[0]])
 
 
-def test_several_seeds_give_the_mean_and_spread_of_single_seed_runs(data_dir):
-    spec = [parse_backend("procedural")]
-    both, _, _ = evaluate(data_dir, spec, None, None, seeds=(0, 1))
-    single = [evaluate(data_dir, spec, None, None, seeds=(s,))[0][1].scores for s in (0, 1)]
-    for key in ("diversity", "mean_jerk", "beat_align"):
-        values = [single[0][key], single[1][key]]
-        assert both[1].scores[key] == pytest.approx(np.mean(values))
-        assert both[1].spread[key] == pytest.approx(np.std(values))
-    assert both[0].spread == {}  # ground truth does not depend on a seed
+@pytest.mark.shared
+def test_fgd_rows_with_their_intervals(sets, shared_dir):
+    ev = evaluate(
+        load_sets(sets[:2]),
+        [parse_backend("procedural")],
+        EvalSettings(n_shifts=20, n_boot=20, fgd_stride=5),
+        fgd_model=shared_dir / "models" / "fgd_autoencoder_ted",
+    )  # fmt: skip
+    truth, static = ev.rows[0].groups[POOLED][0]["fgd"], ev.rows[1].groups[POOLED][0]["fgd"]
+    assert (truth["fgd"], truth["low"], truth["high"]) == pytest.approx((0.0, 0.0, 0.0), abs=1e-6)
+    assert static["fgd"] > 0.1 and static["high"] > static["low"] > 0  # measured: 0.57
+    assert truth["n_windows"] == 2 * 7 + 4  # 6 s clips: 7 windows every 5 frames each; the 5 s clip: 4

@@ -119,23 +119,58 @@ def test_reconstruction_round_trip_on_real_motion(shared_dir):
     assert fgd.fgd(feats[:15], feats[15:]) < fgd.fgd(feats, frozen)
 
 
+# ------------------------------------------------------------------------ many windows, bootstrap
+
+
+def test_windows_every_frame_and_their_blocks():
+    seqs = [np.zeros((130, 27), np.float32), np.zeros((59, 27), np.float32), np.ones((61, 27), np.float32)]
+    windows, blocks = fgd.fgd_windows(seqs, stride=1)
+    assert windows.shape == (71 + 0 + 2, 60, 27)  # a 59-frame clip gives no window
+    # clip 0: windows 0-59 in block 0, 60-70 in block 1; clip 2 gets fresh ids
+    assert list(blocks[:60]) == [0] * 60 and list(blocks[60:71]) == [1] * 11
+    assert blocks[71] == blocks[72] and blocks[71] not in blocks[:71]
+    windows, blocks = fgd.fgd_windows(seqs, stride=5)
+    assert len(windows) == 15 + 1 and len(set(blocks)) == 3
+
+
+def test_fast_frechet_matches_the_sqrtm_form():
+    rng = np.random.default_rng(1)
+    a, b = (
+        rng.standard_normal((200, 8)),
+        0.5 + 1.3 * rng.standard_normal((200, 8)) @ rng.standard_normal((8, 8)),
+    )
+    stats = (*fgd.gaussian_stats(a), *fgd.gaussian_stats(b))
+    assert fgd._fast_frechet(*stats, eps=0.0) == pytest.approx(fgd.frechet_distance(*stats), rel=1e-6)
+
+
+def test_bootstrap_interval():
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((400, 4))
+    blocks = np.arange(400) // 20  # 20 blocks
+    same = fgd.fgd_bootstrap(real, real, blocks, n_boot=50, seed=0)
+    assert (same.fgd, same.low, same.high, same.n_windows, same.n_blocks) == (0.0, 0.0, 0.0, 400, 20)
+    moved = fgd.fgd_bootstrap(real, real + [3.0, 0, 0, 0], blocks, n_boot=200, seed=0)
+    assert moved.fgd == pytest.approx(9.0)  # a pure mean shift: |d|^2
+    assert moved.low == pytest.approx(9.0) and moved.high == pytest.approx(9.0)  # paired: same shift
+    noisy = fgd.fgd_bootstrap(real, rng.standard_normal((400, 4)) * 2, blocks, n_boot=200, seed=0)
+    assert 0 < noisy.low < noisy.high
+    assert fgd.fgd_bootstrap(real, rng.standard_normal((400, 4)) * 2, blocks, n_boot=200, seed=0) != noisy
+    with pytest.raises(DataError, match="paired features"):
+        fgd.fgd_bootstrap(real, real[:10], blocks)
+
+
 @pytest.mark.shared
-def test_evaluator_fgd_on_real_motion(shared_dir):
+def test_many_windows_on_real_motion(shared_dir):
+    """Every other frame offset of the real BEAT2 clip: itself 0, played backwards > 0, frozen far worse."""
     from gesture_core.data import beat2
-    from gesture_core.metrics.evaluator import Evaluator
 
     with np.load(shared_dir / "data" / "beat2_scott" / "2_scott_0_1_1.npz") as npz:
         poses = beat2.smplx_to_ted_poses(npz["poses"], float(npz["mocap_frame_rate"]))
-    ev = Evaluator(fgd=fgd.load_fgd_extractor(shared_dir / "models" / "fgd_autoencoder_ted"))
-    ev.push(poses, real=poses)
-    same = ev.compute()
-    assert same["n_windows"] == 30 and same["fgd"] == pytest.approx(0.0, abs=1e-6)
-
-    ev.reset()
-    ev.push(poses[::-1].copy(), real=poses)  # same poses, motion played backwards
-    backwards = ev.compute()["fgd"]
-    ev.reset()
-    ev.push(np.tile(poses.mean(axis=0), (len(poses), 1)), real=poses)  # frozen at the mean pose
-    frozen = ev.compute()["fgd"]
-    # measured: 28.7 backwards, about 100 frozen
-    assert 1.0 < backwards < frozen
+    extractor = fgd.load_fgd_extractor(shared_dir / "models" / "fgd_autoencoder_ted")
+    windows, blocks = fgd.fgd_windows([poses], stride=2)
+    assert len(windows) == 447 and len(set(blocks)) == 15
+    real = extractor.features(windows)
+    assert fgd.fgd_bootstrap(real, real, blocks, n_boot=20).fgd == pytest.approx(0.0, abs=1e-6)
+    backwards = fgd.fgd(real, extractor.features(fgd.fgd_windows([poses[::-1].copy()], stride=2)[0]))
+    frozen = fgd.fgd(real, extractor.features(fgd.fgd_windows([np.tile(poses.mean(axis=0), (953, 1))], 2)[0]))
+    assert 0.5 < backwards < 0.2 * frozen  # measured at stride 1: 4.2 backwards, 73 frozen

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from gesture_core import skeleton
 from gesture_core.errors import DataError
 from gesture_core.metrics import motion
-from gesture_core.metrics.evaluator import Evaluator
 
 FOREARM = skeleton.BONE_NAMES.index("left_forearm")
 FOREARM_LENGTH = skeleton.BONE_LENGTHS[FOREARM]
@@ -173,34 +172,3 @@ def test_pose_windows():
     assert w.shape == (3, 60, 27)
     np.testing.assert_array_equal(w[2], poses[60:120])
     assert motion.pose_windows(poses[:59], 60, 30).shape == (0, 60, 27)
-
-
-# --------------------------------------------------------------------------------- evaluator
-
-
-def test_evaluator_beat_align_smoothness_and_reset():
-    ev = Evaluator()  # no FGD
-    speech = syllables([1.0, 2.0, 3.0], 4.0)
-    on_beat = strokes(duration=4.0, period=1.0)  # pauses at 1, 2, 3 s
-    t = np.arange(61) / 15
-    off_beat = forearm_motion(t - np.sin(2 * np.pi * (t - 0.4)) / (2 * np.pi))  # pauses at 0.4, 1.4, ... s
-    ev.push(off_beat, real=on_beat, audio=speech)
-    ev.push(off_beat[:30], real=on_beat[:30])  # no audio: counts for smoothness only
-    scores = ev.compute()
-
-    assert scores["n_sequences"] == 2 and scores["n_windows"] == 1  # one 60-frame window of 61 frames
-    assert scores["beat_align_real"] == pytest.approx(1.0, abs=1e-3)  # onsets found within ~10 ms
-    assert scores["beat_align"] == pytest.approx(np.exp(-(0.4**2) / (2 * 0.3**2)), abs=0.01)  # 0.4 s off
-    acc, jerk = motion.pose_smoothness(on_beat)
-    acc30, jerk30 = motion.pose_smoothness(on_beat[:30])
-    assert scores["mean_jerk_real"] == pytest.approx((jerk * 58 + jerk30 * 27) / 85)
-    assert scores["mean_acceleration_real"] == pytest.approx((acc * 59 + acc30 * 28) / 87)
-    assert np.isnan(scores["fgd"]) and np.isnan(scores["diversity"])
-
-    ev.push(on_beat)
-    assert ev.compute()["diversity"] == pytest.approx(
-        motion.diversity(np.stack([off_beat[:60], on_beat[:60]]))
-    )
-    ev.reset()
-    after = ev.compute()
-    assert after["n_sequences"] == 0 and np.isnan(after["beat_align"]) and np.isnan(after["mean_jerk"])

@@ -25,23 +25,28 @@ Steps (numbers from ``../shared/docs/facts.md``):
    re-normalisation.
 5. Speech: any sample rate / channel count -> 16 kHz mono (:func:`gesture_core.speech.audio_io.load_audio`),
    cut or zero-padded to the motion.
+6. Words and phones: from the word alignment ``<stem>.TextGrid`` beside the ``.npz`` when it exists
+   (or ``textgrid=``), tiers ``words`` and ``phones`` (Montreal Forced Aligner, ARPAbet phones with
+   stress digits); cut and shifted with the motion.
+7. Orientation: the converted clip must be upright and facing forward
+   (:func:`gesture_core.data.orientation.check_orientation`); SMPL-X input that is not y-up and
+   facing +z (a y-down export, a body turned away) is refused with what was found.
 
 CLI: ``python -m gesture_core.data.beat2 NPZ [WAV] OUT_DIR --speaker ID [--start S] [--end S]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .. import skeleton
-from ..errors import DataError, GestureError
-from ..speech.audio_io import load_audio
+from ..errors import DataError
 from . import format as fmt
+from . import rig, takes
+from .orientation import check_orientation
 
 log = logging.getLogger(__name__)
 
@@ -108,25 +113,14 @@ def upper_body_positions(axis_angles: np.ndarray) -> tuple[dict[int, np.ndarray]
 def head_rest_points() -> tuple[np.ndarray, np.ndarray]:
     """Rest positions (3,) of the TED nose and head top (m, SMPL-X axes), rigid with the head joint.
 
-    In the SMPL-X rest pose, thorax (SMPL-X neck) -> nose -> head top follow TED's mean bone
-    directions turned by the rotation taking TED's mean spine onto the SMPL-X rest spine, with
-    TED's bone lengths (0.18 m, 0.14 m) scaled by the mean SMPL-X/TED length ratio of the arm
-    bones (shoulders, upper arms, forearms: ~0.75).
+    :func:`gesture_core.data.rig.head_rest_points` of the SMPL-X rest pose: thorax (SMPL-X neck)
+    -> nose -> head top follow TED's mean bone directions turned by the rotation taking TED's mean
+    spine onto the SMPL-X rest spine, with TED's bone lengths (0.18 m, 0.14 m) scaled by the mean
+    SMPL-X/TED length ratio of the arm bones (shoulders, upper arms, forearms: ~0.75).
     """
-    rest = {j: np.array(p) for j, p in SMPLX_REST.items()}
-    ted_mean = skeleton.as_directions(skeleton.MEAN_DIR_VEC) * SMPLX_TO_TED  # SMPL-X axes (self-inverse)
-    ted_mean = ted_mean / np.linalg.norm(ted_mean, axis=1, keepdims=True)
-    spine = rest[TED_FROM_SMPLX[1]] - rest[TED_FROM_SMPLX[0]]
-    torso, _ = Rotation.align_vectors([spine / np.linalg.norm(spine)], [ted_mean[0]])
-    ratios = []  # SMPL-X / TED length of the arm bones (collars, upper arms, forearms)
-    for b in range(skeleton.BONE_NAMES.index("left_collar"), skeleton.N_BONES):
-        p, c = skeleton.BONES[b]
-        length = np.linalg.norm(rest[TED_FROM_SMPLX[c]] - rest[TED_FROM_SMPLX[p]])
-        ratios.append(length / skeleton.BONE_LENGTHS[b])
-    scale = float(np.mean(ratios))
-    nose = rest[SMPLX_NECK] + scale * skeleton.BONE_LENGTHS[1] * torso.apply(ted_mean[1])
-    head_top = nose + scale * skeleton.BONE_LENGTHS[2] * torso.apply(ted_mean[2])
-    return nose, head_top
+    rest = np.array([SMPLX_REST[j] if j is not None else (0.0, 0.0, 0.0) for j in TED_FROM_SMPLX])
+    nose, head_top = rig.head_rest_points(rest * SMPLX_TO_TED)  # the axis flip is its own inverse
+    return nose * SMPLX_TO_TED, head_top * SMPLX_TO_TED
 
 
 def smplx_to_ted_positions(axis_angles: np.ndarray) -> np.ndarray:
@@ -146,18 +140,32 @@ def smplx_to_ted_poses(axis_angles: np.ndarray, src_fps: float) -> np.ndarray:
 
     ``M = floor((N - 1) * 15 / src_fps) + 1``: every output time ``k / 15`` lies within the input.
     """
-    positions = smplx_to_ted_positions(axis_angles)
-    n_out = int(np.floor((len(positions) - 1) * fmt.FPS / src_fps + 1e-9)) + 1
-    resampled = fmt.resample_frames(positions, src_fps, n_out)
-    return skeleton.directions_from_positions(resampled).astype(np.float32)
+    return rig.positions_to_poses(smplx_to_ted_positions(axis_angles), src_fps)
 
 
-def time_to_frame(t: float, n_frames: int) -> int:
-    """Frame index (15 fps) of time ``t`` s, rounded to the nearest frame; negative ``t`` counts back
-    from the end of ``n_frames`` frames."""
-    if t < 0:
-        t += n_frames / fmt.FPS
-    return int(np.clip(np.floor(t * fmt.FPS + 0.5), 0, n_frames))
+def read_take(npz_path: Path, wav_path: Path | None = None, textgrid_path: Path | None = None) -> takes.Take:
+    """A BEAT2 ``.npz`` with its speech (``wav_path`` None: the ``.wav`` beside it) and alignment
+    (``textgrid_path`` None: the ``.TextGrid`` beside it if present) as a :class:`~.takes.Take`.
+
+    Raises :class:`DataError` when the motion is not upright and facing forward.
+    """
+    npz_path = Path(npz_path)
+    audio, words, phones = takes.speech_and_alignment(npz_path, wav_path, textgrid_path)
+    with np.load(npz_path, allow_pickle=False) as npz:
+        for key in ("poses", "mocap_frame_rate"):
+            if key not in npz.files:
+                raise DataError(f"{npz_path}: missing key {key!r} (keys: {npz.files})")
+        axis_angles, src_fps = npz["poses"], float(npz["mocap_frame_rate"])
+    if not src_fps > 0:
+        raise DataError(f"{npz_path}: mocap_frame_rate is {src_fps}")
+    poses = smplx_to_ted_poses(axis_angles, src_fps)
+    check_orientation(poses, str(npz_path), "SMPL-X axes: y up, the body facing +z")
+    log.info(
+        "%s: %d frames at %g fps -> %d at 15 fps (%.3f s); speech %.3f s",
+        npz_path.name, len(axis_angles), src_fps, len(poses),
+        len(poses) / fmt.FPS, audio.size / fmt.SAMPLE_RATE,
+    )  # fmt: skip
+    return takes.Take(npz_path.stem, "beat2", poses, audio, words, phones)
 
 
 def convert(
@@ -169,6 +177,7 @@ def convert(
     start: float | None = None,
     end: float | None = None,
     audio_format: str = "flac",
+    textgrid_path: str | Path | None = None,
 ) -> fmt.ClipInfo:
     """Convert one BEAT2 ``.npz`` (+ its speech) into a clip of the dataset at ``out_dir``.
 
@@ -176,77 +185,28 @@ def convert(
     end) keep frames ``[round(start*15), round(end*15))`` of the 15 fps motion and the matching
     audio, e.g. ``start=-13.5`` for a held-out last 13.5 s and ``end=-13.5`` for the rest.
     ``clip_id`` defaults to the file stem, plus ``_f<first>-<stop>`` frames when cut.
+    ``textgrid_path`` None: ``<stem>.TextGrid`` beside the ``.npz`` if it exists (words and phones),
+    else the clip has no words.
+    Raises :class:`DataError` when the motion is not upright and facing forward.
     """
-    npz_path = Path(npz_path)
-    wav_path = Path(wav_path) if wav_path is not None else npz_path.with_suffix(".wav")
-    if not wav_path.is_file():
-        raise DataError(f"{wav_path}: speech file not found (give WAV explicitly)")
-    with np.load(npz_path, allow_pickle=False) as npz:
-        for key in ("poses", "mocap_frame_rate"):
-            if key not in npz.files:
-                raise DataError(f"{npz_path}: missing key {key!r} (keys: {npz.files})")
-        axis_angles, src_fps = npz["poses"], float(npz["mocap_frame_rate"])
-    if not src_fps > 0:
-        raise DataError(f"{npz_path}: mocap_frame_rate is {src_fps}")
-    poses = smplx_to_ted_poses(axis_angles, src_fps)
-    audio = load_audio(wav_path)
-    log.info(
-        "%s: %d frames at %g fps -> %d at 15 fps (%.3f s); speech %.3f s",
-        npz_path.name, len(axis_angles), src_fps, len(poses),
-        len(poses) / fmt.FPS, audio.size / fmt.SAMPLE_RATE,
-    )  # fmt: skip
-    n_audio_frames = int(audio.size * fmt.FPS / fmt.SAMPLE_RATE)
-    if n_audio_frames < len(poses):
-        log.warning(
-            "%s: speech is %d frames shorter than the motion; motion cut to the speech",
-            npz_path.name,
-            len(poses) - n_audio_frames,
-        )
-        poses = poses[:n_audio_frames]
-
-    first = time_to_frame(start, len(poses)) if start is not None else 0
-    stop = time_to_frame(end, len(poses)) if end is not None else len(poses)
-    if stop - first < 1:
-        raise DataError(f"{npz_path}: time range start={start} end={end} keeps no frame of {len(poses)}")
-    if clip_id is None:
-        clip_id = npz_path.stem if (first, stop) == (0, len(poses)) else f"{npz_path.stem}_f{first}-{stop}"
-    audio_start = fmt.expected_audio_samples(first)
-    audio = fmt.fit_audio(audio[audio_start:], stop - first, clip_id)
-    source = f"beat2:{npz_path.name}[{first}:{stop}]"
-    with fmt.DatasetWriter(out_dir, audio_format) as writer:
-        return writer.add(clip_id, speaker_id, poses[first:stop], audio, [], source)
+    take = read_take(
+        Path(npz_path),
+        Path(wav_path) if wav_path is not None else None,
+        Path(textgrid_path) if textgrid_path is not None else None,
+    )
+    (info,) = takes.write_take(take, out_dir, speaker_id, clip_id, start, end, 1, audio_format)
+    return info
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="gesture-convert-beat2",
-        usage="%(prog)s NPZ [WAV] OUT_DIR --speaker ID [options]",
-        description="Convert a BEAT2 SMPL-X .npz (+ speech .wav) into the gesture training format.",
+    return takes.take_cli(
+        "gesture-convert-beat2",
+        "Convert a BEAT2 SMPL-X .npz (+ speech .wav, + word alignment .TextGrid) into the gesture "
+        "training format.",
+        "NPZ",
+        read_take,
+        argv,
     )
-    parser.add_argument(
-        "paths",
-        nargs="+",
-        metavar="PATH",
-        help="NPZ motion file, optional WAV speech file, OUT_DIR dataset dir",
-    )
-    parser.add_argument("--speaker", required=True, help="speaker id stored in the manifest, e.g. scott")
-    parser.add_argument("--clip-id", default=None, help="clip id (default: the npz file name)")
-    parser.add_argument(
-        "--start", type=float, default=None, help="first second to keep (negative: from the end)"
-    )
-    parser.add_argument("--end", type=float, default=None, help="second to stop at (negative: from the end)")
-    parser.add_argument("--audio-format", choices=("flac", "wav"), default="flac")
-    args = parser.parse_args(argv)
-    if len(args.paths) not in (2, 3):
-        parser.error("expected NPZ [WAV] OUT_DIR")
-    npz, wav, out = (args.paths[0], None, args.paths[1]) if len(args.paths) == 2 else args.paths
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        info = convert(npz, wav, out, args.speaker, args.clip_id, args.start, args.end, args.audio_format)
-    except GestureError as exc:
-        parser.exit(1, f"error: {exc}\n")
-    print(f"{info.clip_id}: {info.n_frames} frames ({info.duration:.3f} s) -> {out}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,10 +6,13 @@ Layout of a dataset directory::
     <clip_id>/poses.npy        (N, 27) float32 unit bone directions, TED axes, 15 fps
     <clip_id>/audio.flac       (or audio.wav) 16 kHz mono speech aligned with frame 0
     <clip_id>/words.json       timed words [{"word", "start", "end"}], seconds from frame 0; [] if unknown
+    <clip_id>/phones.json      optional: timed phones [{"phone", "start", "end"}] (ARPAbet with stress
+                               digits, e.g. "AY1", from a forced aligner), seconds from frame 0
 
-Every converter (:mod:`.beat2`, :mod:`.ted_lmdb`) writes clips with :class:`DatasetWriter`, and every reader
-goes through :func:`read_manifest` / :func:`open_clip` / :func:`load_clip`, which validate what they
-read and raise :class:`~gesture_core.errors.DataError` naming the clip and the field. No pickles.
+Every converter (:mod:`.beat2`, :mod:`.zeggs`, :mod:`.ted_expressive`, :mod:`.ted_lmdb`) writes clips
+with :class:`DatasetWriter`, and every reader goes through :func:`read_manifest` / :func:`open_clip` /
+:func:`load_clip`, which validate what they read and raise :class:`~gesture_core.errors.DataError`
+naming the clip and the field. No pickles.
 
 The audio of a clip covers its poses: ``n_frames / 15`` seconds, within :data:`AUDIO_TOLERANCE_FRAMES`.
 """
@@ -19,9 +22,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -37,6 +40,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 POSES_FILE = "poses.npy"
 WORDS_FILE = "words.json"
+PHONES_FILE = "phones.json"
 AUDIO_FILES = ("audio.flac", "audio.wav")
 
 FPS = skeleton.FPS
@@ -45,6 +49,8 @@ SAMPLE_RATE = AUDIO_SAMPLE_RATE
 AUDIO_TOLERANCE_FRAMES = 2.0
 #: How far a bone vector's length may differ from 1.
 UNIT_TOLERANCE = 1e-3
+
+Timed = TypeVar("Timed", Word, "Phone")
 
 _CLIP_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")
 
@@ -61,14 +67,25 @@ class ClipInfo:
     audio_file: str
 
 
+@dataclass(frozen=True)
+class Phone:
+    """A timed phone: ``phone`` (ARPAbet; vowels end in a stress digit 0/1/2), ``start``, ``end`` (s)."""
+
+    phone: str
+    start: float
+    end: float
+
+
 @dataclass
 class Clip:
-    """A clip in memory: ``poses`` (N, 27) float32, ``audio`` (S,) float32 at 16 kHz, timed ``words``."""
+    """A clip in memory: ``poses`` (N, 27) float32, ``audio`` (S,) float32 at 16 kHz, timed ``words``
+    and (when the source has them) timed ``phones``."""
 
     info: ClipInfo
     poses: np.ndarray
     audio: np.ndarray
     words: list[Word]
+    phones: list[Phone] = field(default_factory=list)
 
 
 def validate_clip_id(clip_id: Any) -> str:
@@ -130,22 +147,20 @@ def check_audio_length(n_samples: int, n_frames: int, clip_id: str, audio_file: 
         )
 
 
-def parse_words(items: Any, clip_id: str, duration: float) -> list[Word]:
-    """Timed words from JSON-like ``[{"word", "start", "end"}, ...]`` (seconds from frame 0), validated.
-
-    Words must be non-empty strings, ``0 <= start <= end``, in order of start time, starting
-    before the end of the clip.
-    """
+def _parse_timed(
+    items: Any, key: str, file: str, clip_id: str, duration: float
+) -> list[tuple[str, float, float]]:
+    """``(label, start, end)`` from ``[{key, "start", "end"}, ...]``, validated (see parse_words)."""
     if not isinstance(items, list):
-        raise DataError(f"clip {clip_id!r} {WORDS_FILE}: expected a list, got {type(items).__name__}")
-    words: list[Word] = []
+        raise DataError(f"clip {clip_id!r} {file}: expected a list, got {type(items).__name__}")
+    out: list[tuple[str, float, float]] = []
     for i, item in enumerate(items):
-        where = f"clip {clip_id!r} {WORDS_FILE}[{i}]"
-        if not isinstance(item, dict) or not {"word", "start", "end"} <= item.keys():
-            raise DataError(f"{where}: expected an object with 'word', 'start', 'end'")
-        word, start, end = item["word"], item["start"], item["end"]
-        if not isinstance(word, str) or not word:
-            raise DataError(f"{where}.word: expected a non-empty string, got {word!r}")
+        where = f"clip {clip_id!r} {file}[{i}]"
+        if not isinstance(item, dict) or not {key, "start", "end"} <= item.keys():
+            raise DataError(f"{where}: expected an object with {key!r}, 'start', 'end'")
+        label, start, end = item[key], item["start"], item["end"]
+        if not isinstance(label, str) or not label:
+            raise DataError(f"{where}.{key}: expected a non-empty string, got {label!r}")
         for name, value in (("start", start), ("end", end)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
                 raise DataError(f"{where}.{name}: expected a finite number, got {value!r}")
@@ -153,12 +168,26 @@ def parse_words(items: Any, clip_id: str, duration: float) -> list[Word]:
             raise DataError(f"{where}: start {start} and end {end} need 0 <= start <= end")
         if start > duration + 1e-6:
             raise DataError(f"{where}.start: {start} s is after the clip's end ({duration:.3f} s)")
-        if words and start < words[-1].start - 1e-9:
-            raise DataError(
-                f"{where}.start: {start} s is before the previous word's start {words[-1].start} s"
-            )
-        words.append(Word(word=word, start=float(start), end=float(end)))
-    return words
+        if out and start < out[-1][1] - 1e-9:
+            raise DataError(f"{where}.start: {start} s is before the previous {key}'s start {out[-1][1]} s")
+        out.append((label, float(start), float(end)))
+    return out
+
+
+def parse_words(items: Any, clip_id: str, duration: float) -> list[Word]:
+    """Timed words from JSON-like ``[{"word", "start", "end"}, ...]`` (seconds from frame 0), validated.
+
+    Words must be non-empty strings, ``0 <= start <= end``, in order of start time, starting
+    before the end of the clip.
+    """
+    return [
+        Word(word=w, start=s, end=e) for w, s, e in _parse_timed(items, "word", WORDS_FILE, clip_id, duration)
+    ]
+
+
+def parse_phones(items: Any, clip_id: str, duration: float) -> list[Phone]:
+    """Timed phones from ``[{"phone", "start", "end"}, ...]``, validated like :func:`parse_words`."""
+    return [Phone(p, s, e) for p, s, e in _parse_timed(items, "phone", PHONES_FILE, clip_id, duration)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,12 +305,14 @@ class DatasetWriter:
         audio: np.ndarray,
         words: list[Word],
         source: str,
+        phones: list[Phone] | None = None,
     ) -> ClipInfo:
         """Validate a clip and write its files under ``root/clip_id``; returns its manifest entry.
 
         - ``poses``: (N, 27) unit bone directions, TED axes, 15 fps.
         - ``audio``: (S,) float mono in [-1, 1] at 16 kHz covering the N frames (see :func:`fit_audio`).
         - ``words``: timed words, seconds from frame 0.
+        - ``phones``: optional timed phones, seconds from frame 0 (None or []: no ``phones.json``).
         """
         validate_clip_id(clip_id)
         if not isinstance(speaker_id, str) or not speaker_id:
@@ -300,6 +331,8 @@ class DatasetWriter:
         duration = n_frames / FPS
         words_json = [{"word": w.word, "start": w.start, "end": w.end} for w in words]
         parse_words(words_json, clip_id, duration)
+        phones_json = [{"phone": p.phone, "start": p.start, "end": p.end} for p in phones or []]
+        parse_phones(phones_json, clip_id, duration)
 
         clip_dir = self.root / clip_id
         clip_dir.mkdir(exist_ok=True)
@@ -317,6 +350,9 @@ class DatasetWriter:
         (clip_dir / WORDS_FILE).write_text(
             json.dumps(words_json, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        (clip_dir / PHONES_FILE).unlink(missing_ok=True)
+        if phones_json:
+            (clip_dir / PHONES_FILE).write_text(json.dumps(phones_json) + "\n", encoding="utf-8")
 
         info = ClipInfo(clip_id, speaker_id, n_frames, round(duration, 6), source, audio_file)
         self._clips.pop(clip_id, None)
@@ -338,6 +374,7 @@ class ClipHandle:
     audio_path: Path
     n_audio_samples: int
     words: list[Word]
+    phones: list[Phone] = field(default_factory=list)
 
     def read_poses(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Frames ``[start, stop)`` of the poses, (n, 27) float32."""
@@ -383,12 +420,21 @@ def open_clip(root: str | Path, info: ClipInfo) -> ClipHandle:
             f"expected {SAMPLE_RATE} Hz mono"
         )
     check_audio_length(audio_info.frames, info.n_frames, info.clip_id, info.audio_file)
+    words = parse_words(_read_json(clip_dir / WORDS_FILE, info.clip_id), info.clip_id, info.duration)
+    phones_path = clip_dir / PHONES_FILE
+    phones = (
+        parse_phones(_read_json(phones_path, info.clip_id), info.clip_id, info.duration)
+        if phones_path.is_file()
+        else []
+    )
+    return ClipHandle(info, poses_path, audio_path, int(audio_info.frames), words, phones)
+
+
+def _read_json(path: Path, clip_id: str) -> Any:
     try:
-        words_obj = json.loads((clip_dir / WORDS_FILE).read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"clip {info.clip_id!r} {WORDS_FILE}: not valid JSON: {exc}") from None
-    words = parse_words(words_obj, info.clip_id, info.duration)
-    return ClipHandle(info, poses_path, audio_path, int(audio_info.frames), words)
+        raise DataError(f"clip {clip_id!r} {path.name}: not valid JSON: {exc}") from None
 
 
 def load_clip(root: str | Path, info: ClipInfo) -> Clip:
@@ -396,7 +442,7 @@ def load_clip(root: str | Path, info: ClipInfo) -> Clip:
     handle = open_clip(root, info)
     poses = check_poses(handle.read_poses(), info.clip_id, info.n_frames)
     audio = handle.read_audio(0, handle.n_audio_samples)
-    return Clip(info, poses, audio, handle.words)
+    return Clip(info, poses, audio, handle.words, handle.phones)
 
 
 # --------------------------------------------------------------------------------------------
@@ -416,6 +462,16 @@ def resample_frames(frames: np.ndarray, src_fps: float, n_out: int, dst_fps: flo
     flat = frames.reshape(len(frames), -1)
     out = np.stack([np.interp(dst_t, src_t, flat[:, c]) for c in range(flat.shape[1])], axis=1)
     return out.reshape((n_out,) + frames.shape[1:])
+
+
+def cut_timed(items: list[Timed], start: float, duration: float) -> list[Timed]:
+    """Timed items (:class:`Word` or :class:`Phone`) that start within ``[start, start + duration)`` s,
+    shifted so that ``start`` becomes 0, their ends clipped to ``duration``."""
+    return [
+        replace(x, start=x.start - start, end=min(x.end - start, duration))
+        for x in items
+        if start <= x.start < start + duration
+    ]
 
 
 def fit_audio(samples: np.ndarray, n_frames: int, what: str) -> np.ndarray:

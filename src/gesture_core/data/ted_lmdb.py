@@ -17,6 +17,10 @@ them). Values are untrusted pickles, so they go through :class:`RestrictedUnpick
 rebuild numpy arrays and plain containers and nothing else: any other class is refused before
 anything is called.
 
+Every clip must be upright and facing forward in TED axes
+(:func:`gesture_core.data.orientation.check_orientation`); one that is not is skipped with a
+warning that says what was found.
+
 Clip ``i`` of video ``vid`` becomes clip id ``<vid>_<i:03d>`` with speaker id ``vid``; positions
 are resampled to 15 fps (linear, output frame ``k`` at ``k / 15`` s, input frame ``j`` at
 ``j * duration / n``, as the authors' ``resample_pose_seq``), turned into unit bone directions,
@@ -44,8 +48,12 @@ from .. import skeleton
 from ..contracts import Word
 from ..errors import ContractError, DataError
 from . import format as fmt
+from .orientation import check_orientation
+from .takes import converter_main
 
 log = logging.getLogger(__name__)
+
+CONVENTION = "TED Gesture axes: x the person's right, y down, the person facing +z"
 
 #: The only globals a TED lmdb value may reference: numpy array/scalar reconstruction
 #: (old ``numpy.core`` and numpy 2 ``numpy._core`` paths), the bytes helper of protocol 2 and
@@ -134,9 +142,11 @@ def clip_to_poses(skeletons_3d: Any, duration: float, where: str) -> np.ndarray:
     n_out = int(round(duration * fmt.FPS))
     resampled = fmt.resample_frames(pos, len(pos) / duration, n_out)
     try:
-        return skeleton.directions_from_positions(resampled).astype(np.float32)
+        poses = skeleton.directions_from_positions(resampled).astype(np.float32)
     except ContractError as exc:  # a zero-length bone
         raise DataError(f"{where}.skeletons_3d: {exc}") from None
+    check_orientation(poses, f"{where}.skeletons_3d", CONVENTION)
+    return poses
 
 
 def clip_words(items: Any, start_time: float, duration: float, where: str) -> list[Word]:
@@ -226,14 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", help="dataset directory to write (clips are added to its manifest)")
     parser.add_argument("--limit", type=int, default=None, help="convert at most this many videos")
     parser.add_argument("--audio-format", choices=("flac", "wav"), default="flac")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        written = convert(args.lmdb_dir, args.out_dir, args.limit, args.audio_format)
-    except DataError as exc:
-        parser.exit(1, f"error: {exc}\n")
-    print(f"{len(written)} clips -> {args.out_dir}")
-    return 0
+    return converter_main(
+        parser, argv, lambda a: (convert(a.lmdb_dir, a.out_dir, a.limit, a.audio_format), a.out_dir)
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,3 +227,127 @@ def frechet_distance(
 def fgd(real_features: np.ndarray, generated_features: np.ndarray) -> float:
     """FGD between two feature sets ``(N, 32)`` and ``(M, 32)`` (Gaussians fitted to each)."""
     return frechet_distance(*gaussian_stats(real_features), *gaussian_stats(generated_features))
+
+
+# --------------------------------------------------------------------------------------------
+# Many windows and a bootstrap interval
+# --------------------------------------------------------------------------------------------
+
+#: Stride (frames) of the FGD windows by default: every frame offset.
+FGD_STRIDE = 1
+#: Bootstrap block (frames): windows starting in the same 4 s of a sequence are resampled together.
+BOOTSTRAP_BLOCK = FGD_WINDOW
+
+
+def fgd_windows(
+    sequences: Sequence[np.ndarray], stride: int = FGD_STRIDE, block: int = BOOTSTRAP_BLOCK
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 60-frame windows of every sequence (T_i, 27) every ``stride`` frames, and their block ids.
+
+    Returns ``windows`` (W, 60, 27) and ``blocks`` (W,) ints: windows of sequence ``i`` starting in
+    frames ``[k block, (k + 1) block)`` share a block id, unique across sequences. Two lists of
+    sequences with the same lengths give the same block ids window for window (paired bootstrap).
+    A sequence shorter than 60 frames gives no window.
+    """
+    if stride < 1 or block < 1:
+        raise DataError(f"fgd_windows: stride {stride} and block {block} must be >= 1")
+    windows, blocks, next_block = [], [], 0
+    for poses in sequences:
+        poses = np.asarray(poses, dtype=np.float32)
+        starts = np.arange(0, len(poses) - FGD_WINDOW + 1, stride)
+        for s in starts:
+            windows.append(poses[s : s + FGD_WINDOW])
+        blocks.extend(next_block + starts // block)
+        next_block += (len(poses) // block) + 1
+    if not windows:
+        return np.zeros((0, FGD_WINDOW, skeleton.POSE_DIM), np.float32), np.zeros(0, np.int64)
+    return np.stack(windows), np.asarray(blocks, dtype=np.int64)
+
+
+def _fast_frechet(
+    mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray, eps: float = 1e-6
+) -> float:
+    """:func:`frechet_distance` with ``tr((s1 s2)^(1/2))`` as the sum of the square roots of the
+    eigenvalues of ``s1 s2`` (real, >= 0 for covariances), ``eps`` on both diagonals: fast, for the
+    bootstrap."""
+    offset = eps * np.eye(len(s1))
+    ev = np.linalg.eigvals((s1 + offset) @ (s2 + offset)).real
+    diff = mu1 - mu2
+    return max(
+        0.0, float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.sum(np.sqrt(np.clip(ev, 0, None))))
+    )
+
+
+def _block_sums(features: np.ndarray, members: np.ndarray, n_blocks: int) -> tuple[np.ndarray, ...]:
+    """Per block: window count (B,), feature sum (B, D) and sum of outer products (B, D, D)."""
+    count = np.bincount(members, minlength=n_blocks).astype(np.float64)
+    total = np.zeros((n_blocks, features.shape[1]))
+    np.add.at(total, members, features)
+    outer = np.zeros((n_blocks, features.shape[1], features.shape[1]))
+    np.add.at(outer, members, features[:, :, None] * features[:, None, :])
+    return count, total, outer
+
+
+def _weighted_moments(
+    weights: np.ndarray, count: np.ndarray, total: np.ndarray, outer: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Mean and unbiased covariance of the windows of the blocks taken ``weights`` times each (None: < 2)."""
+    n = weights @ count
+    if n < 2:
+        return None
+    mean = weights @ total / n
+    return mean, (np.tensordot(weights, outer, axes=1) - n * np.outer(mean, mean)) / (n - 1)
+
+
+@dataclass(frozen=True)
+class FGDResult:
+    """FGD with its bootstrap interval: ``fgd`` on all windows, ``low``/``high`` the ``level`` percentile
+    interval of the block bootstrap; ``n_windows`` windows in ``n_blocks`` blocks."""
+
+    fgd: float
+    low: float
+    high: float
+    n_windows: int
+    n_blocks: int
+
+
+def fgd_bootstrap(
+    real_features: np.ndarray,
+    generated_features: np.ndarray,
+    blocks: np.ndarray,
+    n_boot: int = 500,
+    seed: int = 0,
+    level: float = 0.95,
+) -> FGDResult:
+    """FGD between paired feature sets (W, 32) and its paired block-bootstrap interval.
+
+    Window ``w`` of both sets covers the same time of the same clip (``blocks[w]`` from
+    :func:`fgd_windows`). Overlapping windows are far from independent, so whole blocks are resampled
+    with replacement (``n_boot`` times, ``numpy.random.default_rng(seed)``), the same blocks for both
+    sets, and the FGD recomputed; the interval is the central ``level`` of those values. It shows how
+    much the number depends on which stretches of speech were evaluated, not the autoencoder's bias.
+    """
+    real_features = np.asarray(real_features, dtype=np.float64)
+    generated_features = np.asarray(generated_features, dtype=np.float64)
+    blocks = np.asarray(blocks)
+    if real_features.shape != generated_features.shape or len(blocks) != len(real_features):
+        raise DataError(
+            f"fgd_bootstrap: paired features {real_features.shape} / {generated_features.shape}, "
+            f"blocks {blocks.shape}"
+        )
+    if len(real_features) < 2:
+        raise DataError(f"fgd_bootstrap: need >= 2 windows, got {len(real_features)}")
+    if not 0 < level < 1 or n_boot < 1:
+        raise DataError(f"fgd_bootstrap: level {level} must be in (0, 1), n_boot {n_boot} >= 1")
+    value = fgd(real_features, generated_features)
+    ids, members = np.unique(blocks, return_inverse=True)
+    stats = [_block_sums(f, members, len(ids)) for f in (real_features, generated_features)]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        weights = np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids)).astype(np.float64)
+        moments = [_weighted_moments(weights, *st) for st in stats]
+        if moments[0] is not None and moments[1] is not None:
+            values.append(_fast_frechet(*moments[0], *moments[1]))
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2]) if values else (np.nan, np.nan)
+    return FGDResult(value, float(low), float(high), len(real_features), len(ids))

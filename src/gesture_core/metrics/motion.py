@@ -31,6 +31,7 @@ from scipy.signal import argrelextrema
 from .. import skeleton
 from ..errors import DataError
 from ..features import FeatureConfig, extract_features
+from .synchrony import alignment_score
 
 FPS = skeleton.FPS
 #: BeatAlign tolerance (s): BEAT / EMAGE's value for speech.
@@ -93,16 +94,7 @@ def beat_align(audio_beats: np.ndarray, motion_beat_times: np.ndarray, sigma: fl
     """BeatAlign in [0, 1]: mean over audio beats of ``exp(-d^2 / (2 sigma^2))``, ``d`` = distance (s)
     to the nearest motion beat. NaN without audio beats; 0 when there are audio beats but no motion beat.
     """
-    a = np.asarray(audio_beats, dtype=np.float64).ravel()
-    m = np.asarray(motion_beat_times, dtype=np.float64).ravel()
-    if sigma <= 0:
-        raise DataError(f"beat_align sigma must be > 0, got {sigma}")
-    if a.size == 0:
-        return float("nan")
-    if m.size == 0:
-        return 0.0
-    d = np.min(np.abs(a[:, None] - m[None, :]), axis=1)
-    return float(np.mean(np.exp(-(d**2) / (2 * sigma**2))))
+    return alignment_score(audio_beats, motion_beat_times, sigma)  # the same formula, any cues and events
 
 
 # --------------------------------------------------------------------------------------------
