@@ -48,7 +48,9 @@ pytestmark = pytest.mark.skipif(
 #: A joint state may pass a position limit by this much (rad): the contact solver's softness.
 LIMIT_SLACK = 1e-3
 #: Best-lag RMS between commanded and measured joints over the whole run must stay below this (rad).
-TRACKING_RMS = 0.03
+#: Measured 0.004-0.005 rad on an idle 2-core machine and up to 0.031 rad (NAO) at load average 8,
+#: when the four simulations drop sim time; 0.05 rad (3 deg) still catches a robot that does not follow.
+TRACKING_RMS = 0.05
 
 
 def config(name: str) -> Path:
@@ -162,7 +164,7 @@ def readme_commands() -> list[str]:
 @pytest.mark.slow
 def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, tmp_path):
     from gesture_bringup import cli, graph
-    from trajectory_msgs.msg import JointTrajectory
+    from gesture_ros.ros_io import msg_class
 
     from gesture_core.bundled import bundled_file
 
@@ -184,8 +186,9 @@ def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, t
     node = rclpy.create_node("vendor_harness", context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    relay = node.create_publisher(JointTrajectory, c.HUMAN_POSE.name, c.HUMAN_POSE.depth)
-    ros.node.create_subscription(JointTrajectory, c.HUMAN_POSE.name, relay.publish, c.HUMAN_POSE.depth)
+    pose_msg = msg_class(c.HUMAN_POSE)
+    relay = node.create_publisher(pose_msg, c.HUMAN_POSE.name, c.HUMAN_POSE.depth)
+    ros.node.create_subscription(pose_msg, c.HUMAN_POSE.name, relay.publish, c.HUMAN_POSE.depth)
 
     def both(predicate):  # spin the vendor domain too while the harness waits
         return lambda: (executor.spin_once(timeout_sec=0.02), predicate())[1]
@@ -216,7 +219,6 @@ def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, t
 
 def _run_readme_and_check(ros, tmp_path, init, check, run, watches, vendors, both, relay) -> None:
     from gesture_core.contracts import GestureSequence
-    from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
     ros.spin_until(both(lambda: all(len(w.stamps) > 5 for w in vendors.values())), 180, "the vendor sims")
     ros.spin_until(both(lambda: relay.get_subscription_count() >= 3), 60, "the vendor retargeters")
@@ -249,7 +251,7 @@ def _run_readme_and_check(ros, tmp_path, init, check, run, watches, vendors, bot
     pub = ros.publisher(c.HUMAN_POSE)
     start_ns = ros.node.get_clock().now().nanoseconds + c.NS_PER_S
     seq = GestureSequence("left-arm", start_ns, np.tile(raised_left_arm(), (30, 1)))
-    pub.publish(c.encode_human_pose(JointTrajectory(), seq, JointTrajectoryPoint))
+    pub.publish(c.encode_human_pose(pub.msg_type(), seq))
     held_ns = start_ns + round(1.9 * c.NS_PER_S)
     ros.spin_until(both(lambda: all(w.stamps[-1] > held_ns for w in vendors.values())), 60, "the raised arm held")
 
