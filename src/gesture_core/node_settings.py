@@ -193,6 +193,21 @@ class SimSettings(Settings):
 
 
 @dataclass(frozen=True)
+class DescriptionSettings(Settings):
+    """The robot_description publisher (the graph runs it where robot_state_publisher is not installed)."""
+
+    node = "robot_description"
+
+    config_file: str = setting(
+        "", "robot config whose URDF is published (empty: robot_description_file if set, else the bundled "
+        "config/retarget_humanoid.yaml)", dynamic=False,
+    )  # fmt: skip
+    robot_description_file: str = setting(
+        "", "URDF to publish; overrides the config's (empty: the config's)", dynamic=False
+    )
+
+
+@dataclass(frozen=True)
 class RecorderSettings(Settings):
     node = "recorder"
 
@@ -203,7 +218,7 @@ class RecorderSettings(Settings):
 #: Every node's settings class, in the order of the graph.
 NODES: tuple[type[Settings], ...] = (
     SpeechSourceSettings, AsrSettings, AudioFeaturesSettings, GeneratorSettings, RetargetFileSettings,
-    RetargetSettings, SimSettings, RecorderSettings,
+    RetargetSettings, SimSettings, DescriptionSettings, RecorderSettings,
 )  # fmt: skip
 
 #: Values the bundled graph's parameter file (config/gesture.yaml) sets instead of the defaults.

@@ -36,9 +36,10 @@ def node_items() -> dict[str, list[Item]]:
 
 
 def argument_params() -> dict[str, dict[str, str]]:
-    """Node name -> {parameter: the launch argument that sets it}."""
+    """Node name -> {parameter: the launch argument that sets it} (the graph of a pip-only machine,
+    which runs every node of the project)."""
     full = graph.with_defaults({"record": "out"})
-    return {spec.name: dict(spec.arg_params) for spec in graph.build_graph(full)}
+    return {spec.name: dict(spec.arg_params) for spec in graph.build_graph(full, installed=lambda _: False)}
 
 
 def yaml_text() -> str:

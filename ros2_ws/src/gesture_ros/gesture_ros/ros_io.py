@@ -227,6 +227,7 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None) ->
     status = 0
     try:
         rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
+        rclpy.logging.get_logger("gesture").debug("building the node")  # --log-level gesture:=debug shows it
         node = node_factory()
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(node)

@@ -1,0 +1,78 @@
+"""Every node stops within 2 s of SIGINT or SIGTERM during its start-up warm-up, with status 0 and
+a clean log (gesture_ros.ros_io.run_node).
+
+Each node is started as the graph starts it and signalled the moment its log says the warm-up
+begins: the Vosk model load (a native call that holds the main thread: the watchdog ends it), the
+numba and onnxruntime warm-ups, the MuJoCo model builds, or, for the nodes without a warm-up, the
+node's construction (``building the node``, logged at debug level for the ``gesture`` logger).
+Mid-utterance signals are sent to the whole graph started from a colcon install
+(``tests/e2e/test_installed_layout.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from gesture_bringup import graph
+
+#: When to signal each node: the log line that starts its warm-up, and the signal (both signals
+#: are covered for every node together with the mid-utterance test of the installed graph).
+WARM_UP = {
+    "asr": ("loading the Vosk model", signal.SIGINT),
+    "audio_features": ("warming up: librosa", signal.SIGTERM),
+    "gesture_generator": ("warming up the generators", signal.SIGINT),
+    "mujoco_sim": ("building the node", signal.SIGTERM),
+    "retarget": ("building the node", signal.SIGINT),
+    "speech_source": ("building the node", signal.SIGTERM),
+    "robot_description": ("building the node", signal.SIGINT),
+    "recorder": ("building the node", signal.SIGTERM),
+}
+#: The longest time from the signal to the end of the process (s).
+STOP_LIMIT_S = 2.0
+#: What a clean stop never logs.
+BAD_LINES = re.compile(r"Traceback|rcl\w*\(\) failed|\[ERROR\]|\[FATAL\]|Exception ignored")
+
+
+def check_stopped(name: str, proc, sent_at: float, log: str) -> None:
+    """``proc`` ended within :data:`STOP_LIMIT_S` of ``sent_at`` with status 0 and ``log`` is clean."""
+    try:
+        status = proc.wait(timeout=max(0.0, sent_at + STOP_LIMIT_S - time.monotonic()) + 0.05)
+    except subprocess.TimeoutExpired:
+        status = None
+    took = time.monotonic() - sent_at
+    assert status == 0 and took <= STOP_LIMIT_S + 0.05, f"{name}: status {status} after {took:.2f} s\n{log}"
+    bad = [line for line in log.splitlines() if BAD_LINES.search(line)]
+    assert not bad, f"{name}: {bad}\n{log}"
+
+
+def test_every_node_stops_cleanly_during_its_warm_up(ros, tmp_path):
+    full = graph.with_defaults({"record": str(tmp_path / "rec"), "render": "false"})
+    specs = {s.name: s for s in graph.build_graph(full, installed=lambda _: False)}
+    assert set(specs) == set(WARM_UP), "a node of the graph has no warm-up signal here"
+    # the graph's command lines, with the gesture logger at debug level (see WARM_UP)
+    procs = {}
+    for process in graph.plan(full, installed=lambda _: False):
+        spec = process.spec
+        args = graph.ros_arguments(process, tmp_path / "params") + ["--log-level", "gesture:=debug"]
+        procs[spec.name] = ros.start(spec.module, args=args)
+    pending = dict(procs)
+    sent: dict[str, float] = {}
+    deadline = time.monotonic() + 240
+    while pending and time.monotonic() < deadline:
+        for name, proc in list(pending.items()):
+            line, sig = WARM_UP[name]
+            if line in proc.log():
+                proc.proc.send_signal(sig)
+                sent[name] = time.monotonic()
+                del pending[name]
+            elif not proc.alive():
+                pytest.fail(f"{name} ended before its warm-up:\n{proc.log()}")
+        time.sleep(0.01)
+    assert not pending, f"no warm-up line from {sorted(pending)}"
+    for name, proc in procs.items():
+        check_stopped(name, proc.proc, sent[name], proc.log())
