@@ -62,7 +62,8 @@ def _build(tmp: Path, merge: bool) -> dict[str, str]:
     build, _ = readme_steps()
     if merge:
         build = build.replace("colcon build", "colcon build --merge-install")
-    script = f"source {shlex.quote(str(VENV / 'bin' / 'activate'))} && {build} > build.log 2>&1 && env -0"
+    activate = shlex.quote(str(VENV / "bin" / "activate"))
+    script = f"{{ source {activate} && {build}; }} > build.log 2>&1 && env -0"  # all of the line to build.log
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AMENT_", "COLCON_", "CMAKE_PREFIX"))}
     done = subprocess.run(["bash", "-c", script], cwd=tmp, env=env, capture_output=True, timeout=900)
     assert done.returncode == 0, (tmp / "build.log").read_text()[-5000:]
@@ -142,7 +143,9 @@ def _gesture_then_stop(ros, procs: dict, logs: dict, sig: int, install: Path) ->
         )
 
     ros.spin_until(up, 300, "the graph")
-    ros.spin_until(lambda: len(descriptions) == 1, 30, "robot_description (transient local)")
+    ros.spin_until(lambda: len(descriptions) > 0, 30, "robot_description (transient local)")
+    publishers = ros.node.get_publishers_info_by_topic("/" + c.ROBOT_DESCRIPTION.name)
+    assert len(descriptions) == 1 and len(publishers) == 1, [i.node_name for i in publishers]  # never two
     assert '<robot name="gesture_humanoid"' in descriptions[0]
     for name in (
         "retarget",
