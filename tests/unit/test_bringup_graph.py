@@ -137,9 +137,16 @@ def test_launch_file_runs_for_real(sim):
     nodes = []
     for entity in ld.entities:
         nodes += entity.visit(context) or []
-    launched = sorted((n.node_package, n.node_executable, n.node_name.split("/")[-1]) for n in nodes if hasattr(n, "node_executable"))
-    expected = sorted((s.package, s.executable, s.name) for s in graph.build_graph(graph.with_defaults({"sim": sim})))
-    assert launched == expected
+    nodes = [n for n in nodes if hasattr(n, "node_executable")]
+    for node in nodes:  # what Node.execute does first (names, parameter files, remappings); starts nothing
+        node._perform_substitutions(context)
+    launched = {n.node_name.split("/")[-1]: n for n in nodes}
+    plan = {p.spec.name: p for p in graph.plan(graph.with_defaults({"sim": sim}))}
+    assert sorted(launched) == sorted(plan)
+    for name, node in launched.items():
+        spec = plan[name].spec
+        assert (node.node_package, node.node_executable) == (spec.package, spec.executable)
+        assert [tuple(r) for r in node.expanded_remapping_rules or []] == list(spec.remappings)
 
 
 def test_robot_argument_is_a_bundled_name_or_a_config_path_and_a_default_sets_nothing(tmp_path, monkeypatch):
@@ -277,3 +284,16 @@ def test_dry_run_prints_the_commands_and_starts_nothing(tmp_path, capsys):
     full = graph.with_defaults({"record": str(tmp_path / "out")})
     assert [line.split(" -m ")[1].split()[0] for line in lines] == [s.module for s in graph.build_graph(full)]
     assert not (tmp_path / "out" / "logs").exists()
+
+
+def test_package_xml_declares_every_ros_package_the_graph_runs():
+    """rosdep installs what gesture_bringup's package.xml declares: every package whose executables
+    a sim mode starts, and every package a mode checks for, is an exec_depend."""
+    root = ET.parse(ROOT / "ros2_ws" / "src" / "gesture_bringup" / "package.xml").getroot()
+    declared = {e.text for e in root.findall("exec_depend")}
+    used = {p for packages in graph.SIM_PACKAGES.values() for p in packages}
+    for sim in graph.SIM_MODES:
+        full = graph.with_defaults({"sim": sim})
+        used |= {s.package for s in graph.build_graph(full, FULL_ROS)}
+    assert used <= declared, f"not in package.xml: {sorted(used - declared)}"
+    assert {"robot_state_publisher", "ros_gz_sim", "controller_manager", "joint_state_broadcaster"} <= used

@@ -54,10 +54,14 @@ NODE_PACKAGE = "gesture_ros"
 SIM_MODES = ("mujoco", "gazebo", "none")
 #: Seconds the controller spawner waits for the controller manager (Gazebo loads it with the robot).
 CONTROLLER_MANAGER_TIMEOUT_S = 120
-#: ROS packages each ``sim`` mode needs besides the project's (a full ROS 2 install provides them).
+#: ROS packages each ``sim`` mode needs besides the project's (a full ROS 2 install provides them;
+#: gesture_bringup's ``package.xml`` declares them as ``exec_depend``, so rosdep installs them).
 SIM_PACKAGES = {
-    "gazebo": ("ros_gz_sim", "ros_gz_bridge", "gz_ros2_control", "controller_manager", "robot_state_publisher"),
-}
+    "gazebo": (
+        "ros_gz_sim", "ros_gz_bridge", "gz_ros2_control", "controller_manager", "joint_state_broadcaster",
+        "joint_trajectory_controller", "robot_state_publisher",
+    ),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
