@@ -173,8 +173,8 @@ RETARGET_CONFIG_KEYS = {
 
 
 @dataclass(frozen=True)
-class SimSettings(Settings):
-    node = "mujoco_sim"
+class RobotFiles(Settings):
+    """The robot a node loads (the MuJoCo simulation, the robot_description publisher)."""
 
     config_file: str = setting(
         "", "robot config: URDF, skeleton points, rest values (empty: robot_description_file alone if "
@@ -183,6 +183,12 @@ class SimSettings(Settings):
     robot_description_file: str = setting(
         "", "URDF of the robot; overrides the config's (empty: the config's)", dynamic=False
     )
+
+
+@dataclass(frozen=True)
+class SimSettings(RobotFiles):
+    node = "mujoco_sim"
+
     real_time_factor: float = setting(1.0, "sim seconds per wall second", range=(0.05, 20.0))
     publish_rate: float = setting(50.0, "joint_states and /clock messages per sim second", range=(1.0, 500.0))
     render: bool = setting(False, "publish rendered frames on sim/image")
@@ -193,18 +199,11 @@ class SimSettings(Settings):
 
 
 @dataclass(frozen=True)
-class DescriptionSettings(Settings):
-    """The robot_description publisher (the graph runs it where robot_state_publisher is not installed)."""
+class DescriptionSettings(RobotFiles):
+    """The robot_description publisher (the graph runs it where robot_state_publisher is not installed):
+    publishes the URDF of ``config_file``, or ``robot_description_file``."""
 
     node = "robot_description"
-
-    config_file: str = setting(
-        "", "robot config whose URDF is published (empty: robot_description_file if set, else the bundled "
-        "config/retarget_humanoid.yaml)", dynamic=False,
-    )  # fmt: skip
-    robot_description_file: str = setting(
-        "", "URDF to publish; overrides the config's (empty: the config's)", dynamic=False
-    )
 
 
 @dataclass(frozen=True)
