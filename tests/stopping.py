@@ -14,15 +14,21 @@ BAD_LINES = re.compile(r"Traceback|rcl\w*\(\) failed|\[ERROR\]|\[FATAL\]|Excepti
 
 
 def end_times(
-    procs: dict[str, subprocess.Popen], sent: dict[str, float], limit: float = STOP_LIMIT_S
+    procs: dict[str, subprocess.Popen],
+    sent: dict[str, float],
+    limit: float = STOP_LIMIT_S,
+    took: dict[str, float | None] | None = None,
+    until: float | None = None,
 ) -> dict[str, float | None]:
     """Name -> seconds from its signal (``sent``: monotonic time) to the end of its process, polled
-    every 5 ms; None for a process still running ``limit`` + 1 s after its signal."""
-    took: dict[str, float | None] = {}
-    while len(took) < len(procs):
+    every 5 ms; None for a process still running ``limit`` + 1 s after its signal. With ``until``
+    (a monotonic time) it polls the processes signalled so far until then, recording those that
+    end in ``took`` (updated in place and returned)."""
+    took = {} if took is None else took
+    while len([n for n in took if n in procs]) < len(procs) and (until is None or time.monotonic() < until):
         now = time.monotonic()
         for name, proc in procs.items():
-            if name in took:
+            if name in took or name not in sent:
                 continue
             if proc.poll() is not None:
                 took[name] = now - sent[name]

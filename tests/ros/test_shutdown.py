@@ -12,6 +12,7 @@ Mid-utterance signals are sent to the whole graph started from a colcon install
 from __future__ import annotations
 
 import signal
+import sys
 import time
 
 import pytest
@@ -63,3 +64,47 @@ def test_every_node_stops_cleanly_during_its_warm_up(ros, tmp_path):
     ended |= end_times({n: p.proc for n, p in procs.items() if n not in ended}, sent)
     bad = [line for name, p in procs.items() for line in problems(name, p.proc, ended[name], p.log())]
     assert not bad, "\n".join(bad) + "".join(f"\n--- {n}\n{p.log()}" for n, p in procs.items())
+
+
+#: When to signal a starting node (s after its start): after the interpreter has imported the
+#: gesture_ros package (~0.2 s here under load; a signal before that meets Python's defaults),
+#: before the node module's imports end (6-13 s here under load, rclpy alone ~0.5 s anywhere).
+IMPORTING_S = 0.6
+
+
+def test_every_node_stops_cleanly_while_its_modules_load(ros, tmp_path):
+    """A signal before run_node (the node module's imports: rclpy, numba, MuJoCo, ...) ends the
+    process at once with status 0 (gesture_ros._early_stop), SIGINT and SIGTERM alike."""
+    full = graph.with_defaults({"record": str(tmp_path / "rec"), "render": "false"})
+    procs, sent, ended = {}, {}, {}
+    for i, process in enumerate(graph.plan(full, installed=lambda _: False)):
+        args = graph.ros_arguments(process, tmp_path / "params") + ["--log-level", "gesture:=debug"]
+        procs[process.spec.name] = proc = ros.start(process.spec.module, args=args)
+        # meanwhile: when the nodes signalled before end
+        end_times(
+            {n: p.proc for n, p in procs.items()}, sent, took=ended, until=time.monotonic() + IMPORTING_S
+        )
+        proc.proc.send_signal((signal.SIGINT, signal.SIGTERM)[i % 2])
+        sent[process.spec.name] = time.monotonic()
+    ended = end_times({n: p.proc for n, p in procs.items()}, sent, took=ended)
+    bad = [line for name, p in procs.items() for line in problems(name, p.proc, ended[name], p.log())]
+    assert not bad, "\n".join(bad) + "".join(f"\n--- {n}\n{p.log()}" for n, p in procs.items())
+    if all("building the node" in p.log() for p in procs.values()):
+        pytest.skip(
+            f"every node had imported its modules {IMPORTING_S} s after its start: nothing signalled early"
+        )
+
+
+def test_early_stop_applies_to_node_processes_only():
+    """The console scripts of isolated and merged installs and ``python -m`` node runs get the
+    early handlers; pytest, gesture-bringup and other importers of gesture_ros keep theirs."""
+    from gesture_ros._early_stop import node_process
+
+    py = sys.executable
+    for script in ("/ws/install/gesture_ros/lib/gesture_ros/asr", "/ws/install/lib/gesture_ros/retarget"):
+        assert node_process([py, script, "--ros-args"], script)
+    assert node_process([py, "-u", "-m", "gesture_ros.sim_node", "--ros-args"], "-m")
+    assert not node_process([py, "-m", "pytest", "-q"], "-m")
+    assert not node_process([py, "-m", "gesture_ros.ros_io"], "-m")
+    assert not node_process([py, "/venv/bin/gesture-bringup"], "/venv/bin/gesture-bringup")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # this process: untouched
