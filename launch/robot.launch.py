@@ -1,21 +1,21 @@
 """Launch the co-speech gesture stack: ``ros2 launch gesture_bringup robot.launch.py [arg:=value ...]``.
 
-The nodes, their executables and which arguments set which parameters are defined once, in
-``gesture_bringup.graph`` (``gesture-bringup`` on pip-only machines starts the same graph). Every
-other parameter comes from the parameter file (default ``config/gesture.yaml``).
+The nodes, their executables and their parameters are defined once, in ``gesture_bringup.graph``:
+:func:`graph.plan` returns every node with the parameters to give it (the graph's parameter file,
+default ``config/gesture.yaml``, then what the arguments decide); ``gesture-bringup`` starts the
+same processes on machines without ``ros2 launch``.
 
 Examples::
 
     ros2 launch gesture_bringup robot.launch.py
-    ros2 launch gesture_bringup robot.launch.py backend:=trimodal checkpoint:=/path/to/ckpt sim:=false
+    ros2 launch gesture_bringup robot.launch.py backend:=trimodal checkpoint:=/path/to/ckpt
+    ros2 launch gesture_bringup robot.launch.py sim:=gazebo                  # Gazebo Harmonic + ros2_control
+    ros2 launch gesture_bringup robot.launch.py sim:=none                    # your robot's ros2_control
     ros2 launch gesture_bringup robot.launch.py robot:=icub                  # a bundled robot config
     ros2 launch gesture_bringup robot.launch.py robot:=/path/to/my_robot.yaml  # your robot config
     ros2 topic pub --once /speech/say std_msgs/msg/String "{data: 'Hello there!'}"
 """
 
-from pathlib import Path
-
-from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
@@ -24,23 +24,19 @@ from launch_ros.actions import Node
 from gesture_bringup import graph
 
 
-def _share_file(folder, name, package):
-    return Path(get_package_share_directory(package)) / folder / name
-
-
 def _nodes(context):
     args = graph.with_defaults({a.name: LaunchConfiguration(a.name).perform(context) for a in graph.ARGUMENTS})
-    params_file = args["params_file"] or str(_share_file("config", "gesture.yaml", "gesture_bringup"))
     return [
         Node(
-            package=graph.NODE_PACKAGE,
-            executable=spec.executable,
-            name=spec.name,
-            parameters=[params_file, graph.arg_param_values(spec, args, _share_file)],
-            remappings=list(spec.remappings),
+            package=process.spec.package,
+            executable=process.spec.executable,
+            name=process.spec.name,
+            arguments=list(process.spec.arguments),
+            parameters=[p if isinstance(p, dict) else str(p) for p in process.parameters],
+            remappings=list(process.spec.remappings),
             output="screen",
         )
-        for spec in graph.build_graph(args)
+        for process in graph.plan(args)
     ]
 
 

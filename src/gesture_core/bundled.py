@@ -8,17 +8,31 @@ folders, a URDF's ``<mesh filename>``. A reference is
   (:func:`package_dirs` lists where, in order);
 - anything else: relative to the referring file's directory (``base``).
 
-The project's own packages (``gesture_description`` installs ``urdf/``, ``gesture_bringup``
-installs ``config/`` and ``launch/``) are found in the source tree first (the editable checkout
-everyone develops in), then through the ament index (a colcon/installed layout).
+The project's own files are found by the same function, as ``package://<package>/<path>`` of the
+package that installs them (:func:`bundled_file`):
+
+- ``gesture_description``: ``urdf/``; ``gesture_bringup``: ``config/``, ``launch/``, ``worlds/``
+  (ament packages): their **installed** share directory when the package is in the ament index (a
+  sourced colcon workspace or ROS 2 install: exactly what ``ros2 launch`` uses), else their folder
+  in the **source checkout** (``ros2_ws/src/<package>``, whose ``urdf/``, ``config/``, ...
+  link to the repository's top-level folders), found through the editable install of the
+  package (or of ``gesture_core``);
+- ``gesture_core``: its package data (``weights/``), wherever the Python package is installed.
+
+Never path arithmetic from a file's location: a colcon install puts each package under its own
+prefix (``install/<package>/share/<package>``), a merged one all under one.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from .errors import GestureError
 
@@ -31,10 +45,10 @@ URDFS = {"humanoid": "gesture_humanoid.urdf", "humanoid_7dof": "gesture_humanoid
 #: The robot used when none is named.
 DEFAULT_ROBOT = "humanoid"
 
-#: The repository root of an editable checkout (``src/gesture_core/`` is two levels below it).
-SOURCE_TREE = Path(__file__).resolve().parents[2]
-#: The project's ament packages; in a checkout their share directory is the source tree itself.
+#: The project's ament packages (their shares: ``ros2_ws/src/<package>`` in a checkout).
 OWN_PACKAGES = ("gesture_description", "gesture_bringup")
+#: Where the project's ament packages live in a source checkout, relative to its root.
+CHECKOUT_PACKAGES = "ros2_ws/src"
 PACKAGE_SCHEME = "package://"
 
 
@@ -47,22 +61,62 @@ def _ament_share(package: str) -> Path | None:
         return None
 
 
+def _editable_source(distribution: str) -> Path | None:
+    """The source folder of an editable install (``pip install -e``) of ``distribution``, from its
+    ``direct_url.json`` (PEP 610), or None (not installed, or not editable)."""
+    try:
+        text = importlib.metadata.distribution(distribution).read_text("direct_url.json")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    try:
+        info = json.loads(text or "{}")
+    except ValueError:
+        return None
+    url = urlparse(info.get("url", ""))
+    if not info.get("dir_info", {}).get("editable") or url.scheme != "file":
+        return None
+    return Path(unquote(url.path))
+
+
+@functools.cache
+def checkout_root() -> Path | None:
+    """The root of the source checkout this ``gesture_core`` runs from (its editable install), or
+    None when it is installed from a wheel."""
+    root = _editable_source("gesture-core")
+    return root if root is not None and (root / CHECKOUT_PACKAGES).is_dir() else None
+
+
+def package_share(package: str) -> Path | None:
+    """The share directory of one of the project's ament packages (:data:`OWN_PACKAGES`): the
+    installed one when the ament index knows the package, else its folder in the source checkout
+    (its editable install's, or ``ros2_ws/src/<package>`` of :func:`checkout_root`); None if neither."""
+    share = _ament_share(package)
+    if share is not None:
+        return share
+    source = _editable_source(package)
+    if source is None and (root := checkout_root()) is not None:
+        source = root / CHECKOUT_PACKAGES / package
+    return source if source is not None and source.is_dir() else None
+
+
 def package_dirs(package: str, near: Path | None = None) -> list[Path]:
     """The directories ``package://<package>/...`` may mean, in the order they are tried.
 
-    1. the source tree, for the project's own packages (:data:`OWN_PACKAGES`);
-    2. the package's share directory in the ament index (a sourced ROS 2 / colcon install);
-    3. ``<prefix>/share/<package>`` for this Python's prefix and every ``AMENT_PREFIX_PATH``
+    The project's own packages (:data:`OWN_PACKAGES`): only :func:`package_share`. Every other:
+
+    1. the package's share directory in the ament index (a sourced ROS 2 / colcon install);
+    2. ``<prefix>/share/<package>`` for this Python's prefix and every ``AMENT_PREFIX_PATH``
        entry (packages that install a share folder without registering, e.g. ``icub-models``);
-    4. ``<dir>/<package>`` for every ``ROS_PACKAGE_PATH`` entry;
-    5. the folder of an installed Python package of that name (found without importing it,
-       e.g. ``qibullet``);
-    6. the nearest folder named ``<package>`` above ``near`` (the referring file): a URDF that sits
+    3. ``<dir>/<package>`` for every ``ROS_PACKAGE_PATH`` entry;
+    4. the folder of an installed Python package of that name (found without importing it,
+       e.g. ``qibullet``, and ``gesture_core``'s package data);
+    5. the nearest folder named ``<package>`` above ``near`` (the referring file): a URDF that sits
        inside its own package, as vendor packages ship them.
     """
-    found: list[Path] = []
     if package in OWN_PACKAGES:
-        found.append(SOURCE_TREE)
+        share = package_share(package)
+        return [share] if share is not None else []
+    found: list[Path] = []
     share = _ament_share(package)
     if share is not None:
         found.append(share)
@@ -115,14 +169,19 @@ def resolve(
             return path.resolve()
     where = ", ".join(map(str, tried)) or "nowhere"
     if ref.startswith(PACKAGE_SCHEME) and len(tried) <= 1:
-        where += " (the package is not installed: source its workspace or set ROS_PACKAGE_PATH)"
+        where += " (is the package installed? source its workspace or set ROS_PACKAGE_PATH)"
     raise error(f"{what}: {ref!r} not found (looked at {where}){'; ' + fix if fix else ''}")
 
 
-def bundled_file(folder: str, name: str, package: str, error: type[GestureError] = GestureError) -> Path:
-    """``<folder>/<name>`` of one of the project's packages (``package``): the source tree's copy
-    in a checkout, else the installed share's. Raises ``error`` naming the places looked at."""
-    return resolve(f"{PACKAGE_SCHEME}{package}/{folder}/{name}", error=error, what=f"bundled {folder}/{name}")
+def bundled_file(
+    folder: str, name: str, package: str, error: type[GestureError] = GestureError, directory: bool = False
+) -> Path:
+    """``<folder>/<name>`` of one of the project's packages (``package``): ``package://<package>/
+    <folder>/<name>`` through :func:`resolve` (installed share, else the checkout's; see the module
+    docstring). Raises ``error`` naming the places looked at."""
+    return resolve(
+        f"{PACKAGE_SCHEME}{package}/{folder}/{name}", error=error, what=f"bundled {folder}/{name}", directory=directory
+    )
 
 
 def cache_dir(*parts: str) -> Path:

@@ -142,13 +142,20 @@ SIM_IMAGE = Topic(
     "frame_id = camera name, stamp = sim time of the frame (as on /clock).",
     depth=2,
 )
+ROBOT_DESCRIPTION = Topic(
+    "robot_description",
+    "std_msgs/msg/String",
+    "The robot's URDF (XML text), published once with transient-local durability: late joiners "
+    "(RViz, Foxglove, Gazebo's spawner, the controller manager) get it too.",
+    depth=1,
+)
 
 #: Every topic of the project, by its relative name.
 TOPICS: dict[str, Topic] = {
     t.name: t
     for t in (
         SAY, PLAY_FILE, UTTERANCE, AUDIO, WORDS, FEATURES, HUMAN_POSE, JOINT_TRAJECTORY, JOINT_STATES, CLOCK,
-        SIM_IMAGE,
+        SIM_IMAGE, ROBOT_DESCRIPTION,
     )
 }
 

@@ -173,8 +173,8 @@ RETARGET_CONFIG_KEYS = {
 
 
 @dataclass(frozen=True)
-class SimSettings(Settings):
-    node = "mujoco_sim"
+class RobotFiles(Settings):
+    """The robot a node loads (the MuJoCo simulation, the robot_description publisher)."""
 
     config_file: str = setting(
         "", "robot config: URDF, skeleton points, rest values (empty: robot_description_file alone if "
@@ -183,6 +183,12 @@ class SimSettings(Settings):
     robot_description_file: str = setting(
         "", "URDF of the robot; overrides the config's (empty: the config's)", dynamic=False
     )
+
+
+@dataclass(frozen=True)
+class SimSettings(RobotFiles):
+    node = "mujoco_sim"
+
     real_time_factor: float = setting(1.0, "sim seconds per wall second", range=(0.05, 20.0))
     publish_rate: float = setting(50.0, "joint_states and /clock messages per sim second", range=(1.0, 500.0))
     render: bool = setting(False, "publish rendered frames on sim/image")
@@ -190,6 +196,14 @@ class SimSettings(Settings):
     render_width: int = setting(480, "frame width, pixels", range=(16, 1920), dynamic=False)
     render_height: int = setting(360, "frame height, pixels", range=(16, 1080), dynamic=False)
     viewer: bool = setting(False, "MuJoCo's interactive viewer on the display", dynamic=False)
+
+
+@dataclass(frozen=True)
+class DescriptionSettings(RobotFiles):
+    """The robot_description publisher (the graph runs it where robot_state_publisher is not installed):
+    publishes the URDF of ``config_file``, or ``robot_description_file``."""
+
+    node = "robot_description"
 
 
 @dataclass(frozen=True)
@@ -203,7 +217,7 @@ class RecorderSettings(Settings):
 #: Every node's settings class, in the order of the graph.
 NODES: tuple[type[Settings], ...] = (
     SpeechSourceSettings, AsrSettings, AudioFeaturesSettings, GeneratorSettings, RetargetFileSettings,
-    RetargetSettings, SimSettings, RecorderSettings,
+    RetargetSettings, SimSettings, DescriptionSettings, RecorderSettings,
 )  # fmt: skip
 
 #: Values the bundled graph's parameter file (config/gesture.yaml) sets instead of the defaults.

@@ -30,23 +30,17 @@ import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
-from .bundled import bundled_file
+from .bundled import bundled_file, cache_dir
 from .errors import ConfigError, GestureError, RobotDescriptionError
-from .retarget.config import (
-    RetargetConfig,
-    check_against_robot,
-    marker_sites,
-    read_config,
-    resolve_mesh_paths,
-    resolve_urdf,
-)
-from .retarget.ik import Retargeter
-from .robot import RobotDescription, load_mujoco_model, parse_urdf
+
+if TYPE_CHECKING:  # the names and files below are needed without them (bringup's graph imports this module)
+    from .retarget.config import RetargetConfig
+    from .robot import RobotDescription
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +112,10 @@ class ControlledRobot:
 def controlled_robot(cfg: RetargetConfig, urdf_path: str | Path | None = None) -> ControlledRobot:
     """The :class:`ControlledRobot` of a retargeting config and its URDF (default: the config's
     ``urdf``). Raises :class:`ConfigError` / :class:`RobotDescriptionError` naming the bad key."""
+    from .retarget.config import check_against_robot, marker_sites, resolve_mesh_paths, resolve_urdf
+    from .retarget.ik import Retargeter
+    from .robot import load_mujoco_model, parse_urdf
+
     path = Path(urdf_path) if urdf_path is not None else resolve_urdf(cfg)
     description = parse_urdf(path)
     check_against_robot(cfg, description)
@@ -284,6 +282,23 @@ def gazebo_urdf(robot: ControlledRobot, controllers_file: str | Path) -> str:
     return '<?xml version="1.0"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def controllers_file(config_path: str | Path, robot: ControlledRobot) -> Path:
+    """The controllers YAML of the robot of ``config_path``: ``controllers_<robot>.yaml`` beside the
+    config when it exists (the bundled robots ship theirs), else generated from ``robot`` into the
+    user's cache (``gesture_stack/ros2_control/``) and logged: what a launch needs for a robot given
+    by its config alone."""
+    beside = Path(config_path).parent / CONTROLLERS_FILE.format(robot=robot_name(config_path))
+    if beside.is_file():
+        return beside
+    path = cache_dir("ros2_control") / beside.name
+    text = controllers_yaml(robot)
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    log.info("%s has no %s beside it: generated %s", config_path, beside.name, path)
+    return path
+
+
 def world_path() -> Path:
     """The project's Gazebo world file (source tree or ``gesture_bringup``'s share)."""
     return bundled_file("worlds", WORLD_FILE, "gesture_bringup", ConfigError)
@@ -301,6 +316,8 @@ def robot_name(config_path: str | Path) -> str:
 
 def _outputs(args: argparse.Namespace) -> dict[Path, str]:
     """Every file to write (path -> text)."""
+    from .retarget.config import read_config
+
     out: dict[Path, str] = {}
     for config in args.configs:
         cfg = read_config(config)

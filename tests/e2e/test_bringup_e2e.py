@@ -187,7 +187,10 @@ def test_live_tuning_changes_the_published_trajectories(ros, tmp_path):
     from std_msgs.msg import String
     from trajectory_msgs.msg import JointTrajectory
 
-    proc = _bringup(tmp_path, "--stay", "--sim", "false", "--input", "tts", "--text", "Hi.")
+    from gesture_core.ros2_control import TRAJECTORY_TOPIC
+
+    # no simulation (a real robot's graph, the robot absent): the trajectories go to its controller's topic
+    proc = _bringup(tmp_path, "--stay", "--sim", "none", "--input", "tts", "--text", "Hi.")
     got: dict[str, c.JointCommand] = {}
     utterances: list[str] = []
 
@@ -196,7 +199,7 @@ def test_live_tuning_changes_the_published_trajectories(ros, tmp_path):
         if cmd.utterance_id.startswith("tts-"):
             got[cmd.utterance_id] = cmd
 
-    ros.node.create_subscription(JointTrajectory, c.JOINT_TRAJECTORY.name, on_traj, 10)
+    ros.node.create_subscription(JointTrajectory, TRAJECTORY_TOPIC, on_traj, 10)
     ros.node.create_subscription(
         UtteranceEvent, c.UTTERANCE.name, lambda m: utterances.append(c.decode_utterance(m).utterance_id), 10
     )

@@ -12,6 +12,7 @@ NODES = {
     "retarget": "retarget_node",
     "mujoco_sim": "sim_node",
     "recorder": "recorder_node",
+    "robot_description": "description_node",
 }
 
 setup(

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: Backend name -> directory of its shipped checkpoint, beside this file.
+from ..bundled import bundled_file
+from ..errors import GestureError
+
+#: Backend name -> directory of its shipped checkpoint (package data: ``gesture_core/weights/<dir>``).
 SHIPPED = {"trimodal": "trimodal_beat2", "diffusion": "diffusion_beat2"}
 
 
@@ -22,5 +25,8 @@ def default_checkpoint(backend: str) -> Path | None:
     name = SHIPPED.get(backend)
     if name is None:
         return None
-    path = Path(__file__).resolve().parent / name
+    try:
+        path = bundled_file("weights", name, "gesture_core", directory=True)
+    except GestureError:
+        return None
     return path if (path / "config.json").is_file() else None

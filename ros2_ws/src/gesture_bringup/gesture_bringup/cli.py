@@ -11,6 +11,12 @@ parameter file. With ``--input tts`` (the default) it is the demo: the simulated
 
 ``--input file --file speech.wav`` does the same with a recording; ``--input mic`` (and ``--stay``)
 keep the graph running until Ctrl-C, for live use and tuning through the parameter services.
+
+Each node is started as ``ros2 launch`` starts it (:func:`gesture_bringup.graph.ros_arguments`):
+from its installed executable where its package is in the ament index (a sourced workspace or
+ROS 2 install), else the project's nodes with this interpreter (``python -m <module>``). ``--sim
+gazebo`` needs Gazebo and ros2_control (a full ROS 2 install); without them it is refused.
+``--dry-run`` prints the command lines and starts nothing.
 """
 
 from __future__ import annotations
@@ -18,12 +24,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import signal
 import sys
-import time
 from pathlib import Path
 
-from gesture_core.bundled import bundled_file
 from gesture_core.errors import GestureError
 
 from . import graph
@@ -35,21 +40,27 @@ log = logging.getLogger("gesture_bringup")
 DEFAULT_TEXT = "Hello! I am a robot. I move my arms and my head while I talk to you, like people do."
 
 
-def node_command(spec: graph.NodeSpec, args: dict[str, str], params_file: Path) -> list[str]:
-    """The command line that starts ``spec`` with this interpreter."""
-    cmd = [sys.executable, "-u", "-m", spec.module, "--ros-args", "-r", f"__node:={spec.name}"]
-    cmd += ["--params-file", str(params_file)]
-    for param, value in graph.arg_param_values(spec, args, bundled_file).items():
-        cmd += ["-p", f"{param}:={_ros_value(value)}"]
-    for a, b in spec.remappings:
-        cmd += ["-r", f"{a}:={b}"]
-    return cmd
+def executable(spec: graph.NodeSpec) -> list[str]:
+    """How to run ``spec``: its installed executable (``<prefix>/lib/<package>/<executable>``, as
+    ``ros2 run`` finds it) where the ament index knows its package, else, for the project's nodes,
+    this interpreter on its module. Raises GestureError naming the missing package."""
+    try:
+        from ament_index_python.packages import get_package_prefix
+
+        installed = Path(get_package_prefix(spec.package)) / "lib" / spec.package / spec.executable
+    except (ImportError, LookupError, ValueError, OSError):
+        installed = None
+    if installed is not None and os.access(installed, os.X_OK):
+        return [str(installed)]
+    if spec.module:
+        return [sys.executable, "-u", "-m", spec.module]
+    raise GestureError(f"node {spec.name}: executable {spec.executable} of ROS package {spec.package} not found "
+                       "(install the package and source its setup.bash)")
 
 
-def _ros_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value) if value != "" else "''"
+def node_command(process: graph.Process, params_dir: Path) -> list[str]:
+    """The command line that starts ``process`` (values of its parameters written to ``params_dir``)."""
+    return executable(process.spec) + graph.ros_arguments(process, params_dir)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,6 +76,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--stay", action="store_true", help="keep the graph running after the utterance (Ctrl-C stops)")
     p.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for the nodes to come up")
     p.add_argument("--quiet", action="store_true", help="don't echo the nodes' output")
+    p.add_argument("--dry-run", action="store_true", help="print every node's command line and start nothing")
     return p.parse_args(argv)
 
 
@@ -83,25 +95,34 @@ def main(argv: list[str] | None = None) -> int:
     if args["input"] == "file" and not Path(ns.file).is_file():
         log.error("--input file needs --file pointing to a WAV/FLAC file (got %r)", ns.file)
         return 2
+    missing = graph.missing_packages(args)
+    if missing:
+        log.error(
+            "--sim %s needs Gazebo Harmonic and ros2_control (a full ROS 2 Jazzy install, or the Docker image of "
+            "docker/README.md); not installed here: %s. Use --sim mujoco (the MuJoCo simulation) on this machine.",
+            args["sim"], ", ".join(missing),
+        )  # fmt: skip
+        return 2
+    if args["params_file"] and not Path(args["params_file"]).is_file():
+        log.error("parameter file %s not found", args["params_file"])
+        return 2
+    logging.getLogger("OpenGL").setLevel(logging.WARNING)  # imported with MuJoCo; its notes are not ours
     try:
-        params_file = Path(args["params_file"]) if args["params_file"] else bundled_file("config", "gesture.yaml", "gesture_bringup")
+        if args["robot"]:  # check the robot config before any node starts: one clear error, not a crashing node
+            from gesture_core.retarget.config import load_config
+
+            load_config(graph.robot_config_file(args["robot"]))
+        processes = graph.plan(args)
+        commands = {p.spec.name: node_command(p, out / "params") for p in processes}
     except GestureError as exc:
-        log.error("%s", exc)
+        log.error("%s%s", f"--robot {args['robot']}: " if args["robot"] else "", exc)
         return 2
-    if not params_file.is_file():
-        log.error("parameter file %s not found", params_file)
-        return 2
-    if args["robot"]:  # check the robot config before any node starts: one clear error, not a crashing node
-        from gesture_core.retarget.config import load_config
+    if ns.dry_run:
+        for cmd in commands.values():
+            sys.stdout.write(shlex.join(cmd) + "\n")
+        return 0
 
-        logging.getLogger("OpenGL").setLevel(logging.WARNING)  # imported with MuJoCo; its notes are not ours
-        try:
-            load_config(graph.robot_config_file(args["robot"], bundled_file))
-        except GestureError as exc:
-            log.error("--robot %s: %s", args["robot"], exc)
-            return 2
-
-    nodes = graph.build_graph(args)
+    nodes = [p.spec for p in processes]
     sup = Supervisor(out / "logs", echo=not ns.quiet)
     stop = {"signal": None}
 
@@ -111,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     log.info("starting %d nodes: %s (logs in %s)", len(nodes), ", ".join(n.name for n in nodes), out / "logs")
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
     for spec in nodes:
-        sup.start(spec.name, node_command(spec, args, params_file), env=os.environ.copy())
+        sup.start(spec.name, commands[spec.name], env=env, transient=spec.transient)
 
     from .director import Director
 
@@ -138,7 +160,7 @@ def _make_outputs(recording: Path, out: Path, args: dict[str, str]) -> int:
         tl = load_timeline(recording)
         plot_timeline(tl, out / "timeline.png")
         log.info("picture:   %s", out / "timeline.png")
-        if args["sim"] == "true" and args["render"] == "true":
+        if args["sim"] == "mujoco" and args["render"] == "true":
             duration = write_video(tl, out / "gesture.mp4")
             log.info("video:     %s (%.1f s, with the speech audio)", out / "gesture.mp4", duration)
     except GestureError as exc:

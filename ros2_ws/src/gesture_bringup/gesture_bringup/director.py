@@ -15,12 +15,13 @@ import time
 import rclpy
 from gesture_core import contracts as c
 from gesture_core.errors import GestureError
+from gesture_core.ros2_control import TRAJECTORY_CONTROLLER
 from rclpy.executors import SingleThreadedExecutor
 from gesture_msgs.msg import UtteranceEvent, Words
 from rclpy.signals import SignalHandlerOptions
 from std_msgs.msg import String
 
-from .graph import NodeSpec
+from .graph import NodeSpec, trajectory_topic
 from .supervisor import Supervisor
 
 log = logging.getLogger("gesture_bringup")
@@ -34,7 +35,9 @@ WORDS_WAIT_S = 20.0
 class Director:
     def __init__(self, args: dict[str, str], nodes: list[NodeSpec], text: str = "", file: str = ""):
         self.args, self.text, self.file = args, text, file
-        self.node_names = {n.name for n in nodes}
+        self.node_names = {n.name for n in nodes if not n.transient}
+        self.controlled = any(n.name == "controller_spawner" for n in nodes)  # ros2_control executes the motion
+        self.trajectories = trajectory_topic(args)
         self.context = rclpy.Context()
         rclpy.init(args=[], context=self.context, signal_handler_options=SignalHandlerOptions.NO)
         self.node = rclpy.create_node("gesture_bringup_director", context=self.context)
@@ -50,7 +53,7 @@ class Director:
         self.node.create_subscription(Words, c.WORDS.name, self._on_words, c.WORDS.depth)
         from trajectory_msgs.msg import JointTrajectory
 
-        self.node.create_subscription(JointTrajectory, c.JOINT_TRAJECTORY.name, self._on_trajectory, 10)
+        self.node.create_subscription(JointTrajectory, self.trajectories, self._on_trajectory, 10)
 
     # ----------------------------------------------------------------------------------------
     def _on_utterance(self, msg: UtteranceEvent) -> None:
@@ -99,15 +102,17 @@ class Director:
         if request:
             needs[request] = {"speech_source"}
         if "mujoco_sim" in self.node_names:
-            needs[c.JOINT_TRAJECTORY.name] = {"mujoco_sim"}
+            needs[self.trajectories] = {"mujoco_sim"}
+        elif self.controlled:  # the controllers are spawned once the controller manager runs
+            needs[self.trajectories] = {TRAJECTORY_CONTROLLER}
         if "recorder" in self.node_names:  # everything the outputs are made of is being recorded
-            recorded = [c.UTTERANCE, c.AUDIO, c.WORDS, c.FEATURES, c.HUMAN_POSE, c.JOINT_TRAJECTORY]
+            recorded = [c.UTTERANCE.name, c.AUDIO.name, c.WORDS.name, c.FEATURES.name, c.HUMAN_POSE.name, self.trajectories]
             if "mujoco_sim" in self.node_names:
-                recorded += [c.JOINT_STATES] + ([c.SIM_IMAGE] if self.args["render"] == "true" else [])
+                recorded += [c.JOINT_STATES.name] + ([c.SIM_IMAGE.name] if self.args["render"] == "true" else [])
             for topic in recorded:
-                needs.setdefault(topic.name, set()).add("recorder")
+                needs.setdefault(topic, set()).add("recorder")
         for topic, subscribers in needs.items():
-            have = {i.node_name for i in self.node.get_subscriptions_info_by_topic("/" + topic)}
+            have = {i.node_name for i in self.node.get_subscriptions_info_by_topic("/" + topic.lstrip("/"))}
             missing += [f"{s} on {topic}" for s in sorted(subscribers - have)]
         return missing
 

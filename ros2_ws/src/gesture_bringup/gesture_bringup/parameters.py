@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gesture_core.bundled import SOURCE_TREE
+from gesture_core.bundled import checkout_root
 from gesture_core.models.registry import backends
 from gesture_core.node_settings import GRAPH_OVERRIDES, NODES, GeneratorSettings
 from gesture_core.settings import Item, markdown_rows, specs, yaml_lines
@@ -36,9 +36,10 @@ def node_items() -> dict[str, list[Item]]:
 
 
 def argument_params() -> dict[str, dict[str, str]]:
-    """Node name -> {parameter: the launch argument that sets it}."""
+    """Node name -> {parameter: the launch argument that sets it} (the graph of a pip-only machine,
+    which runs every node of the project)."""
     full = graph.with_defaults({"record": "out"})
-    return {spec.name: dict(spec.arg_params) for spec in graph.build_graph(full)}
+    return {spec.name: dict(spec.arg_params) for spec in graph.build_graph(full, installed=lambda _: False)}
 
 
 def yaml_text() -> str:
@@ -88,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     if not ns.write:
         sys.stdout.write(yaml_text() + "\n" + readme_table() + "\n")
         return 0
-    yaml_path, readme = Path(SOURCE_TREE) / "config" / "gesture.yaml", Path(SOURCE_TREE) / "README.md"
+    root = checkout_root()
+    if root is None:
+        p.error("--write rewrites files of the source checkout; this gesture_core is not an editable checkout")
+    yaml_path, readme = root / "config" / "gesture.yaml", root / "README.md"
     yaml_path.write_text(yaml_text())
     readme.write_text(replace_readme_table(readme.read_text()))
     sys.stdout.write(f"wrote {yaml_path} and the parameter table of {readme}\n")

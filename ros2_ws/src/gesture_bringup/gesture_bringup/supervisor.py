@@ -37,6 +37,7 @@ class Child:
     proc: subprocess.Popen
     log_file: Path
     tail: deque = field(default_factory=lambda: deque(maxlen=20))
+    transient: bool = False  # does its job and exits (status 0 is no failure)
 
 
 class Supervisor:
@@ -49,7 +50,7 @@ class Supervisor:
         self.children: list[Child] = []
         self.stopping = False
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> Child:
+    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None, transient: bool = False) -> Child:
         log_file = self.log_dir / f"{name}.log"
         proc = subprocess.Popen(
             cmd,
@@ -61,7 +62,7 @@ class Supervisor:
             text=True,
             errors="replace",
         )
-        child = Child(name, cmd, proc, log_file)
+        child = Child(name, cmd, proc, log_file, transient=transient)
         threading.Thread(target=self._pump, args=(child,), daemon=True).start()
         self.children.append(child)
         log.debug("started %s (pid %d): %s", name, proc.pid, " ".join(cmd))
@@ -80,7 +81,8 @@ class Supervisor:
         """The first child that exited while the graph was meant to run, if any."""
         if self.stopping:
             return None
-        return next((ch for ch in self.children if ch.proc.poll() is not None), None)
+        exited = (ch for ch in self.children if ch.proc.poll() is not None)
+        return next((ch for ch in exited if not (ch.transient and ch.proc.returncode == 0)), None)
 
     def report_failure(self, child: Child) -> None:
         tail = "\n    ".join(child.tail) or "(no output)"

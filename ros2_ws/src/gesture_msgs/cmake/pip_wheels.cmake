@@ -1,26 +1,38 @@
-# Build fix for ROS 2 installed from PyPI wheels (pip-only machines); harmless elsewhere.
+# Build fix for ROS 2 installed from PyPI wheels (pip-only machines); does nothing elsewhere.
 #
-# The wheels' exported CMake targets (<pkg>::<pkg>__rosidl_generator_py) carry the include
-# directories of the machine that built them (/opt/python/cp311-cp311/include/python3.11 and that
-# interpreter's numpy headers). Passed as -DCMAKE_PROJECT_INCLUDE=<this file>, this runs once the
-# whole CMakeLists.txt is configured and replaces every such directory that does not exist here
-# with this interpreter's (sysconfig) and numpy's (numpy.get_include()). Configure with
-# -DPython3_EXECUTABLE=<the venv's python> so that it is the interpreter that runs the nodes; its
-# prefix (where the wheels put share/ and lib/) is added to CMAKE_PREFIX_PATH and to the ament index
-# path (AMENT_PREFIX_PATH of this configure run), so that the wheels' packages and typesupports are found.
+# Included by CMakeLists.txt before any find_package, so that a plain `colcon build` works in an
+# activated virtual environment (as `make colcon` runs it):
+#   - the interpreter is Python3_EXECUTABLE, else the one FindPython3 finds (the active venv's);
+#     if its prefix holds no ament_cmake (share/ament_cmake_core), ROS 2 is not from the wheels
+#     there and this file returns at once;
+#   - that prefix (where the wheels put share/ and lib/) is added to CMAKE_PREFIX_PATH and to the
+#     ament index path (AMENT_PREFIX_PATH of this configure run), so that the wheels' packages and
+#     typesupports are found; BUILD_TESTING defaults to OFF (the linters' CMake packages are not
+#     among the wheels);
+#   - the wheels' exported CMake targets (<pkg>::<pkg>__rosidl_generator_py) carry the include
+#     directories of the machine that built them (/opt/python/cp311-cp311/include/python3.11 and
+#     that interpreter's numpy headers): once the whole CMakeLists.txt is configured, every such
+#     directory that does not exist here is replaced with this interpreter's (sysconfig) and
+#     numpy's (numpy.get_include()).
 
-if(Python3_EXECUTABLE)
-  execute_process(COMMAND "${Python3_EXECUTABLE}" -c "import sys; print(sys.prefix)"
-                  OUTPUT_VARIABLE _gesture_prefix OUTPUT_STRIP_TRAILING_WHITESPACE)
-  list(PREPEND CMAKE_PREFIX_PATH "${_gesture_prefix}")
-  if(NOT "$ENV{AMENT_PREFIX_PATH}" MATCHES "(^|:)${_gesture_prefix}(:|$)")
-    if("$ENV{AMENT_PREFIX_PATH}" STREQUAL "")
-      set(ENV{AMENT_PREFIX_PATH} "${_gesture_prefix}")
-    else()
-      set(ENV{AMENT_PREFIX_PATH} "${_gesture_prefix}:$ENV{AMENT_PREFIX_PATH}")
-    endif()
+if(NOT Python3_EXECUTABLE)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+endif()
+execute_process(COMMAND "${Python3_EXECUTABLE}" -c "import sys; print(sys.prefix)"
+                OUTPUT_VARIABLE _gesture_prefix OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT EXISTS "${_gesture_prefix}/share/ament_cmake_core")
+  return()
+endif()
+message(STATUS "pip_wheels.cmake: ROS 2 from the Python wheels of ${_gesture_prefix}")
+list(PREPEND CMAKE_PREFIX_PATH "${_gesture_prefix}")
+if(NOT "$ENV{AMENT_PREFIX_PATH}" MATCHES "(^|:)${_gesture_prefix}(:|$)")
+  if("$ENV{AMENT_PREFIX_PATH}" STREQUAL "")
+    set(ENV{AMENT_PREFIX_PATH} "${_gesture_prefix}")
+  else()
+    set(ENV{AMENT_PREFIX_PATH} "${_gesture_prefix}:$ENV{AMENT_PREFIX_PATH}")
   endif()
 endif()
+option(BUILD_TESTING "Build the tests" OFF)
 
 function(_gesture_fix_wheel_include_dirs)
   if(NOT Python3_EXECUTABLE)

@@ -51,6 +51,7 @@ class AsrNode(Node):
         super().__init__("asr")
         self._s = NodeSettings(self, AsrSettings)
         self._model = None
+        self.get_logger().info("loading the Vosk model")
         try:
             self._model = load_model(self._s.value.model_path or None)
         except SpeechError as exc:

@@ -46,6 +46,7 @@ class AudioFeaturesNode(Node):
         self._Features = msg_class(c.FEATURES)
         self._pub = self.create_publisher(self._Features, c.FEATURES.name, c.FEATURES.depth)
         # librosa compiles its numba kernels on first use (seconds): do it now, not on the first utterance.
+        self.get_logger().info("warming up: librosa's numba kernels (compiled once per install, then cached)")
         extract_features(np.zeros(c.AUDIO_SAMPLE_RATE, np.float32), "warm-up", self._s.value)
         self._input = UtteranceInput(
             self, self._on_start, self._on_audio, self._on_end,

@@ -98,6 +98,7 @@ class GeneratorNode(Node):
             for name, b in backends().items()
             if specs(b.settings)
         }
+        self.get_logger().info("warming up the generators (numba and onnxruntime kernels)")
         self._procedural = make_generator(DEFAULT_BACKEND)
         _warm_up(self._procedural)  # the fallback must be ready as well
         self._generator: GestureGenerator = self._procedural

@@ -6,13 +6,20 @@
   reason and swaps the validated instance atomically; rclpy itself enforces the numeric ranges.
 - :func:`guarded` wraps a subscription callback: a :class:`~gesture_core.errors.GestureError`
   (a message that breaks its contract, say) is logged with the topic and dropped; the node lives on.
+- :func:`run_node` is every node's ``main()``: it owns SIGINT and SIGTERM (see there), so a node
+  stops within :data:`STOP_GRACE_S` of either, at any moment, with exit status 0.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import logging
+import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from typing import Any, Callable, Generic, TypeVar
 
@@ -22,8 +29,9 @@ from gesture_core.settings import Item, Settings, specs
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
 S = TypeVar("S", bound=Settings)
 
@@ -136,25 +144,110 @@ def guarded(node: Node, topic: str) -> Callable[[Callable[[Any], None]], Callabl
     return wrap
 
 
+#: Longest time (s) from SIGINT/SIGTERM to the end of a node process.
+STOP_GRACE_S = 1.5
+#: Longest wait (s) of the executor for work: how late a stop request is noticed while idle.
+SPIN_PERIOD_S = 0.1
+
+
+class Stop(BaseException):
+    """Raised in the main thread by the first SIGINT or SIGTERM (a BaseException, like
+    KeyboardInterrupt: no ``except Exception`` of a callback swallows it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM handling of a node process (installed by :func:`run_node`).
+
+    The first signal raises :class:`Stop` in the main thread, wherever it is: in the node's
+    constructor (a numba or onnxruntime warm-up, a model load), in a callback mid-utterance, or in
+    the spin loop; later signals are ignored, so a second Ctrl-C (the terminal sends one to the
+    whole process group, ``ros2 launch`` another) cannot interrupt the clean-up. A watchdog thread,
+    woken through :func:`signal.set_wakeup_fd` (written by the interpreter's C-level handler even
+    while the main thread is inside a long native call, e.g. loading a Vosk model), ends the
+    process :data:`STOP_GRACE_S` after the first signal if the main thread has not by then.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._read, write = os.pipe()
+        os.set_blocking(write, False)
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+        threading.Thread(target=self._watchdog, name="stop-watchdog", daemon=True).start()
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+            raise Stop(signum)
+
+    def _watchdog(self) -> None:
+        os.read(self._read, 1)  # blocks (without the GIL) until the first signal
+        time.sleep(STOP_GRACE_S)
+        rclpy.logging.get_logger("gesture").info(f"still busy {STOP_GRACE_S} s after the stop signal: exiting now")
+        _exit_now(0)
+
+
+def _exit_now(status: int) -> None:
+    """End the process at once, after flushing the log handlers and stdio: the node, its DDS
+    participant and its files are closed already; what interpreter finalization would still do
+    (tearing down numba's LLVM and thousands of modules: 1-3 s on a loaded 2-core machine) frees
+    only memory."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
 def run_node(node_factory: Callable[[], Node], args: list[str] | None = None) -> int:
-    """Standard ``main()`` body: init, build the node, spin until Ctrl-C or shutdown, clean up.
+    """Standard ``main()`` body: init, build the node, spin until SIGINT/SIGTERM, clean up.
+
+    Signals are the node's own (:class:`_StopSignals`; rclpy's handlers are not installed: they
+    raise KeyboardInterrupt anywhere, also in the clean-up of a second Ctrl-C, and their guard
+    condition outlives the executor): the first one stops the node wherever it is; the executor
+    waits at most :data:`SPIN_PERIOD_S` for work, so an idle node notices at once. The clean-up
+    destroys the node (its publishers, subscriptions and DDS participant; the recorder closes its
+    file), shuts the context down and ends the process with status 0 without interpreter
+    finalization (:func:`_exit_now`), all within :data:`STOP_GRACE_S`.
 
     A :class:`GestureError` while building the node (bad parameter file, missing URDF) is logged
     as one clear line and the process exits with status 1.
     """
-    rclpy.init(args=args if args is not None else sys.argv)
-    node = None
+    stop = _StopSignals()
+    context = rclpy.utilities.get_default_context()
+    node: Node | None = None
+    executor: SingleThreadedExecutor | None = None
+    status = 0
     try:
+        rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
+        rclpy.logging.get_logger("gesture").debug("building the node")  # --log-level gesture:=debug shows it
         node = node_factory()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        while context.ok():
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+    except (Stop, KeyboardInterrupt, ExternalShutdownException):
         pass
     except (GestureError, ParameterException) as exc:  # bad configuration: one clear line, no traceback
         rclpy.logging.get_logger("gesture").fatal(f"{type(exc).__name__}: {exc}")
-        return 1
+        status = 1
     finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+        try:
+            if executor is not None:
+                executor.shutdown(timeout_sec=0)
+            if node is not None:
+                node.destroy_node()
+            context.try_shutdown()  # also destroys a node whose constructor was interrupted
+        except (Stop, KeyboardInterrupt):  # a signal before the handler swallowed later ones
+            pass
+    if stop.signum is not None:
+        _exit_now(status)
+    return status
+
