@@ -166,8 +166,6 @@ def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, t
     from gesture_bringup import cli, graph
     from gesture_ros.ros_io import msg_class
 
-    from gesture_core.bundled import bundled_file
-
     bindir = str(Path(sys.executable).parent) + "/"
     init, check, run = [shlex.split(line.replace(".venv/bin/", bindir)) for line in readme_commands()]
     assert Path(init[0]).name == "gesture-robot" and init[1] == "init"
@@ -193,15 +191,15 @@ def test_readme_steps_and_the_vendor_robots_gesture_through_the_ros_graph(ros, t
     def both(predicate):  # spin the vendor domain too while the harness waits
         return lambda: (executor.spin_once(timeout_sec=0.02), predicate())[1]
 
-    params_file = bundled_file("config", "gesture.yaml", "gesture_bringup")
     watches = {}
     os.environ["ROS_DOMAIN_ID"] = str(vendor_domain)  # inherited by the vendor node processes
     try:
         for name in VENDORS:
             args = graph.with_defaults({"robot": str(config(name)), "render": "false"})
-            for spec in graph.build_graph(args):
+            for process in graph.plan(args):
+                spec = process.spec
                 if spec.name in ("retarget", "mujoco_sim"):
-                    cmd = cli.node_command(spec, args, params_file)
+                    cmd = cli.node_command(process, tmp_path / "params" / name)
                     remaps = ["-r", f"__ns:=/{name}", "-r", f"{c.HUMAN_POSE.name}:=/{c.HUMAN_POSE.name}"]
                     ros.start(spec.module, args=cmd[cmd.index(spec.module) + 1 :] + remaps)
             watches[name] = RobotWatch(node, f"/{name}", name)
