@@ -95,6 +95,8 @@ class NodeSettings(Generic[S]):
 
     def _validated(self, changes: list) -> SetParametersResult:
         mine = self._mine(changes)
+        if not mine:  # another settings object's parameters (a backend's, say)
+            return SetParametersResult(successful=True)
         static = [name for name in mine if not self._items[name].spec.dynamic and mine[name] != getattr(self.value, name)]
         if static:
             return self._refuse(f"{', '.join(self._prefix + n for n in static)}: read at start-up only")
@@ -154,22 +156,26 @@ class ErrorLog:
         self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()  # kind -> (last logged, held back)
 
     def error(self, text: str) -> None:
-        self._log(self._logger.error, text)
+        if (line := self._due(text)) is not None:
+            self._logger.error(line)
 
     def warning(self, text: str) -> None:
-        self._log(self._logger.warning, text)
+        # (a separate call site: rclpy's logger refuses two severities from one line of code)
+        if (line := self._due(text)) is not None:
+            self._logger.warning(line)
 
-    def _log(self, write: Callable[[str], Any], text: str) -> None:
+    def _due(self, text: str) -> str | None:
+        """The line to log for ``text`` now (with the count of repeats held back), or None."""
         kind = re.sub(r"\d+(\.\d+)?", "#", text)
         now = time.monotonic()
         last, held = self._seen.pop(kind, (-float("inf"), 0))
+        while len(self._seen) >= ERROR_KINDS:
+            self._seen.popitem(last=False)
         if now - last < self._repeat_s:
             self._seen[kind] = (last, held + 1)
-        else:
-            self._seen[kind] = (now, 0)
-            write(text + (f" ({held} more like it in the last {now - last:.0f} s)" if held else ""))
-        while len(self._seen) > ERROR_KINDS:
-            self._seen.popitem(last=False)
+            return None
+        self._seen[kind] = (now, 0)
+        return text + (f" ({held} more like it in the last {now - last:.0f} s)" if held else "")
 
 
 def error_log(node: Node) -> ErrorLog:
