@@ -274,21 +274,21 @@ class GestureNode(Node):
                 names = self.list_parameters([], 0).names
                 near = difflib.get_close_matches(p.name, names, n=3)
                 hint = f" (did you mean {', '.join(near)}?)" if near else " (`ros2 param list` shows them)"
-                return [], f"node {self.get_name()} has no parameter {_short(p.name)!r}{hint}"
+                return [], f"node {self.get_name()} has no parameter {_short(p.name)}{hint}"
             want = Parameter.Type(self.describe_parameter(p.name).type)
             if p.type_ == Parameter.Type.NOT_SET:
                 return [], f"{p.name} cannot be unset: it must be {_TYPE_WORDS[want]}"
             if p.type_ != want:
                 if (p.type_, want) != (Parameter.Type.INTEGER, Parameter.Type.DOUBLE):
-                    return [], f"{p.name} must be {_TYPE_WORDS[want]}, got {_TYPE_WORDS[p.type_]} {_short(p.value)!r}"
+                    return [], f"{p.name} must be {_TYPE_WORDS[want]}, got {_TYPE_WORDS[p.type_]} {_short(p.value)}"
                 p = Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
             checked.append(p)
         return checked, None
 
 
-def _short(value: Any, limit: int = 80) -> Any:
-    """``value``, or for a long text its first ``limit`` characters and an ellipsis."""
-    text = value if isinstance(value, str) else repr(value)
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to its first ``limit`` characters and an ellipsis when longer."""
+    text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
