@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -298,11 +299,14 @@ def test_asr_wait_and_live_streaming(ros, speech_with_clicks) -> None:
     client.say("asr-2", audio, source="file", words_known=False, lead=3.0)
     assert len(client.wait_frames("asr-2", expected_frames(audio))) == expected_frames(audio)
     wait_log(ros, proc, "asr-2: no final words within 1 s")
-    # ... or, sooner, deadline_margin (0.4 s) before the speech plays: gestures are never late for
-    # want of words (a file utterance with the default 1 s lead: 2 s words_timeout > lead).
-    client.say("asr-3", audio, source="file", words_known=False, lead=0.8)
+    # ... or, sooner, deadline_margin (0.4 s) plus the expected generation time before the speech
+    # plays: gestures are never late for want of words (a file utterance with the default 1 s
+    # lead: 2 s words_timeout > lead).
+    start_ns = client.say("asr-3", audio, source="file", words_known=False, lead=0.8)
     assert len(client.wait_frames("asr-3", expected_frames(audio))) == expected_frames(audio)
-    wait_log(ros, proc, "asr-3: no final words 0.4 s before it plays")
+    assert ros.node.get_clock().now().nanoseconds < start_ns + c.NS_PER_S // 2  # not 1 s late
+    # (its words given up, or, when even its audio is not all there by then, generated in windows)
+    assert re.search(r"asr-3: (no final words 0\.\d+ s before it plays|[\d.]+ s of audio so far and it plays in)", proc.log())
 
     # Live microphone input: a window every 2 s (30 frames) of audio, then the tail at the end.
     live = speech_with_clicks(5.3, clicks=(0.6, 1.5, 2.4, 3.3, 4.4))

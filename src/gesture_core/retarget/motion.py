@@ -34,6 +34,7 @@ import numpy as np
 from .. import skeleton
 from ..contracts import GESTURE_FPS, NS_PER_S, REST_ID, GestureSequence, JointCommand
 from ..errors import ConfigError
+from ..timing import PlanningTime
 from .config import RetargetConfig, check_against_robot, safety_limits
 from .ik import Retargeter, load_robot
 from .safety import JointState, SafetyStage, Trajectory
@@ -62,34 +63,6 @@ def split_sequence(seq: GestureSequence, max_frames: int = MAX_PLAN_FRAMES) -> l
         strokes = tuple((t, label) for t, label in seq.strokes if t_lo <= t < t_hi or (a == 0 and t < t_lo))
         pieces.append(GestureSequence(seq.utterance_id, seq.start_ns, seq.poses[a:b], seq.first_frame + a, strokes))
     return pieces
-
-
-@dataclass
-class PlanningTime:
-    """How long planning a gesture takes (s): ``safety * (fixed_s + per_frame_s * frames)``.
-
-    ``per_frame_s`` starts conservative and is learned from the plans made (:meth:`update`): a
-    slower plan than expected raises it at once, faster ones lower it slowly (``decay`` per plan),
-    so a machine that becomes busy is followed quickly and a quiet spell does not make it optimistic.
-    """
-
-    fixed_s: float = 0.03
-    per_frame_s: float = 0.005
-    safety: float = 1.5
-    decay: float = 0.1
-
-    def __post_init__(self) -> None:
-        if not (self.fixed_s >= 0 and self.per_frame_s >= 0 and self.safety >= 1 and 0 < self.decay <= 1):
-            raise ConfigError(f"PlanningTime needs fixed_s, per_frame_s >= 0, safety >= 1, decay in (0, 1]: {self}")
-
-    def estimate(self, n_frames: int) -> float:
-        """Expected seconds (with the safety factor) to plan ``n_frames`` frames."""
-        return self.safety * (self.fixed_s + self.per_frame_s * n_frames)
-
-    def update(self, n_frames: int, seconds: float) -> None:
-        """Learn from a plan of ``n_frames`` frames that took ``seconds``."""
-        per = max(0.0, seconds - self.fixed_s) / max(1, n_frames)
-        self.per_frame_s = per if per > self.per_frame_s else (1 - self.decay) * self.per_frame_s + self.decay * per
 
 
 @dataclass(frozen=True)
@@ -213,12 +186,17 @@ class MotionPlanner:
         return self._issue(seq.utterance_id, stamp_ns, traj)
 
     def warm_up(self, n_frames: int = 30) -> float:
-        """Plan a throwaway gesture (the TED mean pose, gently moving) to measure the planning time
-        (``self.timing``) and warm what the first plan warms; the planner's state is kept as it was.
-        Returns the seconds it took."""
+        """Plan a throwaway gesture (the TED mean pose, gently moving) twice: the first plan warms
+        what a first plan warms (caches, lazily built solvers; several times slower), the second,
+        warm one measures the planning time (``self.timing`` starts afresh from it, so one cold plan
+        does not make every later estimate pessimistic). The planner's state is kept as it was.
+        Returns the seconds the warm plan took."""
         issued, stream = list(self._issued), self._stream
         poses = np.tile(skeleton.MEAN_DIR_VEC, (n_frames, 1))
         poses[:, 15:18] += 0.2 * np.sin(np.linspace(0, np.pi, n_frames))[:, None]  # the left forearm moves
+        self.plan_gesture(GestureSequence("warm-up", 0, poses), 0)
+        self._issued, self._stream = list(issued), stream
+        self.timing = PlanningTime()
         began = time.perf_counter()
         self.plan_gesture(GestureSequence("warm-up", 0, poses), 0)
         took = time.perf_counter() - began

@@ -13,8 +13,11 @@ Latency choices
   audio is there and the final ``speech/words`` of the utterance too. TTS publishes its exact
   words (``words_known``) before the audio, so they are normally there already; ASR words
   (``words_known`` false) come after the audio: the node waits for them at most ``words_timeout``
-  seconds **and at the latest until ``deadline_margin`` s before the utterance plays**, then
-  generates without text (audio-only gesturing): a late gesture is worse than one without words.
+  seconds **and at the latest until ``deadline_margin`` s plus the expected generation time before
+  the utterance plays**, then generates without text (audio-only gesturing): a late gesture is
+  worse than one without words. The generation time is learned from every generation
+  (:class:`~gesture_core.timing.PlanningTime`, from a warm run at load time on), so a busy machine
+  ends the wait earlier.
   The procedural backend takes about 15 ms per second of speech, audio features included
   (``benchmarks/generation.py``), well inside the lead the sources give.
 - **Live input** (source ``mic``, or parameter ``streaming``): audio arrives in real time, so the
@@ -23,8 +26,8 @@ Latency choices
   window with its ``first_frame``; the tail is generated at the ``end`` event. Poses of a window
   are therefore up to 2 s plus generation time late for live speech; the retargeter plays what
   arrives late from where the robot is.
-- **Long input**: a whole utterance whose audio is still incomplete ``deadline_margin`` s before
-  it plays (a long file: its source sends it at most ``publish_ahead`` s, and a bounded number of
+- **Long input**: a whole utterance whose audio is still incomplete when its generation would
+  have to start (as above) (a long file: its source sends it at most ``publish_ahead`` s, and a bounded number of
   chunks, ahead) is generated the live way from then on, in windows as its audio arrives (with
   its words when they are known), instead of waiting for its end.
 - Every generator is run once on a second of noise when it is loaded (start-up, backend switch):
@@ -54,6 +57,7 @@ Final features that do not fit their utterance's audio (another length) are igno
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections import OrderedDict, deque
@@ -72,6 +76,7 @@ from gesture_core.models.registry import backends
 from gesture_core.node_settings import DEFAULT_BACKEND, GeneratorSettings
 from gesture_core.settings import Settings, specs
 from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
+from gesture_core.timing import PlanningTime
 
 from rclpy.parameter import Parameter
 
@@ -119,7 +124,9 @@ class GeneratorNode(GestureNode):
             if specs(b.settings)
         }
         self._procedural = make_generator(DEFAULT_BACKEND)
-        _warm_up(self._procedural)  # the fallback must be ready as well
+        #: how long generating takes, learned from every generation: the wait for words ends early enough
+        self._timing = PlanningTime()
+        self._timing.update(c.GESTURE_FPS, _warm_up(self._procedural))  # the fallback must be ready as well
         self._generator: GestureGenerator = self._procedural
         self._loaded = DEFAULT_BACKEND  # the backend of self._generator
         self._loaded_key: tuple = _load_key(self._s.value.replace(backend=DEFAULT_BACKEND))
@@ -193,6 +200,8 @@ class GeneratorNode(GestureNode):
         return generator
 
     def _use(self, s: GeneratorSettings, generator: GestureGenerator) -> None:
+        if generator is not getattr(self, "_generator", generator):
+            self._timing = PlanningTime()  # another generator: learned afresh (a slower one at once)
         self._generator, self._loaded, self._loaded_key = generator, s.backend, _load_key(s)
         learned = backends()[s.backend].needs_checkpoint
         source = (s.checkpoint or "its shipped weights") if learned else "no weights"
@@ -252,8 +261,12 @@ class GeneratorNode(GestureNode):
         return self.get_clock().now().nanoseconds
 
     def _due_ns(self, utt: UtteranceAudio) -> int:
-        """ROS time by which the utterance's first gestures must be published."""
-        return utt.start.start_ns - round(self._s.value.deadline_margin * c.NS_PER_S)
+        """ROS time by which the generation of the utterance's audio so far must start for its
+        gestures to be published ``deadline_margin`` s before it plays (the expected generation
+        time of that audio, :attr:`_timing`, ahead of that)."""
+        frames = math.ceil(utt.duration * c.GESTURE_FPS)
+        lead = self._s.value.deadline_margin + self._timing.estimate(frames)
+        return utt.start.start_ns - round(lead * c.NS_PER_S)
 
     def _on_start(self, utt: UtteranceAudio) -> _Utterance:
         """Live input gets a windowed stream; whole utterances wait for their end (or their deadline)."""
@@ -276,7 +289,9 @@ class GeneratorNode(GestureNode):
         stream.style = self._style()  # style changes apply from the next window
         words = self._words.get(utt.utterance_id)  # known words (TTS) go with the windows
         while stream.pending(utt.n_samples):
+            began = time.perf_counter()
             window = self._stream_step(utt.utterance_id, stream, lambda: stream.next_window(utt.audio, words))
+            self._timing.update(len(window.poses), time.perf_counter() - began)
             self._publish(utt, window.poses, window.first_frame)
 
     def _on_end(self, utt: UtteranceAudio, state: _Utterance) -> None:
@@ -313,7 +328,8 @@ class GeneratorNode(GestureNode):
             if self._service_s >= waiting.deadline:
                 why = f"no final words within {self._s.value.words_timeout:g} s"
             elif now >= waiting.due_ns:
-                why = f"no final words {self._s.value.deadline_margin:g} s before it plays"
+                ahead = (waiting.utt.start.start_ns - now) / c.NS_PER_S
+                why = f"no final words {ahead:.2f} s before it plays (time left to generate it in time)"
             else:
                 continue
             del self._waiting[uid]
@@ -341,6 +357,7 @@ class GeneratorNode(GestureNode):
             return
         style = self._style()
         generator = self._generator
+        began = time.perf_counter()
         try:
             poses = generator.generate(speech, style)
         except GestureError as exc:
@@ -349,6 +366,8 @@ class GeneratorNode(GestureNode):
             self._fallback_note(uid, generator, exc)
             generator = self._procedural
             poses = generator.generate(speech, style)
+        else:
+            self._timing.update(len(poses), time.perf_counter() - began)
         self._publish(utt, poses, 0)
         self.get_logger().info(
             f"{uid}: {len(poses)} frames ({utt.duration:.2f} s, {len(speech.words)} words, "
@@ -412,15 +431,17 @@ def _backend_problem(settings: GeneratorSettings) -> str | None:
 
 
 def _warm_up(generator: GestureGenerator) -> float:
-    """Run ``generator`` once on 1 s of quiet noise; returns the seconds it took.
+    """Run ``generator`` twice on 1 s of quiet noise; returns the seconds the second, warm run took.
 
     The first call of a generator compiles what it compiles (librosa's numba kernels, an
     onnxruntime session's first run), several seconds on a small CPU: done at load time, not on
     the first utterance, whose gestures would otherwise arrive late.
     """
     audio = (0.05 * np.random.default_rng(0).standard_normal(c.AUDIO_SAMPLE_RATE)).astype(np.float32)
+    speech = SpeechInput(np.clip(audio, -1, 1))
+    generator.generate(speech, Style())
     t0 = time.perf_counter()
-    generator.generate(SpeechInput(np.clip(audio, -1, 1)), Style())
+    generator.generate(speech, Style())
     return time.perf_counter() - t0
 
 
