@@ -26,8 +26,8 @@ Latency choices
   window with its ``first_frame``; the tail is generated at the ``end`` event. Poses of a window
   are therefore up to 2 s plus generation time late for live speech; the retargeter plays what
   arrives late from where the robot is.
-- **Long input**: a whole utterance whose audio is still incomplete when its generation would
-  have to start (as above) (a long file: its source sends it at most ``publish_ahead`` s, and a bounded number of
+- **Long input**: a whole utterance whose audio is still incomplete ``deadline_margin`` s before
+  it plays (a long file: its source sends it at most ``publish_ahead`` s, and a bounded number of
   chunks, ahead) is generated the live way from then on, in windows as its audio arrives (with
   its words when they are known), instead of waiting for its end.
 - Every generator is run once on a second of noise when it is loaded (start-up, backend switch):
@@ -275,14 +275,28 @@ class GeneratorNode(GestureNode):
         return _Utterance()
 
     def _on_audio(self, res: ChunkResult, state: _Utterance) -> None:
-        utt = res.utterance
-        if state.stream is None and not res.completed and self._now_ns() >= self._due_ns(utt):
-            ahead = (utt.start.start_ns - self._now_ns()) / c.NS_PER_S
-            self.get_logger().info(
-                f"{utt.utterance_id}: {utt.duration:.2f} s of audio so far and it plays in {ahead:.2f} s: "
-                "generating it in windows as its audio arrives"
-            )
-            state.stream = GestureStream(self._generator, self._style(), utt.utterance_id)
+        if state.stream is None and not res.completed:
+            self._stream_if_due(res.utterance, state)
+        self._stream_windows(res.utterance, state)
+
+    def _stream_if_due(self, utt: UtteranceAudio, state: _Utterance) -> bool:
+        """Generate a whole utterance in windows from now on if its audio is still incomplete
+        ``deadline_margin`` s plus the expected time of one window before it plays (checked at every
+        chunk and every tick: a flow-controlled source sends the next chunks only as the first ones
+        play). True if it started streaming."""
+        now = self._now_ns()
+        lead = self._s.value.deadline_margin + self._timing.estimate(GestureStream.window_frames)
+        if now < utt.start.start_ns - round(lead * c.NS_PER_S):
+            return False
+        self.get_logger().info(
+            f"{utt.utterance_id}: {utt.duration:.2f} s of audio so far and it plays in "
+            f"{(utt.start.start_ns - now) / c.NS_PER_S:.2f} s: generating it in windows as its audio arrives"
+        )
+        state.stream = GestureStream(self._generator, self._style(), utt.utterance_id)
+        return True
+
+    def _stream_windows(self, utt: UtteranceAudio, state: _Utterance) -> None:
+        """Generate and publish every window of a streamed utterance that its audio now covers."""
         stream = state.stream
         if stream is None:
             return
@@ -323,6 +337,9 @@ class GeneratorNode(GestureNode):
         would give up on words that are merely queued.
         """
         self._service_s += TICK_S
+        for utt, state in self._input.open_utterances():
+            if state.stream is None and not utt.complete and utt.n_samples and self._stream_if_due(utt, state):
+                guard(self, self._stream_windows, f"the windows of {utt.utterance_id}")(utt, state)
         now = self._now_ns()
         for uid, waiting in list(self._waiting.items()):
             if self._service_s >= waiting.deadline:

@@ -106,5 +106,11 @@ class UtteranceInput(Generic[S]):
         for utt in self.assembler.expire(self._clock):
             guard(self._node, self._finish, f"the end of utterance {utt.utterance_id}")(utt)
 
+    def open_utterances(self) -> list[tuple[UtteranceAudio, S]]:
+        """The utterances still open (their audio incomplete or their end not yet handled), each
+        with the node's state of it."""
+        opened = (self.assembler.get(uid) for uid in self.assembler.open_ids)
+        return [(utt, self._states[utt.utterance_id]) for utt in opened if utt is not None and utt.utterance_id in self._states]
+
     def _finish(self, utt: UtteranceAudio) -> None:
         self._on_end(utt, self._states.pop(utt.utterance_id))
