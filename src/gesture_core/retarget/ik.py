@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 #: Bone vectors shorter than this (or non-finite) have no direction and are repaired.
 MIN_BONE_NORM = 1e-6
 #: Bone vectors whose length differs from 1 by more than this are normalised with a warning (TED
-#: poses are unit directions: such input is probably in another format).
-UNIT_TOLERANCE = 0.1
+#: poses are unit directions: such input is probably in another format; a cross-fade of two unit
+#: vectors, as between streaming windows, stays above 0.5 unless they point apart by over 120 deg).
+UNIT_TOLERANCE = 0.5
 #: The IK may move a joint between two frames by this many times what its velocity limit allows:
 #: enough to follow any motion the safety stage could (it has the final say on speed), far too
 #: little for a flip to the other IK branch (~pi in one frame).

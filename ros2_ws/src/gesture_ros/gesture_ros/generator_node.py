@@ -27,7 +27,7 @@ Latency choices
   are therefore up to 2 s plus generation time late for live speech; the retargeter plays what
   arrives late from where the robot is.
 - **Long input**: a whole utterance whose audio is still incomplete ``deadline_margin`` s before
-  it plays (a long file: its source sends it at most ``publish_ahead`` s, and a bounded number of
+  it plays (checked at every chunk and timer tick; a long file: its source sends it at most ``publish_ahead`` s, and a bounded number of
   chunks, ahead) is generated the live way from then on, in windows as its audio arrives (with
   its words when they are known), instead of waiting for its end.
 - Every generator is run once on a second of noise when it is loaded (start-up, backend switch):
@@ -281,12 +281,11 @@ class GeneratorNode(GestureNode):
 
     def _stream_if_due(self, utt: UtteranceAudio, state: _Utterance) -> bool:
         """Generate a whole utterance in windows from now on if its audio is still incomplete
-        ``deadline_margin`` s plus the expected time of one window before it plays (checked at every
-        chunk and every tick: a flow-controlled source sends the next chunks only as the first ones
-        play). True if it started streaming."""
+        ``deadline_margin`` s before it plays (checked at every chunk and every tick: a
+        flow-controlled source sends the next chunks only as the first ones play). True if it
+        started streaming."""
         now = self._now_ns()
-        lead = self._s.value.deadline_margin + self._timing.estimate(GestureStream.window_frames)
-        if now < utt.start.start_ns - round(lead * c.NS_PER_S):
+        if now < utt.start.start_ns - round(self._s.value.deadline_margin * c.NS_PER_S):
             return False
         self.get_logger().info(
             f"{utt.utterance_id}: {utt.duration:.2f} s of audio so far and it plays in "
