@@ -68,6 +68,19 @@ NS_PER_S = 1_000_000_000
 #: ``header.frame_id`` of the ``joint_trajectory`` commands that return the robot to rest.
 REST_ID = "rest"
 
+# Bounds of every input, checked by the decoders before any work proportional to the input: a
+# message beyond them is refused with a reason (docs/topics.md, "Bounds").
+
+#: Longest utterance any message may describe (s); nodes keep at most their ``max_utterance_s``.
+MAX_UTTERANCE_S = 3600.0
+#: Samples of the longest utterance.
+MAX_UTTERANCE_SAMPLES = int(MAX_UTTERANCE_S * AUDIO_SAMPLE_RATE)
+#: A ROS time in a message (utterance start, chunk stamp, trajectory stamp) may lie at most this far
+#: ahead of the receiver's clock (s) ...
+MAX_AHEAD_S = 600.0
+#: ... and at most this far behind it (s): the start of the longest utterance, a minute ago.
+MAX_BEHIND_S = MAX_UTTERANCE_S + 60.0
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -105,7 +118,7 @@ AUDIO = Topic(
     "gesture_msgs/msg/AudioChunk",
     "Audio chunks of an utterance: float32 mono samples at 16 kHz, index of the first sample, "
     "stamp = play time of the first sample.",
-    depth=200,
+    depth=500,  # sources keep at most half of it published ahead of play (speech.schedule.Pacing)
 )
 WORDS = Topic(
     "speech/words",
@@ -205,9 +218,46 @@ def _finite_float(value: Any, what: str) -> float:
 
 
 def _text(value: Any, what: str, limit: int) -> str:
-    if not isinstance(value, str) or len(value) > limit:
-        raise ContractError(f"{what} must be a string of at most {limit} characters")
+    if not isinstance(value, str):
+        raise ContractError(f"{what} must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise ContractError(f"{what} has {len(value)} characters, limit {limit}")
     return value
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A message's ``bool`` field: True or False only (no strings such as ``"no"``, no numbers)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ContractError(f"{what} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _count(values: Any, what: str, limit: int) -> int:
+    """``len(values)`` if it is at most ``limit``: checked before the values are converted or looped over."""
+    n = len(values)
+    if n > limit:
+        raise ContractError(f"{what} has {n} entries, limit {limit}")
+    return n
+
+
+def _seconds(value: float, what: str, lo: float = 0.0, hi: float = MAX_UTTERANCE_S) -> float:
+    """A finite time ``value`` (s) within [lo, hi]."""
+    value = _finite_float(value, what)
+    if not lo <= value <= hi:
+        raise ContractError(f"{what} = {value:g} s is outside [{lo:g}, {hi:g}] s")
+    return value
+
+
+def check_time_near(ns: int, now_ns: int | None, what: str) -> int:
+    """Return ROS time ``ns`` if it lies within [now - MAX_BEHIND_S, now + MAX_AHEAD_S] of the
+    receiver's clock ``now_ns`` (None or 0, a clock not started yet: not checked)."""
+    if now_ns:
+        ahead = (ns - now_ns) / NS_PER_S
+        if ahead > MAX_AHEAD_S:
+            raise ContractError(f"{what} lies {ahead:.0f} s in the future (limit {MAX_AHEAD_S:g} s): a wrong clock?")
+        if -ahead > MAX_BEHIND_S:
+            raise ContractError(f"{what} lies {-ahead:.0f} s in the past (limit {MAX_BEHIND_S:g} s): a wrong clock?")
+    return ns
 
 
 def to_array(values: Any, dtype: type = np.float64) -> array.array:
@@ -292,7 +342,9 @@ def decode_play_file(msg: Any) -> str:
 UTTERANCE_SOURCES = ("tts", "file", "mic")
 #: ``UtteranceEvent.event`` codes of ``gesture_msgs/msg/UtteranceEvent`` (START, END, CANCEL).
 UTTERANCE_EVENTS = ("start", "end", "cancel")
-MAX_TEXT_CHARS = 100_000
+#: Longest ``text`` of an utterance event (five times the longest text to say).
+MAX_TEXT_CHARS = 5 * MAX_SAY_CHARS
+MAX_LANGUAGE_CHARS = 16
 
 
 @dataclass
@@ -324,6 +376,11 @@ class UtteranceEvent:
             raise ContractError(f"utterance start_ns must be a non-negative int, got {self.start_ns!r}")
         if self.event == "end" and (not isinstance(self.n_samples, int) or self.n_samples < 0):
             raise ContractError("an utterance 'end' event needs n_samples >= 0")
+        if self.event == "end" and self.n_samples > MAX_UTTERANCE_SAMPLES:  # type: ignore[operator]
+            raise ContractError(
+                f"utterance end event announces {self.n_samples / AUDIO_SAMPLE_RATE:.0f} s of audio "  # type: ignore[operator]
+                f"(n_samples {self.n_samples}), limit {MAX_UTTERANCE_S:g} s"
+            )
 
 
 def encode_utterance(msg: Any, ev: UtteranceEvent) -> Any:
@@ -340,8 +397,10 @@ def encode_utterance(msg: Any, ev: UtteranceEvent) -> Any:
     return msg
 
 
-def decode_utterance(msg: Any) -> UtteranceEvent:
-    """Validate an utterance event: id, event code, source, 16 kHz, text and language sizes."""
+def decode_utterance(msg: Any, now_ns: int | None = None) -> UtteranceEvent:
+    """Validate an utterance event: id, event code, source, 16 kHz, text and language sizes, a bool
+    ``words_known``, ``n_samples`` of at most ``MAX_UTTERANCE_S``, and (given the receiver's clock
+    ``now_ns``) a start time near it (:func:`check_time_near`)."""
     if msg.sample_rate != AUDIO_SAMPLE_RATE:
         raise ContractError(f"utterance sample_rate {msg.sample_rate} != {AUDIO_SAMPLE_RATE}")
     if not 0 <= msg.event < len(UTTERANCE_EVENTS):
@@ -350,11 +409,11 @@ def decode_utterance(msg: Any) -> UtteranceEvent:
     return UtteranceEvent(
         utterance_id=msg.utterance_id,
         event=event,
-        start_ns=stamp_to_ns(msg.start_time),
+        start_ns=check_time_near(stamp_to_ns(msg.start_time), now_ns, "utterance start_time"),
         source=msg.source,
         text=_text(msg.text, "utterance text", MAX_TEXT_CHARS) or None,
-        language=_text(msg.language, "utterance language", 16) or None,
-        words_known=bool(msg.words_known),
+        language=_text(msg.language, "utterance language", MAX_LANGUAGE_CHARS) or None,
+        words_known=_flag(msg.words_known, "utterance words_known"),
         n_samples=int(msg.n_samples) if event == "end" else None,
     )
 
@@ -400,21 +459,32 @@ def encode_audio(msg: Any, chunk: AudioChunk) -> Any:
     return msg
 
 
-def decode_audio(msg: Any) -> AudioChunk:
-    """Validate and decode an audio chunk: 16 kHz mono, 1..160000 finite samples within [-1, 1]."""
+def decode_audio(msg: Any, now_ns: int | None = None) -> AudioChunk:
+    """Validate and decode an audio chunk: 16 kHz mono, 1..160000 finite samples within [-1, 1],
+    ``first_sample`` within the longest utterance, and (given the receiver's clock ``now_ns``) a
+    stamp near it."""
     uid = validate_utterance_id(msg.utterance_id)
-    if msg.sample_rate != AUDIO_SAMPLE_RATE or msg.channel_layout != AUDIO_LAYOUT:
+    if msg.sample_rate != AUDIO_SAMPLE_RATE:
+        raise ContractError(f"audio sample_rate is {msg.sample_rate} Hz, expected {AUDIO_SAMPLE_RATE} Hz")
+    if msg.channel_layout != AUDIO_LAYOUT:
         raise ContractError(
-            f"audio is {msg.sample_rate} Hz {msg.channel_layout!r}, expected {AUDIO_SAMPLE_RATE} Hz {AUDIO_LAYOUT!r}"
+            f"audio channel_layout is {_text(msg.channel_layout, 'channel_layout', 64)!r}, expected {AUDIO_LAYOUT!r}"
         )
+    if not 0 < len(msg.samples) <= MAX_AUDIO_CHUNK:
+        raise ContractError(f"audio chunk must hold 1..{MAX_AUDIO_CHUNK} samples, got {len(msg.samples)}")
+    first = int(msg.first_sample)
+    if first + len(msg.samples) > MAX_UTTERANCE_SAMPLES:
+        raise ContractError(
+            f"audio chunk at first_sample {first} ({first / AUDIO_SAMPLE_RATE:.0f} s) lies beyond the longest "
+            f"utterance ({MAX_UTTERANCE_S:g} s)"
+        )
+    stamp = check_time_near(stamp_to_ns(msg.stamp), now_ns, "audio chunk stamp")
     samples = from_array(msg.samples, np.float32)
-    if not 0 < samples.size <= MAX_AUDIO_CHUNK:
-        raise ContractError(f"audio chunk must hold 1..{MAX_AUDIO_CHUNK} samples, got {samples.size}")
     if not np.all(np.isfinite(samples)):
         raise ContractError("audio chunk contains NaN or inf samples")
     if np.max(np.abs(samples)) > 1.0 + 1e-6:
         raise ContractError("audio samples exceed [-1, 1]")
-    return AudioChunk(uid, stamp_to_ns(msg.stamp), samples, int(msg.first_sample))
+    return AudioChunk(uid, stamp, samples, first)
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,7 +494,10 @@ def decode_audio(msg: Any) -> AudioChunk:
 WORDS_SOURCES = ("tts", "asr")
 #: Message type of one word inside ``speech/words`` (the encoder's ``word_factory``).
 WORD_MSG = "gesture_msgs/msg/Word"
-MAX_WORDS = 20_000
+#: Most words in one message (5 words per second over the longest utterance).
+MAX_WORDS = int(5 * MAX_UTTERANCE_S)
+MAX_WORD_CHARS = 200
+MAX_GESTURE_NAME_CHARS = 64
 
 
 #: A gesture name (lexicon entry, markup request): 1-64 characters of ``[A-Za-z0-9_.-]``.
@@ -493,7 +566,9 @@ class WordTimings:
             for name in ("start", "end", "conf"):
                 _finite_float(getattr(w, name), f"words[{i}].{name}")
             if w.stress is not None:
-                _finite_float(w.stress, f"words[{i}].stress")
+                _seconds(w.stress, f"words[{i}].stress", -MAX_UTTERANCE_S, MAX_UTTERANCE_S)
+            if w.end > MAX_UTTERANCE_S:
+                raise ContractError(f"words[{i}] ends at {w.end:g} s, after the longest utterance ({MAX_UTTERANCE_S:g} s)")
             if not 0.0 <= w.start <= w.end:
                 raise ContractError(f"words[{i}] has start {w.start} > end {w.end} or negative start")
             if w.start < prev - 1e-6:
@@ -522,23 +597,26 @@ def encode_words(msg: Any, wt: WordTimings, word_factory: Any) -> Any:
 
 
 def decode_words(msg: Any) -> WordTimings:
-    """Validate timed words: non-empty texts, finite times with 0 <= start <= end, starts
-    non-decreasing, confidence in [0, 1], stress finite or NaN (unknown)."""
+    """Validate timed words: at most ``MAX_WORDS`` non-empty texts, finite times with
+    0 <= start <= end <= ``MAX_UTTERANCE_S``, starts non-decreasing, confidence in [0, 1], stress
+    finite or NaN (unknown)."""
+    validate_utterance_id(msg.utterance_id)
+    _count(msg.words, "words", MAX_WORDS)
     words = []
     for i, w in enumerate(msg.words):
         stress = float(w.stress)
         words.append(
             Word(
-                word=_text(w.text, f"words[{i}].text", 200),
+                word=_text(w.text, f"words[{i}].text", MAX_WORD_CHARS),
                 start=_finite_float(float(w.start), f"words[{i}].start"),
                 end=_finite_float(float(w.end), f"words[{i}].end"),
                 conf=_finite_float(float(w.confidence), f"words[{i}].confidence"),
                 stress=None if math.isnan(stress) else _finite_float(stress, f"words[{i}].stress"),
-                gesture=_text(w.gesture, f"words[{i}].gesture", 64),
-                suppress=bool(w.suppress),
+                gesture=_text(w.gesture, f"words[{i}].gesture", MAX_GESTURE_NAME_CHARS),
+                suppress=_flag(w.suppress, f"words[{i}].suppress"),
             )
         )
-    return WordTimings(utterance_id=msg.utterance_id, words=words, final=bool(msg.final), source=msg.source)
+    return WordTimings(utterance_id=msg.utterance_id, words=words, final=_flag(msg.final, "words final"), source=msg.source)
 
 
 # --------------------------------------------------------------------------------------------
@@ -547,6 +625,11 @@ def decode_words(msg: Any) -> WordTimings:
 
 #: Per-frame feature series carried by ``speech/features`` (each of length ``n_frames``).
 FEATURE_SERIES = ("onset_strength", "rms", "f0_hz")
+#: Highest feature ``frame_rate`` (Hz), most mel bands, most frames and most onsets or beats of a message.
+MAX_FEATURE_RATE = 200.0
+MAX_MELS = 256
+MAX_FEATURE_FRAMES = int(15 * MAX_UTTERANCE_S)
+MAX_FEATURE_EVENTS = int(10 * MAX_UTTERANCE_S)
 
 
 @dataclass
@@ -577,13 +660,17 @@ class AudioFeatures:
     def __post_init__(self) -> None:
         validate_utterance_id(self.utterance_id)
         _finite_float(self.frame_rate, "frame_rate")
-        _finite_float(self.t0, "t0")
-        if self.frame_rate <= 0:
-            raise ContractError(f"frame_rate must be > 0, got {self.frame_rate}")
+        if not 0 < self.frame_rate <= MAX_FEATURE_RATE:
+            raise ContractError(f"frame_rate must be in (0, {MAX_FEATURE_RATE:g}] Hz, got {self.frame_rate}")
+        _seconds(self.t0, "t0", -MAX_UTTERANCE_S)
         self.log_mel = np.asarray(self.log_mel, dtype=np.float32)
         if self.log_mel.ndim != 2:
             raise ContractError(f"log_mel must be (n_frames, n_mels), got shape {self.log_mel.shape}")
         n = self.log_mel.shape[0]
+        if n > MAX_FEATURE_FRAMES or self.log_mel.shape[1] > MAX_MELS:
+            raise ContractError(
+                f"log_mel has {n} frames x {self.log_mel.shape[1]} mels, limits {MAX_FEATURE_FRAMES} x {MAX_MELS}"
+            )
         for name in FEATURE_SERIES:
             arr = np.asarray(getattr(self, name), dtype=np.float32)
             if arr.shape != (n,):
@@ -594,6 +681,15 @@ class AudioFeatures:
         for name in ("log_mel", *FEATURE_SERIES, "onsets", "beats"):
             if not np.all(np.isfinite(getattr(self, name))):
                 raise ContractError(f"features {name} contains NaN or inf")
+        for name in ("onsets", "beats"):
+            times = getattr(self, name)
+            if times.size > MAX_FEATURE_EVENTS:
+                raise ContractError(f"features {name} has {times.size} times, limit {MAX_FEATURE_EVENTS}")
+            if times.size and np.max(np.abs(times)) > MAX_UTTERANCE_S:
+                raise ContractError(
+                    f"features {name} has a time of {np.max(np.abs(times)):g} s, beyond the longest "
+                    f"utterance ({MAX_UTTERANCE_S:g} s)"
+                )
 
     @property
     def n_frames(self) -> int:
@@ -621,11 +717,19 @@ def encode_features(msg: Any, f: AudioFeatures) -> Any:
 
 def decode_features(msg: Any) -> AudioFeatures:
     """Validate features: ``log_mel`` reshapes to (n_frames, n_mels) with n_frames = len(rms),
-    every series has n_frames values, everything finite, ``frame_rate`` > 0."""
-    n, n_mels = len(msg.rms), int(msg.n_mels)
+    every series has n_frames values, everything finite, ``frame_rate`` in (0, 200] Hz, sizes and
+    times within the bounds (``MAX_FEATURE_FRAMES``, ``MAX_MELS``, ``MAX_FEATURE_EVENTS``,
+    ``MAX_UTTERANCE_S``); sizes are checked before any array is converted."""
+    validate_utterance_id(msg.utterance_id)
+    n = _count(msg.rms, "features rms", MAX_FEATURE_FRAMES)
+    n_mels = int(msg.n_mels)
+    if not 1 <= n_mels <= MAX_MELS:
+        raise ContractError(f"features n_mels {n_mels} outside [1, {MAX_MELS}]")
+    if len(msg.log_mel) != n * n_mels:
+        raise ContractError(f"log_mel has {len(msg.log_mel)} values, expected n_frames {n} x n_mels {n_mels}")
+    for name in (*FEATURE_SERIES, "onsets", "beats"):
+        _count(getattr(msg, name), f"features {name}", n if name in FEATURE_SERIES else MAX_FEATURE_EVENTS)
     log_mel = from_array(msg.log_mel, np.float32)
-    if n_mels < 1 or log_mel.size != n * n_mels:
-        raise ContractError(f"log_mel has {log_mel.size} values, expected n_frames {n} x n_mels {n_mels}")
     return AudioFeatures(
         utterance_id=msg.utterance_id,
         frame_rate=_finite_float(float(msg.frame_rate), "frame_rate"),
@@ -633,7 +737,7 @@ def decode_features(msg: Any) -> AudioFeatures:
         log_mel=log_mel.reshape(n, n_mels),
         onsets=from_array(msg.onsets),
         beats=from_array(msg.beats),
-        final=bool(msg.final),
+        final=_flag(msg.final, "features final"),
         **{name: from_array(getattr(msg, name), np.float32) for name in FEATURE_SERIES},
     )
 
@@ -642,8 +746,13 @@ def decode_features(msg: Any) -> AudioFeatures:
 # gesture/human_pose
 # --------------------------------------------------------------------------------------------
 
-MAX_GESTURE_FRAMES = int(GESTURE_FPS * 600)  # 10 minutes
+#: Most frames of one gesture message (10 minutes; longer utterances come in streaming windows).
+MAX_GESTURE_FRAMES = int(GESTURE_FPS * 600)
 MAX_STROKES = 10_000
+MAX_STROKE_LABEL_CHARS = 64
+#: Largest absolute pose value: bone vectors are unit directions; the retargeter repairs (and logs)
+#: vectors far from unit length, and a message with values beyond this is refused.
+MAX_POSE_VALUE = 10.0
 
 
 @dataclass
@@ -671,20 +780,23 @@ class GestureSequence:
             raise ContractError(f"gesture poses must be (N>0, 27), got shape {self.poses.shape}")
         if self.poses.shape[0] > MAX_GESTURE_FRAMES:
             raise ContractError(f"gesture sequence has {self.poses.shape[0]} frames, limit {MAX_GESTURE_FRAMES}")
-        if self.first_frame < 0:
-            raise ContractError(f"first_frame must be >= 0, got {self.first_frame}")
+        if not 0 <= self.first_frame <= MAX_UTTERANCE_S * GESTURE_FPS:
+            raise ContractError(
+                f"first_frame must be in [0, {MAX_UTTERANCE_S * GESTURE_FPS:.0f}] (the longest utterance), "
+                f"got {self.first_frame}"
+            )
         if len(self.strokes) > MAX_STROKES:
             raise ContractError(f"{len(self.strokes)} strokes, limit {MAX_STROKES}")
         strokes = []
         for i, stroke in enumerate(self.strokes):
             if not isinstance(stroke, (tuple, list)) or len(stroke) != 2:
                 raise ContractError(f"strokes[{i}] must be a (time, label) pair, got {stroke!r}")
-            t = _finite_float(stroke[0], f"strokes[{i}] time")
+            t = _seconds(stroke[0], f"strokes[{i}] time")
             if t < 0 or (strokes and t < strokes[-1][0]):
                 raise ContractError(f"strokes[{i}] time {t} is negative or before the previous stroke")
             if not isinstance(stroke[1], str) or not stroke[1]:
                 raise ContractError(f"strokes[{i}] label must be a non-empty string, got {stroke[1]!r}")
-            strokes.append((t, stroke[1]))
+            strokes.append((t, _text(stroke[1], f"strokes[{i}] label", MAX_STROKE_LABEL_CHARS)))
         self.strokes = tuple(strokes)
 
     def times(self) -> np.ndarray:
@@ -706,10 +818,12 @@ def encode_human_pose(msg: Any, seq: GestureSequence) -> Any:
     return msg
 
 
-def decode_human_pose(msg: Any) -> GestureSequence:
-    """Validate a human gesture sequence: TED skeleton, 27 values per frame at 15 fps, finite
-    values, one label per stroke. Values are returned as sent: repairing bad bone vectors (zero
-    length, far from unit) is the retargeter's job, which logs what it repaired."""
+def decode_human_pose(msg: Any, now_ns: int | None = None) -> GestureSequence:
+    """Validate a human gesture sequence: TED skeleton, 27 values per frame at 15 fps, at most
+    ``MAX_GESTURE_FRAMES`` frames of finite values within +-``MAX_POSE_VALUE``, one label per stroke,
+    and (given the receiver's clock ``now_ns``) a start time near it. Sizes are checked before any
+    array is converted. Values are returned as sent: repairing bad bone vectors (zero length, far
+    from unit) is the retargeter's job, which logs what it repaired."""
     uid = validate_utterance_id(msg.utterance_id)
     if msg.skeleton != SKELETON or msg.values_per_frame != skeleton.POSE_DIM:
         raise ContractError(
@@ -718,17 +832,25 @@ def decode_human_pose(msg: Any) -> GestureSequence:
         )
     if abs(float(msg.frame_rate) - GESTURE_FPS) > 1e-9:
         raise ContractError(f"gesture frame_rate {msg.frame_rate}, expected {GESTURE_FPS:g}")
+    _count(msg.poses, "gesture poses", MAX_GESTURE_FRAMES * skeleton.POSE_DIM)
+    n_strokes = _count(msg.stroke_times, "gesture stroke_times", MAX_STROKES)
+    if len(msg.stroke_labels) != n_strokes:
+        raise ContractError(f"{n_strokes} stroke_times but {len(msg.stroke_labels)} stroke_labels")
+    start_ns = check_time_near(stamp_to_ns(msg.start_time), now_ns, "gesture start_time")
     poses = from_array(msg.poses)
     if poses.size == 0 or poses.size % skeleton.POSE_DIM:
         raise ContractError(f"gesture poses hold {poses.size} values, not a positive multiple of {skeleton.POSE_DIM}")
     if not np.all(np.isfinite(poses)):
         raise ContractError("gesture poses contain NaN or inf")
+    if np.max(np.abs(poses)) > MAX_POSE_VALUE:
+        raise ContractError(
+            f"gesture poses hold a value of {np.max(np.abs(poses)):.3g}; bone directions are unit vectors "
+            f"(limit +-{MAX_POSE_VALUE:g})"
+        )
     times, labels = from_array(msg.stroke_times), list(msg.stroke_labels)
-    if len(times) != len(labels):
-        raise ContractError(f"{len(times)} stroke_times but {len(labels)} stroke_labels")
     return GestureSequence(
         uid,
-        stamp_to_ns(msg.start_time),
+        start_ns,
         poses.reshape(-1, skeleton.POSE_DIM),
         first_frame=int(msg.first_frame),
         strokes=tuple(zip(times.tolist(), labels)),
@@ -791,11 +913,26 @@ def encode_joint_trajectory(msg: Any, cmd: JointCommand, point_factory: Any) -> 
     return msg
 
 
-def decode_joint_trajectory(msg: Any) -> JointCommand:
+#: Most points of one ``joint_trajectory`` message (1000 s at 100 Hz), most joints, longest joint name.
+MAX_TRAJECTORY_POINTS = 100_000
+MAX_JOINTS = 256
+MAX_JOINT_NAME_CHARS = 256
+
+
+def decode_joint_trajectory(msg: Any, now_ns: int | None = None) -> JointCommand:
+    """Validate a robot joint trajectory: at most ``MAX_TRAJECTORY_POINTS`` points (checked before
+    the points are read) of ``MAX_JOINTS`` uniquely named joints, position and velocity counts
+    matching the joints, everything finite, times increasing and within ``MAX_UTTERANCE_S``, and
+    (given the receiver's clock ``now_ns``) a stamp near it."""
     uid = msg.header.frame_id or "unnamed"
     names = list(msg.joint_names)
+    _count(names, "joint trajectory joint_names", MAX_JOINTS)
+    for name in names:
+        _text(name, "joint name", MAX_JOINT_NAME_CHARS)
     if not msg.points:
         raise ContractError("joint trajectory has no points")
+    _count(msg.points, "joint trajectory points", MAX_TRAJECTORY_POINTS)
+    stamp = check_time_near(stamp_to_ns(msg.header.stamp), now_ns, "joint trajectory stamp")
     times, pos, vel = [], [], []
     for i, p in enumerate(msg.points):
         if len(p.positions) != len(names):
@@ -803,5 +940,7 @@ def decode_joint_trajectory(msg: Any) -> JointCommand:
         times.append(stamp_to_ns(p.time_from_start) / NS_PER_S)
         pos.append(list(p.positions))
         vel.append(list(p.velocities) if len(p.velocities) == len(names) else None)
+    if times[-1] > MAX_UTTERANCE_S:
+        raise ContractError(f"joint trajectory lasts {times[-1]:.0f} s, limit {MAX_UTTERANCE_S:g} s")
     velocities = np.asarray(vel, dtype=np.float64) if all(v is not None for v in vel) else None
-    return JointCommand(uid, stamp_to_ns(msg.header.stamp), names, np.asarray(times), np.asarray(pos), velocities)
+    return JointCommand(uid, stamp, names, np.asarray(times), np.asarray(pos), velocities)

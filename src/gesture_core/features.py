@@ -134,6 +134,37 @@ def extract_features(
     return _features(y, utterance_id, cfg, int(offset_samples), final)
 
 
+def join_features(parts: list[AudioFeatures], final: bool = True) -> AudioFeatures:
+    """Consecutive segments' features of one utterance (streaming windows, then the rest) as one.
+
+    ``parts`` must continue each other on the utterance's frame grid (part ``i + 1`` starts at the
+    frame after part ``i``'s last), as :func:`extract_features` makes them for adjacent segments.
+    The frames equal a whole-utterance extraction's except at the joins (each segment is analysed
+    without its neighbours), and onsets and beats are those of each segment: cheap, for utterances
+    too long to analyse again as a whole when they end. Raises ``ContractError`` on a gap.
+    """
+    if not parts:
+        raise ContractError("join_features needs at least one part")
+    fr = parts[0].frame_rate
+    for prev, nxt in zip(parts[:-1], parts[1:]):
+        expected = prev.t0 + prev.n_frames / fr
+        if nxt.frame_rate != fr or nxt.utterance_id != prev.utterance_id or abs(nxt.t0 - expected) > 0.25 / fr:
+            raise ContractError(
+                f"features of {nxt.utterance_id!r} at t0 {nxt.t0:g} s do not continue the part before "
+                f"(which ends at {expected:g} s, {prev.frame_rate:g} Hz)"
+            )
+    return AudioFeatures(
+        utterance_id=parts[0].utterance_id,
+        frame_rate=fr,
+        t0=parts[0].t0,
+        log_mel=np.concatenate([p.log_mel for p in parts]),
+        **{name: np.concatenate([getattr(p, name) for p in parts]) for name in ("onset_strength", "rms", "f0_hz")},
+        onsets=np.concatenate([p.onsets for p in parts]),
+        beats=np.concatenate([p.beats for p in parts]),
+        final=final,
+    )
+
+
 def _features(
     y: np.ndarray, utterance_id: str, cfg: FeatureConfig, offset_samples: int, final: bool
 ) -> AudioFeatures:

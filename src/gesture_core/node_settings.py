@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import retarget_ranges as R
-from .contracts import UTTERANCE_SOURCES
+from .contracts import MAX_UTTERANCE_S, UTTERANCE_SOURCES
 from .errors import ConfigError
 from .features import FeatureConfig
 from .generation.base import AMPLITUDE_RANGE, VARIABILITY_RANGE
@@ -44,7 +44,10 @@ class InputSettings(Settings):
     max_open_utterances: int = setting(
         4, "utterances reassembled at once (older ones are forgotten)", range=(1, 64), dynamic=False
     )
-    max_utterance_s: float = setting(600.0, "longest utterance kept, s", range=(1.0, 3600.0), dynamic=False)
+    max_utterance_s: float = setting(
+        600.0, "longest utterance kept, s (the rest of a longer one is dropped, logged)", range=(1.0, MAX_UTTERANCE_S),
+        dynamic=False,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ class GeneratorSettings(InputSettings):
         DEFAULT_BACKEND, "gesture generator backend: an installed plug-in (see the backend table)"
     )
     checkpoint: str = setting(
-        "", "checkpoint folder of a learned backend (empty: its shipped weights); bad: error, procedural fallback"
+        "", "checkpoint folder of a learned backend (empty: its shipped weights); one that cannot be loaded is "
+        "refused with the reason (at start-up: procedural fallback)"
     )
     execution_provider: str = setting(
         "cpu", "onnxruntime execution provider of learned backends", choices=EXECUTION_PROVIDER_NAMES
@@ -114,6 +118,11 @@ class GeneratorSettings(InputSettings):
     variability: float = setting(1.0, "scale of the model's randomness (temperature)", range=VARIABILITY_RANGE)
     streaming: bool = setting(False, "generate in 2 s windows as audio arrives (always on for mic)")
     words_timeout: float = setting(2.0, "longest wait for ASR words after an utterance, s", range=(0.0, 30.0))
+    deadline_margin: float = setting(
+        0.4, "gestures are published at the latest this long before their speech plays (for retargeting): "
+        "the wait for words ends then, and audio still incomplete then is generated in windows", range=(0.0, 10.0),
+        unit="s",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -57,10 +58,11 @@ class GeneratorClient:
         source: str = "tts",
         words: list[c.Word] | None = None,
         words_known: bool = True,
+        lead: float = 1.5,
     ) -> int:
-        """Publish start, words (if given), 100 ms chunks and end of ``uid``, its audio playing 0.5 s
-        from now; returns its start (ns)."""
-        start_ns = self.ros.node.get_clock().now().nanoseconds + 500_000_000
+        """Publish start, words (if given), 100 ms chunks and end of ``uid``, its audio playing
+        ``lead`` s from now; returns its start (ns)."""
+        start_ns = self.ros.node.get_clock().now().nanoseconds + round(lead * c.NS_PER_S)
         return self.ros.publish_utterance(
             uid, audio, source, start_ns, words=words, words_known=words_known, chunk_samples=CHUNK
         )
@@ -85,6 +87,17 @@ class GeneratorClient:
     def set_params(self, **values) -> list:
         """Set parameters on the node; returns the SetParametersResult list."""
         return self.ros.set_parameters(NODE_NAME, timeout=TIMEOUT, **values)
+
+    def get_param(self, name: str):
+        """The value of parameter ``name`` of the running node."""
+        from rclpy.parameter import parameter_value_to_python
+        from rclpy.parameter_client import AsyncParameterClient
+
+        client = AsyncParameterClient(self.ros.node, NODE_NAME)
+        self.ros.spin_until(client.services_are_ready, TIMEOUT, "the parameter services")
+        future = client.get_parameters([name])
+        self.ros.spin_until(future.done, TIMEOUT, f"get_parameters {name}")
+        return parameter_value_to_python(future.result().values[0])
 
 
 def wait_log(ros, proc, text: str) -> None:
@@ -143,13 +156,14 @@ def test_utterance_to_poses_params_and_bad_input(ros, speech_with_clicks) -> Non
     client.events.publish(UtteranceEvent(utterance_id="x", event=9, sample_rate=16000))  # unknown event code
     client.words.publish(Words(utterance_id="x", source="guess"))
     client.features.publish(AudioFeatures(utterance_id="x", frame_rate=15.0, n_mels=0))
-    nan_chunk = c.encode_audio(AudioChunk(), c.AudioChunk("utt-1b", 0, np.zeros(100, np.float32), 0))
+    now_ns = client.ros.node.get_clock().now().nanoseconds
+    nan_chunk = c.encode_audio(AudioChunk(), c.AudioChunk("utt-1b", now_ns, np.zeros(100, np.float32), 0))
     nan_chunk.samples = [float("nan")] * 100
     client.audio.publish(nan_chunk)  # NaN audio
     client.audio.publish(
-        c.encode_audio(AudioChunk(), c.AudioChunk("never-started", 0, np.zeros(100, np.float32), 0))
+        c.encode_audio(AudioChunk(), c.AudioChunk("never-started", now_ns, np.zeros(100, np.float32), 0))
     )
-    client.event(c.UtteranceEvent("never-started", "end", 0, "tts", n_samples=100))
+    client.event(c.UtteranceEvent("never-started", "end", now_ns, "tts", n_samples=100))
     ros.spin_until(
         lambda: proc.log().count("dropped a message") >= 6, TIMEOUT, "six dropped messages in the log"
     )
@@ -188,20 +202,22 @@ def test_missing_checkpoint_falls_back_to_procedural(ros, tmp_path, speech_with_
     wait_log(
         ros, proc, f"cannot use backend 'trimodal': trimodal checkpoint directory {missing} does not exist"
     )
+    assert client.get_param("backend") == "procedural"  # the parameter reads what runs
     audio = speech_with_clicks(2.0, clicks=(0.7, 1.4))
     client.say("fallback-1", audio)
     assert len(client.wait_frames("fallback-1", expected_frames(audio))) == expected_frames(audio)
 
-    # A corrupt checkpoint switched in live: rejected by the loader, logged, still procedural.
+    # A corrupt checkpoint switched in live: refused while the change is validated, with the
+    # loader's reason; the parameters keep reading what runs, still procedural.
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / "config.json").write_text("{ this is not json")
     (corrupt / "model.onnx").write_bytes(b"\x00garbage")
     (result,) = client.set_params(checkpoint=str(corrupt))
-    assert result.successful
-    ros.spin_until(
-        lambda: proc.log().count("falling back to the procedural generator") >= 2, TIMEOUT, "second fallback"
-    )
+    assert result.successful  # unused by the procedural backend
+    (result,) = client.set_params(backend="trimodal")
+    assert not result.successful and f"backend='trimodal' with checkpoint='{corrupt}' cannot be used" in result.reason
+    assert client.get_param("backend") == "procedural"
     assert_generated_by(client, proc, "fallback-2", audio, "procedural")
     assert proc.alive()
 
@@ -266,7 +282,7 @@ def test_asr_wait_and_live_streaming(ros, speech_with_clicks) -> None:
     audio = speech_with_clicks(2.5, clicks=(0.6, 1.3, 2.1))
 
     # ASR words arriving after the end event are waited for and used.
-    client.say("asr-1", audio, source="file", words_known=False)
+    client.say("asr-1", audio, source="file", words_known=False, lead=3.0)
     client.ros.spin_for(0.3)
     assert client.n_frames("asr-1") == 0  # still waiting for the words
     client.publish_words("asr-1", WORDS, "asr")
@@ -274,15 +290,25 @@ def test_asr_wait_and_live_streaming(ros, speech_with_clicks) -> None:
     wait_log(ros, proc, "asr-1: 38 frames (2.50 s, 3 words")
 
     # Known (TTS) words overtaken by the end event are waited for as well.
-    client.say("tts-late", audio, source="tts", words_known=True)
+    client.say("tts-late", audio, source="tts", words_known=True, lead=3.0)
     client.publish_words("tts-late", WORDS, "tts")
     assert len(client.wait_frames("tts-late", expected_frames(audio))) == expected_frames(audio)
     wait_log(ros, proc, "tts-late: 38 frames (2.50 s, 3 words")
 
-    # No words at all: generated from the audio alone once words_timeout has passed.
-    client.say("asr-2", audio, source="file", words_known=False)
+    # No words at all: generated from the audio alone once words_timeout has passed ...
+    client.say("asr-2", audio, source="file", words_known=False, lead=3.0)
     assert len(client.wait_frames("asr-2", expected_frames(audio))) == expected_frames(audio)
     wait_log(ros, proc, "asr-2: no final words within 1 s")
+    # ... or, sooner, deadline_margin (0.4 s) plus the expected generation time before the speech
+    # plays: gestures are never late for want of words (a file utterance with the default 1 s
+    # lead: 2 s words_timeout > lead).
+    start_ns = client.say("asr-3", audio, source="file", words_known=False, lead=0.8)
+    assert len(client.wait_frames("asr-3", expected_frames(audio))) == expected_frames(audio)
+    assert ros.node.get_clock().now().nanoseconds < start_ns + c.NS_PER_S // 2  # not 1 s late
+    # (its words given up while waiting or at its end event, or, when even its audio is not all
+    # there by then, generated in windows)
+    ways = r"no final words 0\.\d+ s before it plays|no time is left to wait for its words|[\d.]+ s of audio so far"
+    assert re.search(rf"asr-3: ({ways})", proc.log())
 
     # Live microphone input: a window every 2 s (30 frames) of audio, then the tail at the end.
     live = speech_with_clicks(5.3, clicks=(0.6, 1.5, 2.4, 3.3, 4.4))

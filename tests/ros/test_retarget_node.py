@@ -136,7 +136,7 @@ def test_a_late_message_starts_now_from_the_commanded_state(ros):
     rest = np.array([CFG.rest_pose.get(n, 0.0) for n in CFG.joint_names]).clip(LIMITS.lower, LIMITS.upper)
     np.testing.assert_allclose(cmd.positions[0], rest, atol=1e-6)  # from the commanded state (rest)
     assert_within_limits(cmd)
-    assert "arrived" in node.proc.log() and "s late: dropped" in node.proc.log()
+    assert "arrived" in node.proc.log() and "s allowed for planning): dropped" in node.proc.log()
 
 
 def test_parameters_change_the_output_and_bad_values_are_rejected(ros):

@@ -158,9 +158,65 @@ def test_memory_is_bounded_oldest_open_utterance_is_forgotten():
     assert asm.open_ids == ["b", "c"] and "forgot utterance 'a'" in notes[-1]
     with pytest.raises(ContractError, match="already ended"):
         asm.add(chunk(0, np.ones(10), uid="a"))
-    with pytest.raises(ContractError, match="exceed 0.01 s"):
-        asm.add(chunk(0, np.ones(161), uid="b"))
-    assert asm.get("b").n_samples == 0  # the rejected chunk left nothing behind
+    res = asm.add(chunk(0, np.ones(161), uid="b"))  # one sample more than 0.01 s
+    assert res.completed and res.utterance.truncated and res.utterance.n_samples == 160
+    assert "reached 0.01 s" in notes[-1] and asm.open_ids == ["c"]
+    with pytest.raises(ContractError, match="already ended"):
+        asm.end(end(161, uid="b"))
+
+
+def test_an_utterance_longer_than_max_seconds_is_truncated_and_completed_at_once():
+    """An 11-minute utterance (a real WAV) with 600 s kept: the first 600 s, complete as they
+    arrive; its end event (announcing 660 s) and later chunks are those of an ended utterance."""
+    notes: list[str] = []
+    asm = make_assembler(notes, max_seconds=600.0)
+    asm.start(start())
+    second = AUDIO_SAMPLE_RATE
+    block = np.full(10 * second, 0.1, np.float32)
+    results = [asm.add(chunk(k * block.size, block)) for k in range(60)]
+    assert not any(r.completed for r in results[:-1]) and results[-1].completed
+    utt = results[-1].utterance
+    assert utt.complete and utt.truncated and utt.duration == 600.0
+    assert sum("truncated" in n for n in notes) == 1
+    with pytest.raises(ContractError, match="already ended"):
+        asm.add(chunk(600 * second, block))
+    with pytest.raises(ContractError, match="already ended"):
+        asm.end(end(660 * second))
+
+
+def test_an_end_event_announcing_more_than_max_seconds_keeps_max_seconds():
+    notes: list[str] = []
+    asm = make_assembler(notes, max_seconds=2.0)
+    asm.start(start())
+    asm.add(chunk(0, np.full(AUDIO_SAMPLE_RATE, 0.1)))
+    assert asm.end(end(700 * AUDIO_SAMPLE_RATE), now=0.0) is None  # 1 s more is still to come
+    assert "only the first 2 s are kept" in notes[-1]
+    res = asm.add(chunk(AUDIO_SAMPLE_RATE, np.full(2 * AUDIO_SAMPLE_RATE, 0.1)), now=0.1)
+    assert res.completed and res.utterance.n_samples == 2 * AUDIO_SAMPLE_RATE
+
+
+def test_a_chunk_far_beyond_the_audio_so_far_is_refused_not_filled():
+    """A 1-sample chunk 500 s after the start would otherwise make 500 s of silence to process."""
+    notes: list[str] = []
+    asm = make_assembler(notes, max_gap_s=5.0)
+    asm.start(start())
+    asm.add(chunk(0, np.full(1600, 0.1)))
+    with pytest.raises(ContractError, match="gap of 499.90 s"):
+        asm.add(chunk(500 * AUDIO_SAMPLE_RATE, np.ones(1)))
+    assert asm.get("u1").n_samples == 1600 and not notes
+    res = asm.add(chunk(1600 + 4 * AUDIO_SAMPLE_RATE, np.ones(1)))  # a 4 s gap is filled
+    assert res.gap == 4 * AUDIO_SAMPLE_RATE and "filled with silence" in notes[-1]
+
+
+def test_a_missing_tail_longer_than_max_gap_is_not_filled():
+    """An end event announcing 500 s after 0.1 s arrived: completed after end_timeout with the 0.1 s."""
+    notes: list[str] = []
+    asm = make_assembler(notes, max_gap_s=5.0)
+    asm.start(start())
+    asm.add(chunk(0, np.full(1600, 0.1)), now=0.0)
+    assert asm.end(end(500 * AUDIO_SAMPLE_RATE), now=0.0) is None
+    (utt,) = asm.expire(now=asm.end_timeout)
+    assert utt.complete and utt.n_samples == 1600 and "more than the 5 s filled" in notes[-1]
 
 
 def test_interleaved_utterances_stay_separate():
@@ -177,7 +233,7 @@ def test_interleaved_utterances_stay_separate():
 @pytest.mark.parametrize(
     "kw, key",
     [({"max_open": 0}, "max_open"), ({"max_seconds": 0}, "max_seconds"), ({"tolerance": -1}, "tolerance"),
-     ({"end_timeout": -1.0}, "end_timeout")],
+     ({"end_timeout": -1.0}, "end_timeout"), ({"max_gap_s": -1.0}, "max_gap_s")],
 )
 def test_bad_config_names_the_key(kw, key):
     with pytest.raises(ConfigError, match=key):

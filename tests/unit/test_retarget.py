@@ -246,9 +246,14 @@ def test_bad_bone_vectors_are_repaired_from_the_previous_frame(r5, caplog):
     poses[2, 15:18] = np.nan  # left forearm of frame 2
     poses[3, 0:3] = 0.0  # spine of frame 3
     poses[1, 3:6] *= 1e200  # a huge but valid neck vector
-    with caplog.at_level(logging.ERROR, logger="gesture_core.retarget.ik"):
+    with caplog.at_level(logging.WARNING, logger="gesture_core.retarget.ik"):
         d = r5.repaired_directions(poses)
     assert "repaired 2 bone vectors" in caplog.text and "frame 2, bone left_forearm" in caplog.text
+    assert "normalised 1 bone vectors whose length was not 1 +- 0.5 (first: frame 1, bone neck, length inf)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gesture_core.retarget.ik"):
+        r5.repaired_directions(np.tile(MEAN.ravel() * 0.8, (2, 1)))  # as a cross-fade: quietly normalised
+    assert not caplog.text
     np.testing.assert_allclose(d[2, 5], [-1, 0, 0])  # the previous frame's forearm
     np.testing.assert_allclose(d[3, 0], MEAN[0], atol=1e-12)  # the previous frame's spine
     np.testing.assert_allclose(d[1, 1], MEAN[1], atol=1e-12)

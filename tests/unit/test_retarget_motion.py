@@ -12,7 +12,7 @@ from gesture_core import skeleton
 from gesture_core.contracts import NS_PER_S, GestureSequence
 from gesture_core.errors import ConfigError
 from gesture_core.retarget.config import load_config
-from gesture_core.retarget.motion import REST_ID, MotionPlanner
+from gesture_core.retarget.motion import MAX_PLAN_FRAMES, REST_ID, MotionPlanner, PlanningTime, split_sequence
 
 CONFIG = ROOT / "config" / "retarget_humanoid.yaml"
 T0 = 50 * NS_PER_S  # "now" in these tests
@@ -58,7 +58,7 @@ def test_late_message_drops_the_past_and_starts_now(planner, caplog):
     start = T0 - NS_PER_S  # the speech started a second ago
     with caplog.at_level(logging.WARNING, logger="gesture_core.retarget.motion"):
         cmd = planner.plan_gesture(GestureSequence("utt-3", start, gesture(45)), T0)
-    assert "arrived 1.000 s late: dropped 15 past frames" in caplog.text
+    assert "arrived 1.000 s late (0.000 s allowed for planning): dropped 15 past frames" in caplog.text
     assert cmd.stamp_ns == T0
     np.testing.assert_allclose(cmd.positions[0], planner.rest)  # the commanded state now
     assert cmd.times[-1] >= 44 / 15.0 - 1.0 - 1e-9
@@ -96,3 +96,52 @@ def test_configure_applies_to_the_next_command_and_rejects_bad_settings(planner)
     with pytest.raises(ConfigError, match="limits.margin"):
         planner.configure(planner.cfg.with_overrides(limits_margin=0.49))
     assert planner.cfg.amplitude_scale == 0.2  # the old settings stay
+
+
+def test_the_planning_budget_cuts_frames_before_planning_so_the_command_never_starts_in_the_past(planner):
+    """A message due now cannot start now: its plan is ready only ``budget`` later. The frames
+    before that are cut before planning and the stamp is when the plan will be ready."""
+    budget = 0.4
+    cmd = planner.plan_gesture(GestureSequence("utt-8", T0, gesture(45)), T0, budget_s=budget)
+    assert cmd.stamp_ns == T0 + round(budget * NS_PER_S)
+    assert cmd.times[0] == 0 and cmd.times[-1] >= 44 / 15.0 - budget - 1e-9
+    np.testing.assert_allclose(cmd.positions[0], planner.rest)  # from the commanded state then
+    # a message due later than the budget is stamped at its own first frame, nothing cut
+    on_time = planner.plan_gesture(GestureSequence("utt-9", T0 + 5 * NS_PER_S, gesture(30)), T0, budget_s=budget)
+    assert on_time.stamp_ns == T0 + 5 * NS_PER_S
+
+
+def test_planning_time_follows_a_slower_machine_at_once_and_a_faster_one_slowly():
+    timing = PlanningTime(fixed_s=0.0, per_frame_s=0.002, safety=1.5, decay=0.1)
+    assert timing.estimate(100) == pytest.approx(0.3)
+    timing.update(100, 1.0)  # 10 ms per frame: a busy machine
+    assert timing.per_frame_s == pytest.approx(0.01)
+    timing.update(100, 0.1)  # 1 ms per frame
+    assert timing.per_frame_s == pytest.approx(0.9 * 0.01 + 0.1 * 0.001)
+    with pytest.raises(ConfigError, match="safety"):
+        PlanningTime(safety=0.5)
+
+
+def test_warm_up_measures_planning_and_keeps_the_planner_state(planner):
+    cmd = planner.plan_gesture(GestureSequence("utt-10", T0, gesture(20)), T0)
+    state = planner.state_at(cmd.stamp_ns + NS_PER_S // 2)
+    took = planner.warm_up()
+    assert took > 0 and planner.timing.per_frame_s > 0
+    np.testing.assert_allclose(planner.state_at(cmd.stamp_ns + NS_PER_S // 2).position, state.position)
+    assert planner.end_ns == cmd.stamp_ns + round(cmd.times[-1] * NS_PER_S)
+
+
+def test_a_long_message_splits_into_consecutive_pieces_that_plan_as_one_stream(planner):
+    n = 2 * MAX_PLAN_FRAMES + 20
+    seq = GestureSequence("utt-11", T0, gesture(n), first_frame=30, strokes=((2.5, "beat"), (15.0, "wave"), (25.0, "beat")))
+    pieces = split_sequence(seq)
+    assert [(p.first_frame, len(p.poses)) for p in pieces] == [(30, 150), (180, 150), (330, 20)]
+    np.testing.assert_array_equal(np.concatenate([p.poses for p in pieces]), seq.poses)
+    assert [p.strokes for p in pieces] == [((2.5, "beat"),), ((15.0, "wave"),), ((25.0, "beat"),)]
+    assert split_sequence(pieces[-1]) == [pieces[-1]]
+    # each piece continues the previous one: stamped at its own first frame, joined to the commanded state
+    now = T0
+    for p in pieces:
+        cmd = planner.plan_gesture(p, now)
+        assert cmd.stamp_ns == T0 + round(p.first_frame * NS_PER_S / 15)
+        now = cmd.stamp_ns

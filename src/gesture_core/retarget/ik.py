@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 
 #: Bone vectors shorter than this (or non-finite) have no direction and are repaired.
 MIN_BONE_NORM = 1e-6
+#: Bone vectors whose length differs from 1 by more than this are normalised with a warning (TED
+#: poses are unit directions: such input is probably in another format; a cross-fade of two unit
+#: vectors, as between streaming windows, stays above 0.5 unless they point apart by over 120 deg).
+UNIT_TOLERANCE = 0.5
 #: The IK may move a joint between two frames by this many times what its velocity limit allows:
 #: enough to follow any motion the safety stage could (it has the final say on speed), far too
 #: little for a flip to the other IK branch (~pi in one frame).
@@ -374,7 +378,8 @@ class Retargeter:
 
         A bone vector that is NaN/inf or shorter than ``MIN_BONE_NORM`` takes the same bone's
         direction from the previous frame (the TED mean pose for the first frame); every repair is
-        logged. Raises :class:`ContractError` unless the input is a non-empty (N, 27) array.
+        logged (error), and so are vectors normalised from a length more than ``UNIT_TOLERANCE``
+        away from 1 (warning). Raises :class:`ContractError` unless the input is a non-empty (N, 27) array.
         """
         try:
             arr = np.asarray(poses, dtype=np.float64)
@@ -389,6 +394,15 @@ class Retargeter:
             big = np.max(np.abs(d), axis=-1, keepdims=True)  # rescale first: huge vectors overflow |d|
             out = d / np.where(bad[..., None], 1.0, big)
             out /= np.linalg.norm(out, axis=-1, keepdims=True)
+            off = ~bad & ~(np.abs(norm - 1.0) <= UNIT_TOLERANCE)  # inf norm of a huge vector: off
+        if off.any():
+            frames, bones = np.nonzero(off)
+            log.warning(
+                "normalised %d bone vectors whose length was not 1 +- %g (first: frame %d, bone %s, length %.3g): "
+                "TED poses are unit directions",
+                int(off.sum()), UNIT_TOLERANCE, int(frames[0]), skeleton.BONE_NAMES[bones[0]],
+                float(norm[frames[0], bones[0]]),
+            )  # fmt: skip
         if bad.any():
             mean = skeleton.as_directions(skeleton.MEAN_DIR_VEC)
             previous = mean / np.linalg.norm(mean, axis=-1, keepdims=True)

@@ -9,6 +9,14 @@ The :class:`MotionPlanner` turns each :class:`~gesture_core.contracts.GestureSeq
 - late (the first frame is already in the past): ``stamp = now``; the past frames are dropped
   and the motion starts from the current commanded state, now (logged).
 
+**Planning time is accounted for before planning.** Planning takes time (IK and the safety stage,
+about 2 ms per frame on a small CPU), so a command stamped ``now`` would already be late when it is
+published. Given ``budget_s``, the time the plan is expected to take (:class:`PlanningTime`, learned
+from the plans made), the stamp is ``max(first frame, now + budget)``: frames that would be past
+by the time the plan is ready are cut *before* planning, never played late. Long messages are
+planned in pieces (:func:`split_sequence`, :data:`MAX_PLAN_FRAMES`), each when it is due, so that
+no single plan takes long (the retarget node does this).
+
 It remembers the commands it issued, so it knows the robot's *commanded* state at any time:
 the newest command whose stamp is not after that time governs it (a trajectory controller
 replaces the old trajectory from the new one's start time on). Every trajectory starts exactly at
@@ -18,12 +26,15 @@ that state, and ends at rest; :meth:`plan_rest` blends back to the rest pose.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import skeleton
 from ..contracts import GESTURE_FPS, NS_PER_S, REST_ID, GestureSequence, JointCommand
 from ..errors import ConfigError
+from ..timing import PlanningTime
 from .config import RetargetConfig, check_against_robot, safety_limits
 from .ik import Retargeter, load_robot
 from .safety import JointState, SafetyStage, Trajectory
@@ -32,6 +43,26 @@ log = logging.getLogger(__name__)
 
 #: How many issued commands are remembered (older ones can no longer govern the future).
 HISTORY = 16
+#: Most frames planned at once (10 s): a longer gesture message is planned in pieces.
+MAX_PLAN_FRAMES = 150
+
+
+def split_sequence(seq: GestureSequence, max_frames: int = MAX_PLAN_FRAMES) -> list[GestureSequence]:
+    """``seq`` as consecutive pieces of at most ``max_frames`` frames of the same utterance (each
+    with its ``first_frame``; a stroke goes with the piece whose frames hold its time)."""
+    if max_frames < 1:
+        raise ConfigError(f"max_frames must be >= 1, got {max_frames}")
+    n = len(seq.poses)
+    if n <= max_frames:
+        return [seq]
+    pieces = []
+    for a in range(0, n, max_frames):
+        b = min(n, a + max_frames)
+        t_lo = (seq.first_frame + a) / GESTURE_FPS
+        t_hi = (seq.first_frame + b) / GESTURE_FPS if b < n else float("inf")
+        strokes = tuple((t, label) for t, label in seq.strokes if t_lo <= t < t_hi or (a == 0 and t < t_lo))
+        pieces.append(GestureSequence(seq.utterance_id, seq.start_ns, seq.poses[a:b], seq.first_frame + a, strokes))
+    return pieces
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,7 @@ class MotionPlanner:
         self._stream: tuple[str, int, np.ndarray] | None = None  # (utterance id, next frame, last IK solution)
         self.cfg = cfg
         self.safety = self.check(cfg)
+        self.timing = PlanningTime()
 
     @property
     def joint_names(self) -> list[str]:
@@ -109,24 +141,32 @@ class MotionPlanner:
 
     # -- planning --------------------------------------------------------------------------------
 
-    def plan_gesture(self, seq: GestureSequence, now_ns: int) -> JointCommand | None:
-        """The joint command for ``seq`` at ROS time ``now_ns``; None (logged) if it is all past."""
+    def plan_gesture(self, seq: GestureSequence, now_ns: int, budget_s: float = 0.0) -> JointCommand | None:
+        """The joint command for ``seq`` at ROS time ``now_ns``; None (logged) if it is all past.
+
+        ``budget_s``: the time this plan is expected to take (``self.timing.estimate(frames)``): the
+        command starts no earlier than ``now + budget``, and frames before that are cut before
+        planning. The time the plan took updates ``self.timing``.
+        """
+        began = time.perf_counter()
         frames = seq.first_frame + np.arange(len(seq.poses))
         frame_ns = seq.start_ns + np.round(frames * (NS_PER_S / GESTURE_FPS)).astype(np.int64)
         first_ns = int(frame_ns[0])
-        stamp_ns = max(first_ns, now_ns)
+        ready_ns = now_ns + round(max(0.0, budget_s) * NS_PER_S)  # when the plan will be ready
+        stamp_ns = max(first_ns, ready_ns)
         times = (frame_ns - stamp_ns) / NS_PER_S  # s, relative to the stamp (exactly 0 for an on-time first frame)
         if times[-1] < 0.0:
             log.error(
-                "gesture %s frames %d-%d arrived %.3f s after its last frame; dropped",
+                "gesture %s frames %d-%d arrived %.3f s after its last frame could still be planned; dropped",
                 seq.utterance_id, seq.first_frame, seq.first_frame + len(times) - 1, -times[-1],
             )  # fmt: skip
             return None
         keep = max(0, int(np.searchsorted(times, 0.0, side="right")) - 1)  # the frame just before the stamp
         if stamp_ns > first_ns:
             log.warning(
-                "gesture %s frame %d arrived %.3f s late: dropped %d past frames, starting from the commanded state now",
-                seq.utterance_id, seq.first_frame, (stamp_ns - first_ns) / NS_PER_S, keep,
+                "gesture %s frame %d arrived %.3f s late (%.3f s allowed for planning): dropped %d past frames, "
+                "starting from the commanded state then",
+                seq.utterance_id, seq.first_frame, (stamp_ns - first_ns) / NS_PER_S, budget_s, keep,
             )  # fmt: skip
         start = self.state_at(stamp_ns)
         continues = self._stream is not None and self._stream[:2] == (seq.utterance_id, seq.first_frame)
@@ -134,9 +174,34 @@ class MotionPlanner:
         q = self.retargeter.retarget(seq.poses[keep:], q_init, continues=continues)
         self._stream = (seq.utterance_id, seq.first_frame + len(seq.poses), q[-1])
         traj = self.safety.plan(times[keep:], q, start)
+        took = time.perf_counter() - began
+        self.timing.update(len(q), took)
+        if budget_s > 0 and took > budget_s:
+            log.warning(
+                "gesture %s frame %d: planning took %.3f s, more than the %.3f s allowed; its start is %.3f s late",
+                seq.utterance_id, seq.first_frame, took, budget_s, max(0.0, took - (stamp_ns - now_ns) / NS_PER_S),
+            )  # fmt: skip
         if traj is None:
             return None
         return self._issue(seq.utterance_id, stamp_ns, traj)
+
+    def warm_up(self, n_frames: int = 30) -> float:
+        """Plan a throwaway gesture (the TED mean pose, gently moving) twice: the first plan warms
+        what a first plan warms (caches, lazily built solvers; several times slower), the second,
+        warm one measures the planning time (``self.timing`` starts afresh from it, so one cold plan
+        does not make every later estimate pessimistic). The planner's state is kept as it was.
+        Returns the seconds the warm plan took."""
+        issued, stream = list(self._issued), self._stream
+        poses = np.tile(skeleton.MEAN_DIR_VEC, (n_frames, 1))
+        poses[:, 15:18] += 0.2 * np.sin(np.linspace(0, np.pi, n_frames))[:, None]  # the left forearm moves
+        self.plan_gesture(GestureSequence("warm-up", 0, poses), 0)
+        self._issued, self._stream = list(issued), stream
+        self.timing = PlanningTime()
+        began = time.perf_counter()
+        self.plan_gesture(GestureSequence("warm-up", 0, poses), 0)
+        took = time.perf_counter() - began
+        self._issued, self._stream = issued, stream
+        return took
 
     def plan_rest(self, now_ns: int) -> JointCommand:
         """A command that blends from the commanded state at ``now_ns`` to the rest pose over

@@ -6,23 +6,28 @@ sample (:attr:`~gesture_core.contracts.AudioChunk.first_sample`), with missing o
 detected. :class:`UtteranceAssembler` does that, ROS-free:
 
 - ``start`` opens an utterance; audio for an id that was never started is rejected.
-- A chunk must continue where the audio so far ends. A chunk that starts *later* leaves a gap: the
-  gap is filled with zeros (silence) and reported through ``on_note``, so one lost message does not
-  ruin the rest of the utterance. A chunk that starts *earlier* overlaps audio already received and
-  is rejected (:class:`~gesture_core.errors.ContractError`). Offsets within ``tolerance`` samples
-  of the expected one (nanosecond rounding of stamps) count as contiguous.
+- A chunk must continue where the audio so far ends. A chunk that starts *later* leaves a gap: a
+  gap of at most ``max_gap_s`` is filled with zeros (silence) and reported through ``on_note``, so
+  one lost message does not ruin the rest of the utterance; a chunk further away is rejected
+  (:class:`~gesture_core.errors.ContractError`): no work proportional to a far-off index. A chunk
+  that starts *earlier* overlaps audio already received and is rejected. Offsets within
+  ``tolerance`` samples of the expected one (nanosecond rounding of stamps) count as contiguous.
 - ``end`` completes the utterance once all its ``n_samples`` have arrived. Events and audio travel
   on different topics, so the ``end`` event may be handled while the last chunks are still queued:
   the utterance then stays open and completes with the chunk that brings the last sample
   (:attr:`ChunkResult.completed`). If that audio never comes, :meth:`UtteranceAssembler.expire`
   completes it once neither its ``end`` event nor any of its chunks arrived for ``end_timeout``
-  seconds (a busy consumer still draining its queue keeps the utterance alive), tail zero-filled
-  and reported. Audio beyond ``n_samples`` is kept and reported. Times (``now``) are seconds on
-  any monotonic clock, the same for :meth:`~UtteranceAssembler.add`, ``end`` and ``expire``.
+  seconds (a busy consumer still draining its queue keeps the utterance alive), a missing tail of
+  at most ``max_gap_s`` zero-filled, a longer one left out, and reported. Audio beyond
+  ``n_samples`` is kept and reported. Times (``now``) are seconds on any monotonic clock, the same
+  for :meth:`~UtteranceAssembler.add`, ``end`` and ``expire``.
 - ``cancel`` forgets an open utterance as it is (its later chunks are rejected as ended).
-- Memory is bounded: at most ``max_open`` utterances are open at once (the oldest is forgotten,
-  reported) and each holds at most ``max_seconds`` of audio. Ended utterances are forgotten
-  immediately; their ids are remembered (a bounded list) only to explain late chunks.
+- Memory and work are bounded: at most ``max_open`` utterances are open at once (the oldest is
+  forgotten, reported) and each holds at most ``max_seconds`` of audio: an utterance that reaches
+  it is **truncated** there and completed at once (reported once; its later chunks and its end
+  event are dropped as those of an ended utterance), and an ``end`` event announcing more is taken
+  as announcing ``max_seconds``. Ended utterances are forgotten immediately; their ids are
+  remembered (a bounded list) only to explain late chunks.
 
 Errors raise :class:`~gesture_core.errors.ContractError` (the node logs it and drops the message);
 repairs go to ``on_note`` (default: this module's logger at warning level).
@@ -49,14 +54,16 @@ class UtteranceAudio:
 
     ``audio``: (n_samples,) float32 view at 16 kHz, sample 0 plays at ``start.start_ns``.
     ``end`` is the ``end`` event once received (the utterance may still wait for audio), else None;
-    ``complete`` tells that all of it is here. ``notes`` lists every repair made to this
-    utterance's audio (gaps filled, tail padded), in order.
+    ``complete`` tells that all of it is here; ``truncated`` that it reached ``max_samples`` and
+    the rest was dropped. ``notes`` lists every repair made to this utterance's audio (gaps filled,
+    tail padded, truncation), in order.
     """
 
     def __init__(self, start: UtteranceEvent, max_samples: int):
         self.start = start
         self.end: UtteranceEvent | None = None
         self.complete = False
+        self.truncated = False
         self.notes: list[str] = []
         self.last_arrival = 0.0  # monotonic s of the last chunk or end event
         self._max_samples = max_samples
@@ -81,13 +88,15 @@ class UtteranceAudio:
         """(n_samples,) float32 waveform; a view, valid until more audio is appended."""
         return self._buf[: self._n]
 
+    @property
+    def max_samples(self) -> int:
+        """The most samples this utterance keeps."""
+        return self._max_samples
+
     def _append(self, samples: np.ndarray, gap: int) -> None:
-        """Append ``gap`` zeros then ``samples``."""
+        """Append ``gap`` zeros then ``samples``; the caller keeps the total within ``max_samples``."""
         n_new = self._n + gap + samples.size
-        if n_new > self._max_samples:
-            raise ContractError(
-                f"utterance {self.utterance_id!r} would exceed {self._max_samples / AUDIO_SAMPLE_RATE:g} s of audio"
-            )
+        assert n_new <= self._max_samples, "UtteranceAssembler cuts audio at max_samples"
         if n_new > self._buf.size:
             grown = np.zeros(max(n_new, 2 * self._buf.size), dtype=np.float32)
             grown[: self._n] = self._buf[: self._n]
@@ -119,14 +128,16 @@ class UtteranceAssembler:
 
     ``max_open``: utterances open at once; ``max_seconds``: audio per utterance;
     ``tolerance``: offset error (samples) still treated as contiguous; ``end_timeout``: seconds
-    to wait, after an ``end`` event, for audio still missing; ``on_note``: receives one line per
-    repair (gap filled, tail padded, utterance forgotten).
+    to wait, after an ``end`` event, for audio still missing; ``max_gap_s``: the longest run of
+    missing audio (between chunks, or at the end) filled with silence; ``on_note``: receives one
+    line per repair (gap filled, tail padded, utterance truncated or forgotten).
     """
 
     max_open: int = 4
     max_seconds: float = 600.0
     tolerance: int = 1
     end_timeout: float = 2.0
+    max_gap_s: float = 5.0
     on_note: Callable[[str], None] = field(default=_log.warning)
     _open: OrderedDict[str, UtteranceAudio] = field(default_factory=OrderedDict, init=False, repr=False)
     _ended: deque[str] = field(default_factory=lambda: deque(maxlen=256), init=False, repr=False)
@@ -140,6 +151,13 @@ class UtteranceAssembler:
             raise ConfigError(f"tolerance must be >= 0, got {self.tolerance}")
         if not self.end_timeout >= 0:
             raise ConfigError(f"end_timeout must be >= 0, got {self.end_timeout}")
+        if not self.max_gap_s >= 0:
+            raise ConfigError(f"max_gap_s must be >= 0, got {self.max_gap_s}")
+
+    @property
+    def max_gap(self) -> int:
+        """The longest gap filled with silence, samples."""
+        return int(self.max_gap_s * AUDIO_SAMPLE_RATE)
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -194,6 +212,12 @@ class UtteranceAssembler:
             )
         utt.end = ev
         utt.last_arrival = time.monotonic() if now is None else now
+        if ev.n_samples is not None and ev.n_samples > utt.max_samples:
+            self._note(
+                utt,
+                f"utterance {utt.utterance_id!r}: its end event announces {ev.n_samples / AUDIO_SAMPLE_RATE:.1f} s "
+                f"of audio; only the first {utt.max_samples / AUDIO_SAMPLE_RATE:g} s are kept",
+            )
         return self._complete(utt) if utt.n_samples >= self._expected(utt) else None
 
     def expire(self, now: float | None = None) -> list[UtteranceAudio]:
@@ -220,7 +244,18 @@ class UtteranceAssembler:
                 f"up to sample {expected} (repeated or out-of-order chunk)"
             )
         gap = offset - expected
-        utt._append(np.asarray(chunk.samples, dtype=np.float32), gap)
+        if gap > self.max_gap:
+            raise ContractError(
+                f"utterance {utt.utterance_id!r}: chunk at sample {offset} leaves a gap of {gap / AUDIO_SAMPLE_RATE:.2f} s "
+                f"after the audio so far (sample {expected}); gaps of at most {self.max_gap_s:g} s are filled"
+            )
+        samples = np.asarray(chunk.samples, dtype=np.float32)
+        room = utt.max_samples - expected
+        cut = gap + samples.size > room
+        if cut:
+            gap = min(gap, room)
+            samples = samples[: room - gap]
+        utt._append(samples, gap)
         utt.last_arrival = time.monotonic() if now is None else now
         if gap:
             self._note(
@@ -228,7 +263,15 @@ class UtteranceAssembler:
                 f"utterance {utt.utterance_id!r}: gap of {gap} samples ({gap / AUDIO_SAMPLE_RATE * 1e3:.1f} ms) "
                 f"before sample {offset}, filled with silence",
             )
-        completed = utt.end is not None and utt.n_samples >= self._expected(utt)
+        if cut or (utt.n_samples >= utt.max_samples and utt.end is None):
+            utt.truncated = True
+            self._note(
+                utt,
+                f"utterance {utt.utterance_id!r} reached {utt.max_samples / AUDIO_SAMPLE_RATE:g} s, the longest kept: "
+                f"truncated there and complete; the rest of its audio is dropped",
+            )
+        full = utt.n_samples >= utt.max_samples  # nothing more can be kept: complete now
+        completed = full or (utt.end is not None and utt.n_samples >= self._expected(utt))
         if completed:
             self._complete(utt)
         return ChunkResult(utt, expected, utt.n_samples, gap, completed)
@@ -254,16 +297,24 @@ class UtteranceAssembler:
 
     @staticmethod
     def _expected(utt: UtteranceAudio) -> int:
-        """Total samples announced by the utterance's end event."""
-        assert utt.end is not None and utt.end.n_samples is not None  # UtteranceEvent checks 'end' events
-        return utt.end.n_samples
+        """Total samples the utterance will have: its end event's ``n_samples`` (at most
+        ``max_samples``); what it has when it was truncated or has no end event."""
+        if utt.truncated or utt.end is None or utt.end.n_samples is None:
+            return utt.n_samples
+        return min(utt.end.n_samples, utt.max_samples)
 
     def _complete(self, utt: UtteranceAudio) -> UtteranceAudio:
-        """Mark ``utt`` complete (tail zero-filled to its end event's n_samples) and forget it."""
+        """Mark ``utt`` complete (a missing tail of at most ``max_gap`` zero-filled) and forget it."""
         missing = self._expected(utt) - utt.n_samples
-        if missing > 0:
+        if 0 < missing <= self.max_gap:
             utt._append(np.zeros(0, np.float32), gap=missing)
             self._note(utt, f"utterance {utt.utterance_id!r}: {missing} samples missing at the end, filled with silence")
+        elif missing > 0:
+            self._note(
+                utt,
+                f"utterance {utt.utterance_id!r}: {missing / AUDIO_SAMPLE_RATE:.2f} s missing at the end, more than "
+                f"the {self.max_gap_s:g} s filled with silence: it ends after the {utt.duration:.2f} s received",
+            )
         elif missing < 0:
             self._note(
                 utt, f"utterance {utt.utterance_id!r}: received {-missing} samples more than its end event's n_samples"

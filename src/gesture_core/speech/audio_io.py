@@ -15,22 +15,31 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from ..contracts import AUDIO_SAMPLE_RATE
+from ..contracts import AUDIO_SAMPLE_RATE, MAX_UTTERANCE_S
 from ..errors import ConfigError, SpeechError
 
 _log = logging.getLogger(__name__)
 
 
-def load_audio(path: str | Path) -> np.ndarray:
+def load_audio(path: str | Path, max_seconds: float = MAX_UTTERANCE_S) -> np.ndarray:
     """Read an audio file as (N,) float32 mono in [-1, 1] at 16 kHz.
 
-    Raises :class:`SpeechError` naming the file when it is missing, unreadable or empty.
+    Raises :class:`SpeechError` naming the file when it is missing, unreadable, empty or longer
+    than ``max_seconds`` (checked from its header, before any sample is read).
     """
     path = Path(path)
-    if not path.is_file():
-        raise SpeechError(f"audio file {str(path)!r} does not exist or is not a file")
     try:
+        if not path.is_file():
+            raise SpeechError(f"audio file {str(path)!r} does not exist or is not a file")
+        info = sf.info(path)
+        if info.samplerate <= 0 or info.frames > max_seconds * info.samplerate:
+            raise SpeechError(
+                f"audio file {str(path)!r} is {info.frames / max(info.samplerate, 1):.0f} s long, "
+                f"limit {max_seconds:g} s: cut it into shorter files"
+            )
         data, rate = sf.read(path, dtype="float32", always_2d=True)
+    except OSError as exc:  # a name too long for the file system, a directory we may not read, ...
+        raise SpeechError(f"audio file {str(path)[:200]!r} cannot be opened: {exc.strerror or exc}") from None
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
         raise SpeechError(f"audio file {str(path)!r} cannot be read: {exc}") from None
     if data.shape[0] == 0:

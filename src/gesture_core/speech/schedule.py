@@ -8,7 +8,10 @@ time; ``step`` returns the messages due now, in publishing order, as contract da
    ``start_ns = max(now + lead_time, end of the previous utterance)``;
 2. :class:`~gesture_core.contracts.WordTimings` (final, source ``tts``) when the words are known;
 3. :class:`~gesture_core.contracts.AudioChunk` s of ``chunk_ms``, stamped
-   ``start_ns + offset / 16 kHz``, each published once it plays within ``publish_ahead`` s;
+   ``start_ns + offset / 16 kHz``, each published once it plays within ``publish_ahead`` s and
+   while fewer than ``max_chunks_ahead`` published chunks are still to play (flow control: a
+   subscriber that keeps up with real time never holds more than that many in its queue, whose
+   depth, ``speech/audio``'s, is twice it);
 4. the ``end`` event (with ``n_samples``) one step after the last chunk went out -- before the
    audio has finished playing when ``publish_ahead`` is large. The step between them lets a
    consumer take the last chunks before it sees the end, but messages on different topics are
@@ -22,13 +25,15 @@ utterances follow each other immediately; their stamps still lay them end to end
 
 from __future__ import annotations
 
+import bisect
 import secrets
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..contracts import (
+    AUDIO,
     AUDIO_SAMPLE_RATE,
     NS_PER_S,
     UTTERANCE_SOURCES,
@@ -53,6 +58,8 @@ class Pacing:
     - ``real_time``: False publishes as fast as possible (no waiting for play times).
     - ``max_chunks_per_step``: publishing burst limit, so a long utterance does not overrun the
       subscribers' queues in one go.
+    - ``max_chunks_ahead``: most chunks published and not yet played (real time only): a burst
+      never exceeds what a subscriber queue of depth ``AUDIO.depth`` holds.
     """
 
     lead_time: float = 0.3
@@ -60,6 +67,7 @@ class Pacing:
     publish_ahead: float = 30.0
     real_time: bool = True
     max_chunks_per_step: int = 50
+    max_chunks_ahead: int = AUDIO.depth // 2
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.lead_time <= 60.0:
@@ -70,6 +78,8 @@ class Pacing:
             raise ConfigError(f"publish_ahead must be >= 0 s, got {self.publish_ahead}")
         if self.max_chunks_per_step < 1:
             raise ConfigError(f"max_chunks_per_step must be >= 1, got {self.max_chunks_per_step}")
+        if self.max_chunks_ahead < 1:
+            raise ConfigError(f"max_chunks_ahead must be >= 1, got {self.max_chunks_ahead}")
 
     @property
     def chunk_samples(self) -> int:
@@ -126,6 +136,10 @@ class _Active:
     chunks: list[AudioChunk]
     n_samples: int
     next_chunk: int = 0
+    stamps: list[int] = field(init=False)  # of the chunks, increasing
+
+    def __post_init__(self) -> None:
+        self.stamps = [ch.stamp_ns for ch in self.chunks]
 
 
 Message = UtteranceEvent | WordTimings | AudioChunk | PlayCue
@@ -224,10 +238,14 @@ class SpeechSchedule:
             return [UtteranceEvent(s.utterance_id, "end", s.start_ns, s.source, s.text, s.language,
                                    s.words_known, n_samples=act.n_samples)]  # fmt: skip
         horizon = now_ns + int(round(pacing.publish_ahead * NS_PER_S)) if pacing.real_time else None
+        # chunks [played, next_chunk) are published and still to play (stamps increase)
+        played = bisect.bisect_right(act.stamps, now_ns, 0, act.next_chunk)
         out: list[Message] = []
         while act.next_chunk < len(act.chunks) and len(out) < pacing.max_chunks_per_step:
             chunk = act.chunks[act.next_chunk]
             if horizon is not None and chunk.stamp_ns > horizon:
+                break
+            if horizon is not None and act.next_chunk - played >= pacing.max_chunks_ahead:
                 break
             out.append(chunk)
             act.next_chunk += 1

@@ -28,11 +28,10 @@ from gesture_core import contracts as c
 from gesture_core.errors import SpeechError
 from gesture_core.speech.asr import StreamingRecognizer, load_model
 from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
-from rclpy.node import Node
 
 from gesture_core.node_settings import AsrSettings
 
-from .ros_io import NodeSettings, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, msg_class, run_node
 from .utterance_input import UtteranceInput
 
 
@@ -46,7 +45,7 @@ class _Recognition:
     last_time: float = float("-inf")  # monotonic s of the last partial check
 
 
-class AsrNode(Node):
+class AsrNode(GestureNode):
     def __init__(self) -> None:
         super().__init__("asr")
         self._s = NodeSettings(self, AsrSettings)

@@ -7,7 +7,11 @@ Subscribes ``speech/utterance`` and ``speech/audio`` (reassembled per utterance,
 - one message per streaming window while the audio comes in (``final: false``): window ``j``
   covers samples ``[j, j + 1) * window_s`` of the utterance and is published as soon as its audio
   is complete (``window_s`` 0: no windows);
-- one whole-utterance message at its ``end`` event (``final: true``).
+- one whole-utterance message at its ``end`` event (``final: true``). For an utterance longer
+  than :data:`WHOLE_MAX_S` it joins the windows' features and the rest's
+  (:func:`gesture_core.features.join_features`) instead of analysing the whole audio again, so the
+  work at its end stays that of one window (the frames differ from a whole analysis only at the
+  joins; onsets and beats are the windows').
 
 Every message of an utterance uses the utterance's frame grid: frame ``k`` is centred at
 ``k / frame_rate`` s after the utterance start, and a message carries frames ``t0 * frame_rate``
@@ -17,28 +21,33 @@ onwards. The feature parameters can be changed live; a change applies from the n
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from gesture_core import contracts as c
-from gesture_core.features import FeatureConfig, extract_features
+from gesture_core.features import FeatureConfig, extract_features, join_features
 from gesture_core.node_settings import AudioFeaturesSettings
 from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
-from rclpy.node import Node
 
-from .ros_io import NodeSettings, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, msg_class, run_node
 from .utterance_input import UtteranceInput
+
+#: Utterances longer than this (s) get their final features joined from their windows.
+WHOLE_MAX_S = 60.0
+
 
 @dataclass
 class _Windows:
-    """Per utterance: the settings it started with and the index of its next streaming window."""
+    """Per utterance: the settings it started with, the index of its next streaming window and the
+    windows' features so far."""
 
     config: FeatureConfig
     window: int  # samples per window, 0: none
     next: int = 0
+    parts: list[c.AudioFeatures] = field(default_factory=list)
 
 
-class AudioFeaturesNode(Node):
+class AudioFeaturesNode(GestureNode):
     def __init__(self) -> None:
         super().__init__("audio_features")
         # the settings are a FeatureConfig (plus window_s and the input limits), validated as a whole
@@ -66,13 +75,22 @@ class AudioFeaturesNode(Node):
             a = state.next * state.window
             f = extract_features(utt.audio[a : a + state.window], utt.utterance_id, state.config, a, final=False)
             self._pub.publish(c.encode_features(self._Features(), f))
+            state.parts.append(f)
             state.next += 1
 
     def _on_end(self, utt: UtteranceAudio, state: _Windows) -> None:
         if utt.n_samples < state.config.hop:
             self.get_logger().warning(f"{utt.utterance_id}: only {utt.n_samples} samples of audio, no features")
             return
-        f = extract_features(utt.audio, utt.utterance_id, state.config, final=True)
+        done = state.next * state.window  # samples covered by the windows
+        if utt.duration > WHOLE_MAX_S and state.parts:
+            rest = utt.audio[done:]
+            parts = list(state.parts)
+            if rest.size >= state.config.hop:
+                parts.append(extract_features(rest, utt.utterance_id, state.config, done, final=False))
+            f = join_features(parts)
+        else:
+            f = extract_features(utt.audio, utt.utterance_id, state.config, final=True)
         self._pub.publish(c.encode_features(self._Features(), f))
         self.get_logger().info(
             f"{utt.utterance_id}: {utt.duration:.2f} s, {f.n_frames} frames, {len(f.onsets)} onsets, "

@@ -17,10 +17,9 @@ from pathlib import Path
 
 from gesture_core.node_settings import RecorderSettings
 from gesture_core.recording import McapRecorder, MessageDefinitions
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from .ros_io import NodeSettings, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, msg_class, run_node
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def share_dirs() -> list[Path]:
     return [Path(p) / "share" for p in prefixes]
 
 
-class RecorderNode(Node):
+class RecorderNode(GestureNode):
     def __init__(self) -> None:
         super().__init__("recorder")
         settings = NodeSettings(self, RecorderSettings).value

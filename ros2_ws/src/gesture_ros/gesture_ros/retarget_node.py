@@ -8,6 +8,13 @@ controller-rate resampling, joined to the commanded state).
 - ``header.stamp`` = utterance start + first frame time, ``header.frame_id`` = utterance id;
   a streaming window (``first_frame > 0``) continues its utterance. A message whose first frame
   is already past is cut to what is still to come and starts from the commanded state now (logged).
+- **Bounded work, planned in time**: a message is planned in pieces of at most
+  :data:`~gesture_core.retarget.motion.MAX_PLAN_FRAMES` frames (10 s), each once its first frame is
+  due within :data:`PLAN_AHEAD_S` (the first at once), so no plan blocks the node for long. Each
+  piece is stamped no earlier than *now plus the time its planning is expected to take*
+  (:class:`~gesture_core.retarget.motion.PlanningTime`, measured at start-up and learned from every
+  plan): frames that would be past when the plan is ready are cut before planning, so a command
+  never starts in the past. A message of another utterance drops the pieces not yet planned.
 - When gestures stop, the robot holds its last posture for ``rest_hold_time`` and then blends to
   the rest pose over ``rest_blend_time``.
 - A ``cancel`` event on ``speech/utterance`` (a canceled ``say`` goal) stops that utterance's
@@ -31,17 +38,18 @@ from gesture_core import contracts as c
 from gesture_core.errors import ConfigError
 from gesture_core.node_settings import RETARGET_CONFIG_KEYS, RetargetFileSettings, RetargetSettings
 from gesture_core.retarget.config import RetargetConfig, default_config_path, load_config
-from gesture_core.retarget.motion import MotionPlanner
-from rclpy.node import Node
+from gesture_core.retarget.motion import MotionPlanner, split_sequence
 from trajectory_msgs.msg import JointTrajectoryPoint
 
-from .ros_io import NodeSettings, guarded, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, msg_class, run_node
 
-#: Period of the timer that watches for the end of the gestures (s).
+#: Period of the timer that watches for the end of the gestures and plans the pieces due (s).
 WATCH_PERIOD_S = 0.05
+#: A piece of a gesture is planned once its first frame is due within this many seconds.
+PLAN_AHEAD_S = 2.0
 
 
-class RetargetNode(Node):
+class RetargetNode(GestureNode):
     def __init__(self) -> None:
         super().__init__("retarget")
         path = NodeSettings(self, RetargetFileSettings).value.config_file or default_config_path()
@@ -53,15 +61,18 @@ class RetargetNode(Node):
         self._Trajectory = msg_class(c.JOINT_TRAJECTORY)
         self._pub = self.create_publisher(self._Trajectory, c.JOINT_TRAJECTORY.name, c.JOINT_TRAJECTORY.depth)
         topic = c.HUMAN_POSE
-        self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_pose), topic.depth)
+        self.create_subscription(msg_class(topic), topic.name, self._on_pose, topic.depth)
         topic = c.UTTERANCE
-        self.create_subscription(msg_class(topic), topic.name, guarded(self, topic.name)(self._on_event), topic.depth)
+        self.create_subscription(msg_class(topic), topic.name, self._on_event, topic.depth)
         self._moving: str | None = None  # utterance id of the last gesture commanded
         self._canceled: deque[str] = deque(maxlen=64)
+        self._pending: deque[c.GestureSequence] = deque()  # pieces of one utterance not yet planned
+        took = self._planner.warm_up()
         self._listeners = 0  # subscribers of joint_trajectory at the last watch
         self.create_timer(WATCH_PERIOD_S, self._watch)
         self.get_logger().info(
-            f"retargeting onto {self._planner.robot.name} ({len(self._planner.joint_names)} joints) with {path}"
+            f"retargeting onto {self._planner.robot.name} ({len(self._planner.joint_names)} joints) with {path}; "
+            f"a 2 s gesture plans in {took:.2f} s"
         )
 
     # -- parameters -------------------------------------------------------------------------------
@@ -94,27 +105,50 @@ class RetargetNode(Node):
         self._pub.publish(c.encode_joint_trajectory(self._Trajectory(), cmd, JointTrajectoryPoint))
 
     def _on_pose(self, msg: object) -> None:
-        seq = c.decode_human_pose(msg)
+        seq = c.decode_human_pose(msg, self._now_ns())
         if seq.utterance_id in self._canceled:
             self.get_logger().info(f"{seq.utterance_id}: canceled; its gestures (frame {seq.first_frame} on) dropped")
             return
+        self._drop_pending(f"{seq.utterance_id} takes over", keep=seq.utterance_id)
+        self._pending.extend(split_sequence(seq))
+        self._plan_due()
+
+    def _drop_pending(self, why: str, keep: str | None = None) -> None:
+        """Forget the pieces not yet planned (unless they belong to utterance ``keep``)."""
+        if self._pending and self._pending[0].utterance_id != keep:
+            frames = sum(len(p.poses) for p in self._pending)
+            self.get_logger().info(f"{self._pending[0].utterance_id}: {frames} frames not yet planned dropped: {why}")
+            self._pending.clear()
+
+    def _plan_due(self) -> None:
+        """Plan the next piece if its first frame is due within PLAN_AHEAD_S (one piece per call)."""
+        if not self._pending:
+            return
+        piece = self._pending[0]
+        now = self._now_ns()
+        first_ns = piece.start_ns + round(piece.first_frame * c.NS_PER_S / c.GESTURE_FPS)
+        if first_ns - now > PLAN_AHEAD_S * c.NS_PER_S:
+            return
+        self._pending.popleft()
         began = time.perf_counter()
-        cmd = self._planner.plan_gesture(seq, self._now_ns())
+        cmd = self._planner.plan_gesture(piece, now, self._planner.timing.estimate(len(piece.poses)))
         if cmd is None:
             return
         self._publish(cmd)
-        self._moving = seq.utterance_id
+        self._moving = piece.utterance_id
         self.get_logger().info(
-            f"{seq.utterance_id}: frames {seq.first_frame}-{seq.first_frame + len(seq.poses) - 1} -> "
-            f"{len(cmd.times)} points over {cmd.times[-1]:.2f} s "
+            f"{piece.utterance_id}: frames {piece.first_frame}-{piece.first_frame + len(piece.poses) - 1} -> "
+            f"{len(cmd.times)} points over {cmd.times[-1]:.2f} s from {(cmd.stamp_ns - now) / c.NS_PER_S:+.2f} s "
             f"(planned in {1000 * (time.perf_counter() - began):.0f} ms)"
         )
 
     def _on_event(self, msg: object) -> None:
-        ev = c.decode_utterance(msg)
+        ev = c.decode_utterance(msg, self._now_ns())
         if ev.event != "cancel":
             return
         self._canceled.append(ev.utterance_id)
+        if self._pending and self._pending[0].utterance_id == ev.utterance_id:
+            self._drop_pending("canceled")
         now = self._now_ns()
         end = self._planner.end_ns
         if self._moving == ev.utterance_id and end is not None and (now < end or not self._planner.resting()):
@@ -123,8 +157,9 @@ class RetargetNode(Node):
             self.get_logger().info(f"{ev.utterance_id}: canceled; returning to the rest pose now")
 
     def _watch(self) -> None:
-        """Rest command for a controller that starts listening while the robot is idle (at
-        start-up: once); back to rest when the gestures stop."""
+        """Plan the piece that is due; rest command for a controller that starts listening while the
+        robot is idle (at start-up: once); back to rest when the gestures stop."""
+        self._plan_due()
         now = self._now_ns()
         end = self._planner.end_ns
         idle = self._planner.resting() and (end is None or now >= end)

@@ -1,26 +1,35 @@
 """What every node of the stack shares at its ROS edge: message classes, parameters, guarded callbacks.
 
 - :func:`msg_class` turns a contract's ``pkg/msg/Name`` into the message class.
+- :class:`GestureNode` is the base class of every node: **no callback can end the process**. Every
+  subscription, timer and service callback it creates is guarded (:func:`guard`): an exception
+  is logged with its reason and the input dropped, and the node lives on. A parameter change of an
+  undeclared name or of the wrong type is refused with a readable reason (an integer given for a
+  double is taken as that number).
 - :class:`NodeSettings` declares a node's settings dataclass (``gesture_core.node_settings``) as
   parameters with descriptors (description, range, allowed values), refuses bad changes with a
-  reason and swaps the validated instance atomically; rclpy itself enforces the numeric ranges.
-- :func:`guarded` wraps a subscription callback: a :class:`~gesture_core.errors.GestureError`
-  (a message that breaks its contract, say) is logged with the topic and dropped; the node lives on.
+  reason in the validating callback and swaps the validated instance atomically; rclpy itself
+  enforces the numeric ranges.
+- Repeated problems are not logged again and again: :class:`ErrorLog` logs a problem the first
+  time and then at most once per :data:`REPEAT_S`, with the count of the repeats held back.
 - :func:`run_node` is every node's ``main()``: it owns SIGINT and SIGTERM (see there), so a node
   stops within :data:`STOP_GRACE_S` of either, at any moment, with exit status 0.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from typing import Any, Callable, Generic, TypeVar
 
 from gesture_core.contracts import Topic
@@ -31,6 +40,7 @@ import rclpy
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 
 S = TypeVar("S", bound=Settings)
@@ -84,7 +94,16 @@ class NodeSettings(Generic[S]):
         return {ch.name[n:]: ch.value for ch in changes if ch.name.startswith(self._prefix) and ch.name[n:] in self._items}
 
     def _validate(self, changes: list) -> SetParametersResult:
+        try:
+            return self._validated(changes)
+        except Exception as exc:  # a bug in a check refuses the change; it must not end the node
+            self._node.get_logger().error(f"parameter check failed:\n{traceback.format_exc()}")
+            return self._refuse(f"internal error {type(exc).__name__}: {exc}")
+
+    def _validated(self, changes: list) -> SetParametersResult:
         mine = self._mine(changes)
+        if not mine:  # another settings object's parameters (a backend's, say)
+            return SetParametersResult(successful=True)
         static = [name for name in mine if not self._items[name].spec.dynamic and mine[name] != getattr(self.value, name)]
         if static:
             return self._refuse(f"{', '.join(self._prefix + n for n in static)}: read at start-up only")
@@ -100,11 +119,13 @@ class NodeSettings(Generic[S]):
         return SetParametersResult(successful=False, reason=reason)
 
     def _apply(self, changes: list) -> None:
+        """Swap in the accepted values; ``on_change`` must not fail (whatever can fail belongs in
+        ``check``, which runs before the change is accepted), but if it does, it is logged."""
         mine = self._mine(changes)
         if mine:
             self.value = self.value.replace(**mine)
             if self._on_change is not None:
-                self._on_change(self.value, set(mine))
+                guard(self._node, self._on_change, f"the change of {sorted(mine)}")(self.value, set(mine))
 
 
 def descriptor(item: Item) -> ParameterDescriptor:
@@ -126,20 +147,81 @@ def descriptor(item: Item) -> ParameterDescriptor:
     return d
 
 
+#: A problem already logged is logged again at most once per this many seconds (with a count).
+REPEAT_S = 10.0
+#: Distinct problems an :class:`ErrorLog` remembers (the oldest is forgotten first).
+ERROR_KINDS = 256
+
+
+class ErrorLog:
+    """Error and warning lines of one node, each kind of problem logged the first time and then at most once per
+    ``repeat_s`` with the number of repeats held back. Two lines are the same kind when they differ
+    only in their numbers (``chunk at sample 1600`` and ``chunk at sample 3200``)."""
+
+    def __init__(self, logger: Any, repeat_s: float = REPEAT_S):
+        self._logger, self._repeat_s = logger, repeat_s
+        self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()  # kind -> (last logged, held back)
+
+    def error(self, text: str) -> None:
+        if (line := self._due(text)) is not None:
+            self._logger.error(line)
+
+    def warning(self, text: str) -> None:
+        # (a separate call site: rclpy's logger refuses two severities from one line of code)
+        if (line := self._due(text)) is not None:
+            self._logger.warning(line)
+
+    def _due(self, text: str) -> str | None:
+        """The line to log for ``text`` now (with the count of repeats held back), or None."""
+        kind = re.sub(r"\d+(\.\d+)?", "#", text)
+        now = time.monotonic()
+        last, held = self._seen.pop(kind, (-float("inf"), 0))
+        while len(self._seen) >= ERROR_KINDS:
+            self._seen.popitem(last=False)
+        if now - last < self._repeat_s:
+            self._seen[kind] = (last, held + 1)
+            return None
+        self._seen[kind] = (now, 0)
+        return text + (f" ({held} more like it in the last {now - last:.0f} s)" if held else "")
+
+
+def error_log(node: Node) -> ErrorLog:
+    """The :class:`ErrorLog` of ``node`` (made on first use)."""
+    log = getattr(node, "_gesture_error_log", None)
+    if log is None:
+        log = ErrorLog(node.get_logger())
+        node._gesture_error_log = log  # type: ignore[attr-defined]
+    return log
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guard(node: Node, fn: F, what: str, fallback: Callable[..., Any] | None = None) -> F:
+    """``fn`` that cannot raise: a :class:`GestureError` (bad input) is logged with its reason, any
+    other exception (a bug) with its traceback, through the node's :class:`ErrorLog`; the call then
+    returns ``fallback(*args)`` (None without one). ``what`` names the work (``a message on
+    speech/audio``, ``timer _tick``). ``functools.wraps`` keeps ``fn``'s signature, which rclpy
+    inspects (a timer callback taking ``TimerInfo``)."""
+
+    @functools.wraps(fn)
+    def guarded_call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GestureError as exc:
+            error_log(node).error(f"dropped {what}: {exc}")
+        except Exception as exc:  # a bug must not take the robot's node down with it
+            error_log(node).error(f"dropped {what}, internal error {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        return fallback(*args, **kwargs) if fallback is not None else None
+
+    return guarded_call  # type: ignore[return-value]
+
+
 def guarded(node: Node, topic: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
-    """Decorator for subscription callbacks: log and drop messages that raise a GestureError."""
+    """Decorator for subscription callbacks: log and drop messages that raise (see :func:`guard`)."""
 
     def wrap(fn: Callable[[Any], None]) -> Callable[[Any], None]:
-        @functools.wraps(fn)
-        def callback(msg: Any) -> None:
-            try:
-                fn(msg)
-            except GestureError as exc:
-                node.get_logger().error(f"dropped a message on {topic}: {exc}")
-            except Exception:  # a bug must not take the robot's node down with it
-                node.get_logger().error(f"dropped a message on {topic}, internal error:\n{traceback.format_exc()}")
-
-        return callback
+        return guard(node, fn, f"a message on {topic}")
 
     return wrap
 
@@ -204,6 +286,79 @@ def _exit_now(status: int) -> None:
         except (OSError, ValueError):
             pass
     os._exit(status)
+
+
+#: How a parameter type is named in a refusal.
+_TYPE_WORDS = {
+    Parameter.Type.NOT_SET: "no value",
+    Parameter.Type.BOOL: "a bool (true/false)",
+    Parameter.Type.INTEGER: "an integer",
+    Parameter.Type.DOUBLE: "a number (double)",
+    Parameter.Type.STRING: "a string",
+    Parameter.Type.BYTE_ARRAY: "a byte array",
+    Parameter.Type.BOOL_ARRAY: "a list of bools",
+    Parameter.Type.INTEGER_ARRAY: "a list of integers",
+    Parameter.Type.DOUBLE_ARRAY: "a list of numbers",
+    Parameter.Type.STRING_ARRAY: "a list of strings",
+}
+
+
+class GestureNode(Node):
+    """Base class of every node of the stack: no callback can end the process.
+
+    Subscriptions, timers and services made with ``create_*`` get guarded callbacks (:func:`guard`);
+    a parameter change naming an undeclared parameter or giving a value of the wrong type is
+    refused with a readable reason (rclpy's own says ``expected '3' got '4'``); an integer given
+    for a double parameter is taken as that number (``ros2 param set /retarget speed_scale 1``).
+    """
+
+    def create_subscription(self, msg_type: Any, topic: str, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return super().create_subscription(msg_type, topic, guard(self, callback, f"a message on {topic}"), *args, **kwargs)
+
+    def create_timer(self, timer_period_sec: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        what = f"timer {getattr(callback, '__qualname__', callback)!s}"
+        return super().create_timer(timer_period_sec, guard(self, callback, what), *args, **kwargs)
+
+    def create_service(self, srv_type: Any, srv_name: str, callback: Callable[..., Any], **kwargs: Any) -> Any:
+        # a failed call answers with the (default) response it was given
+        return super().create_service(
+            srv_type, srv_name, guard(self, callback, f"a request on {srv_name}", lambda _req, resp: resp), **kwargs
+        )
+
+    def set_parameters(self, parameter_list: list[Parameter]) -> list[SetParametersResult]:
+        return [self.set_parameters_atomically([p]) for p in parameter_list]
+
+    def set_parameters_atomically(self, parameter_list: list[Parameter]) -> SetParametersResult:
+        checked, problem = self._readable_check(parameter_list)
+        if problem is not None:
+            self.get_logger().warning(f"rejected parameter change: {problem}")
+            return SetParametersResult(successful=False, reason=problem)
+        return super().set_parameters_atomically(checked)
+
+    def _readable_check(self, parameter_list: list[Parameter]) -> tuple[list[Parameter], str | None]:
+        """The parameters to set (integers for doubles made doubles), or why they are refused."""
+        checked = []
+        for p in parameter_list:
+            if not self.has_parameter(p.name):
+                names = self.list_parameters([], 0).names
+                near = difflib.get_close_matches(p.name, names, n=3)
+                hint = f" (did you mean {', '.join(near)}?)" if near else " (`ros2 param list` shows them)"
+                return [], f"node {self.get_name()} has no parameter {_short(p.name)}{hint}"
+            want = Parameter.Type(self.describe_parameter(p.name).type)
+            if p.type_ == Parameter.Type.NOT_SET:
+                return [], f"{p.name} cannot be unset: it must be {_TYPE_WORDS[want]}"
+            if p.type_ != want:
+                if (p.type_, want) != (Parameter.Type.INTEGER, Parameter.Type.DOUBLE):
+                    return [], f"{p.name} must be {_TYPE_WORDS[want]}, got {_TYPE_WORDS[p.type_]} {_short(p.value)}"
+                p = Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
+            checked.append(p)
+        return checked, None
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to its first ``limit`` characters and an ellipsis when longer."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def run_node(node_factory: Callable[[], Node], args: list[str] | None = None) -> int:

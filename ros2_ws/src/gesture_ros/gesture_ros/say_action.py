@@ -23,7 +23,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.node import Node
 from rclpy.task import Future
 
-from .ros_io import guarded, msg_class
+from .ros_io import guard, msg_class
 
 
 @dataclass
@@ -56,13 +56,11 @@ class SayActionServer:
             self._Action,
             c.SAY_ACTION.name,
             execute_callback=self._execute,
-            goal_callback=self._accept,
+            goal_callback=guard(node, self._accept, "a say goal", lambda _goal: GoalResponse.REJECT),
             cancel_callback=lambda _handle: CancelResponse.ACCEPT,
         )
         for topic, handler in ((c.HUMAN_POSE, self._on_pose), (c.JOINT_TRAJECTORY, self._on_trajectory)):
-            node.create_subscription(
-                msg_class(topic), topic.name, guarded(node, topic.name)(handler), topic.depth
-            )
+            node.create_subscription(msg_class(topic), topic.name, handler, topic.depth)
 
     def _accept(self, goal: object) -> GoalResponse:
         try:
@@ -75,8 +73,9 @@ class SayActionServer:
     async def _execute(self, handle: object) -> object:
         try:
             utt = self._speak(c.decode_say_goal(handle.request))
-        except GestureError as exc:
-            self._node.get_logger().error(f"say goal aborted: {exc}")
+        except Exception as exc:  # GestureError: a voice or rate it cannot use; anything else: a bug
+            why = str(exc) if isinstance(exc, GestureError) else f"internal error {type(exc).__name__}: {exc}"
+            self._node.get_logger().error(f"say goal aborted: {why}")
             handle.abort()
             return self._Action.Result()
         goal = _Goal(handle, SayProgress(utt.utterance_id, list(utt.words or []), utt.audio.size), Future())

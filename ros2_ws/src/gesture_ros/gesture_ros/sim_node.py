@@ -32,7 +32,6 @@ import time
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must be set before mujoco loads
 
-from rclpy.node import Node  # noqa: E402
 
 from gesture_core import contracts as c  # noqa: E402
 from gesture_core.node_settings import SimSettings  # noqa: E402
@@ -40,7 +39,7 @@ from gesture_core.retarget.config import default_config_path, load_config  # noq
 from gesture_core.sim import Renderer, Simulator  # noqa: E402
 from gesture_core.sim.clock import Pacer, SimClock  # noqa: E402
 
-from .ros_io import NodeSettings, guarded, msg_class, run_node  # noqa: E402
+from .ros_io import GestureNode, NodeSettings, guarded, msg_class, run_node  # noqa: E402
 
 #: Shortest wall period of the simulation timer (s).
 MIN_TICK_S = 0.002
@@ -48,7 +47,7 @@ MIN_TICK_S = 0.002
 LATE_S = 0.02
 
 
-class SimNode(Node):
+class SimNode(GestureNode):
     def __init__(self) -> None:
         super().__init__("mujoco_sim")
         self._s = NodeSettings(self, SimSettings, on_change=self._on_settings)

@@ -30,7 +30,6 @@ import sys
 import time
 
 import numpy as np
-from rclpy.node import Node
 
 from gesture_core import contracts as c
 from gesture_core.errors import ConfigError, SpeechError
@@ -47,14 +46,14 @@ from gesture_core.speech.schedule import (
 from gesture_core.node_settings import SpeechSourceSettings
 from gesture_core.speech.tts import EspeakTTS
 
-from .ros_io import NodeSettings, guarded, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, msg_class, run_node
 from .say_action import SayActionServer
 
 #: Period of the timer that publishes what is due (s).
 TICK_S = 0.02
 
 
-class SpeechSourceNode(Node):
+class SpeechSourceNode(GestureNode):
     """Publishes utterances from espeak-ng, audio files or the microphone (see the module docstring)."""
 
     def __init__(self) -> None:
@@ -86,15 +85,11 @@ class SpeechSourceNode(Node):
             problem = self._voice_problem(self._s.value.voice)
             if problem:
                 raise ConfigError(problem)
-            self.create_subscription(
-                msg_class(c.SAY), c.SAY.name, guarded(self, c.SAY.name)(self._on_say), c.SAY.depth
-            )
+            self.create_subscription(msg_class(c.SAY), c.SAY.name, self._on_say, c.SAY.depth)
             self._say = SayActionServer(self, self._speak, self._cancel, self._now_ns)
         elif mode == "file":
             topic = c.PLAY_FILE
-            self.create_subscription(
-                msg_class(topic), topic.name, guarded(self, topic.name)(self._on_play_file), topic.depth
-            )
+            self.create_subscription(msg_class(topic), topic.name, self._on_play_file, topic.depth)
             if self._s.value.file_path:
                 self._load_startup_file(self._s.value.file_path)
         else:
