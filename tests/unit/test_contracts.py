@@ -102,7 +102,7 @@ def test_gesture_sequence_strokes_are_validated():
     assert seq.strokes == ((0.2, "beat"), (0.5, "wave"))
     for strokes, reason in (
         ([(0.5, "beat"), (0.2, "beat")], "before the previous"),
-        ([(-0.1, "beat")], "negative"),
+        ([(-0.1, "beat")], "outside"),
         ([(0.1, "")], "label"),
         ([(float("inf"), "beat")], "finite"),
         ([(0.1,)], "pair"),
