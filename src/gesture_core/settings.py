@@ -197,3 +197,12 @@ def markdown_rows(node: str, items: Sequence[Item], notes: dict[str, str] | None
             meaning += " (" + "; ".join(extra) + ")"
         rows.append(f"| {node} | `{item.name}` | {meaning} | {_range_text(item)} | {_default_text(item)} |")
     return rows
+
+
+def check_non_negative(instance: Any, section: str) -> None:
+    """Raise :class:`ConfigError` naming ``section.field`` unless every field of the dataclass
+    ``instance`` is a finite number >= 0 (the plain numeric configs of the generators)."""
+    for f in dataclasses.fields(instance):
+        value = getattr(instance, f.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{section}.{f.name} must be a finite number >= 0, got {value!r}")

@@ -35,6 +35,7 @@ from scipy.signal import find_peaks
 
 from ..contracts import AudioFeatures, Word
 from ..errors import ConfigError
+from ..settings import check_non_negative
 
 #: English function words (lower case): words that rarely carry a beat, for word timings without
 #: stress (ASR, aligners). The robot's own speech needs no list: espeak-ng leaves them unstressed.
@@ -70,9 +71,7 @@ class CueConfig:
     peak_prominence: float = 0.08
 
     def __post_init__(self) -> None:
-        for name, value in vars(self).items():
-            if not np.isfinite(value) or value < 0:
-                raise ConfigError(f"cues.{name} must be a finite number >= 0, got {value!r}")
+        check_non_negative(self, "cues")
         if self.function_weight > 1:
             raise ConfigError(f"cues.function_weight must be in [0, 1], got {self.function_weight}")
         for name in ("energy_db", "baseline_s", "pitch_semitones", "onset_floor"):

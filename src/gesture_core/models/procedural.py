@@ -44,7 +44,7 @@ speaker's handedness (the same seed and input always give the same output); ``sp
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import convolve1d
@@ -52,6 +52,7 @@ from scipy.ndimage import convolve1d
 from .. import skeleton
 from ..contracts import GESTURE_FPS, AudioFeatures
 from ..errors import ConfigError, ContractError
+from ..settings import check_non_negative
 from ..features import extract_features
 from ..generation.base import SpeechInput, Style
 from ..generation.windows import blend_overlap
@@ -111,10 +112,7 @@ class ProceduralConfig:
     sway_rad: float = 0.015
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not np.isfinite(value) or value < 0:
-                raise ConfigError(f"procedural.{f.name} must be a finite number >= 0, got {value!r}")
+        check_non_negative(self, "procedural")
         for name in ("ramp_s", "energy_smooth_s", "drift_s"):
             if getattr(self, name) < 1.0 / GESTURE_FPS:
                 raise ConfigError(f"procedural.{name} must be at least one frame (1/{GESTURE_FPS:g} s)")
