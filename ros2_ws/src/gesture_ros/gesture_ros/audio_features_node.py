@@ -26,7 +26,7 @@ from gesture_core.node_settings import AudioFeaturesSettings
 from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
 from rclpy.node import Node
 
-from .ros_io import NodeSettings, msg_class, run_node
+from .ros_io import NodeSettings, msg_class, publisher_qos, run_node
 from .utterance_input import UtteranceInput
 
 @dataclass
@@ -44,7 +44,7 @@ class AudioFeaturesNode(Node):
         # the settings are a FeatureConfig (plus window_s and the input limits), validated as a whole
         self._s = NodeSettings(self, AudioFeaturesSettings)
         self._Features = msg_class(c.FEATURES)
-        self._pub = self.create_publisher(self._Features, c.FEATURES.name, c.FEATURES.depth)
+        self._pub = self.create_publisher(self._Features, c.FEATURES.name, publisher_qos(c.FEATURES))
         # librosa compiles its numba kernels on first use (seconds): do it now, not on the first utterance.
         extract_features(np.zeros(c.AUDIO_SAMPLE_RATE, np.float32), "warm-up", self._s.value)
         self._input = UtteranceInput(

@@ -65,7 +65,7 @@ from gesture_core.node_settings import DEFAULT_BACKEND, GeneratorSettings
 from gesture_core.settings import Settings, specs
 from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
 
-from .ros_io import NodeSettings, guarded, msg_class, run_node
+from .ros_io import NodeSettings, guarded, msg_class, publisher_qos, run_node
 from .utterance_input import UtteranceInput
 
 T = TypeVar("T")
@@ -109,7 +109,7 @@ class GeneratorNode(Node):
         self._done: deque[str] = deque(maxlen=256)
 
         self._Sequence = msg_class(c.HUMAN_POSE)
-        self._pub = self.create_publisher(self._Sequence, c.HUMAN_POSE.name, c.HUMAN_POSE.depth)
+        self._pub = self.create_publisher(self._Sequence, c.HUMAN_POSE.name, publisher_qos(c.HUMAN_POSE))
         self._input = UtteranceInput(
             self, self._on_start, self._on_audio, self._on_end, self._on_cancel,
             max_open=self._s.value.max_open_utterances, max_seconds=self._s.value.max_utterance_s,

@@ -6,6 +6,9 @@
   reason and swaps the validated instance atomically; rclpy itself enforces the numeric ranges.
 - :func:`guarded` wraps a subscription callback: a :class:`~gesture_core.errors.GestureError`
   (a message that breaks its contract, say) is logged with the topic and dropped; the node lives on.
+- :func:`publisher_qos` is the QoS a publisher of a contract topic offers (durability and
+  liveliness as the contract says); :func:`watch_publishers` tells a node when a publisher of a
+  topic it depends on dies or leaves (the retargeter's and the simulator's safe stops).
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from gesture_core.errors import ConfigError, GestureError
 from gesture_core.settings import Item, Settings, specs
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 import rclpy
+from rclpy.duration import Duration
+from rclpy.event_handler import QoSLivelinessChangedInfo, SubscriptionEventCallbacks
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, LivelinessPolicy, QoSProfile, ReliabilityPolicy
 
 S = TypeVar("S", bound=Settings)
 
@@ -116,6 +122,45 @@ def descriptor(item: Item) -> ParameterDescriptor:
         else:
             d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
     return d
+
+
+def publisher_qos(topic: Topic) -> QoSProfile:
+    """What a publisher of ``topic`` offers: reliable, the contract's depth, transient local if the
+    topic is ``durable``, automatic liveliness with the contract's lease if it has one. Every
+    subscriber that asks for the defaults (reliable, volatile, no lease) is served."""
+    qos = QoSProfile(depth=topic.depth, reliability=ReliabilityPolicy.RELIABLE)
+    if topic.durable:
+        qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
+    if topic.lease_s is not None:
+        qos.liveliness = LivelinessPolicy.AUTOMATIC
+        qos.liveliness_lease_duration = Duration(seconds=topic.lease_s)
+    return qos
+
+
+def watch_publishers(node: Node, topic: Topic, on_gone: Callable[[str], None]) -> Any:
+    """Call ``on_gone(why)`` whenever a publisher of ``topic`` (one that offers the contract's
+    liveliness lease, as the graph's nodes do) stops: its process died or froze (no liveliness
+    within the lease) or it left the graph. Returns the watching subscription, which receives the
+    topic's messages too (raw, dropped unread); publishers without the lease (a test, the CLI)
+    are not watched."""
+    if topic.lease_s is None:
+        raise ValueError(f"{topic.name} has no liveliness contract to watch")
+    qos = QoSProfile(
+        depth=1,
+        reliability=ReliabilityPolicy.BEST_EFFORT,
+        liveliness=LivelinessPolicy.AUTOMATIC,
+        liveliness_lease_duration=Duration(seconds=topic.lease_s),
+    )
+
+    def changed(info: QoSLivelinessChangedInfo) -> None:
+        if info.alive_count_change < 0:
+            why = "stopped responding (killed or frozen)" if info.not_alive_count_change > 0 else "left"
+            on_gone(f"a publisher of {topic.name} {why}")
+
+    events = SubscriptionEventCallbacks(liveliness=changed, incompatible_qos=lambda _info: None)
+    return node.create_subscription(
+        msg_class(topic), topic.name, lambda _data: None, qos, raw=True, event_callbacks=events
+    )
 
 
 def guarded(node: Node, topic: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
