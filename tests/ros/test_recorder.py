@@ -69,6 +69,37 @@ def test_recording_round_trip_of_every_project_message(tmp_path):
             assert back == value
 
 
+KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from rclpy.serialization import serialize_message
+from std_msgs.msg import String
+from gesture_core.recording import McapRecorder, MessageDefinitions
+
+rec = McapRecorder(Path(sys.argv[1]), MessageDefinitions([Path(sys.prefix) / "share"]), chunk_size=1 << 30)
+rec.add_topic("/speech/say", "std_msgs/msg/String")
+for i in range(int(sys.argv[2])):
+    rec.write("/speech/say", serialize_message(String(data=f"flushed {i}")), i)
+rec.flush()
+for i in range(5):
+    rec.write("/speech/say", serialize_message(String(data=f"in the open chunk {i}")), 1000 + i)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_writer_leaves_a_recording_readable_up_to_its_last_flush(tmp_path, caplog):
+    """SIGKILL after a flush: no summary, no footer, an unfinished chunk; read_messages recovers
+    every flushed message (as a stream, logged) and nothing else."""
+    import subprocess
+
+    path = tmp_path / "killed.mcap"
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(path), "300"], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    got = [(topic, t, m.data) for topic, t, m in read_messages(path)]
+    assert got == [("/speech/say", i, f"flushed {i}") for i in range(300)]
+    assert "has no complete summary" in caplog.text
+
+
 @pytest.mark.ros
 def test_recorder_node_records_every_topic_and_closes_on_sigint(ros, tmp_path):
     rec = ros.start("gesture_ros.recorder_node", {"output_dir": str(tmp_path)})
@@ -81,3 +112,24 @@ def test_recorder_node_records_every_topic_and_closes_on_sigint(ros, tmp_path):
     assert rec.stop() == 0, rec.log()
     said = [m.data for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/speech/say"]
     assert said == [f"sentence {i}" for i in range(5)]
+
+
+@pytest.mark.ros
+def test_a_killed_recorder_keeps_the_utterance_start_published_before_it_subscribed(ros, tmp_path):
+    """The start event is published (by a durable publisher, as the speech source's) before the
+    recorder exists; the recorder gets it anyway, and after a SIGKILL its file still holds it."""
+    import signal
+
+    from gesture_ros.ros_io import publisher_qos
+
+    events = ros.node.create_publisher(gm.UtteranceEvent, c.UTTERANCE.name, publisher_qos(c.UTTERANCE))
+    start = c.UtteranceEvent("u-before", "start", 7 * c.NS_PER_S, "tts", "hello")
+    events.publish(c.encode_utterance(gm.UtteranceEvent(), start))
+    rec = ros.start("gesture_ros.recorder_node", {"output_dir": str(tmp_path)})
+    ros.spin_until(lambda: "recording /speech/utterance" in rec.log(), 30.0, "the recorder's subscription")
+    ros.wait_for_subscribers(events, timeout=30)
+    ros.spin_for(2.5)  # two flushes
+    rec.proc.send_signal(signal.SIGKILL)
+    rec.proc.wait()
+    got = [c.decode_utterance(m) for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/speech/utterance"]
+    assert got == [start]
