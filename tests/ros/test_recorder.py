@@ -133,3 +133,33 @@ def test_a_killed_recorder_keeps_the_utterance_start_published_before_it_subscri
     rec.proc.wait()
     got = [c.decode_utterance(m) for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/speech/utterance"]
     assert got == [start]
+
+
+def test_outputs_skip_an_absurd_start_time_and_stream_the_frames(tmp_path, caplog):
+    """A start event with start_ns=0 (recorded at t=10^4 s) is skipped with a warning instead of
+    stretching the outputs over 10^4 s (56 years on a real clock); the video covers the real
+    utterance with one frame per video frame, streamed from the recording."""
+    from imageio_ffmpeg import count_frames_and_secs
+    from sensor_msgs.msg import Image
+
+    from gesture_core.outputs import load_timeline, outputs_from_recording
+
+    t0 = 10_000 * c.NS_PER_S
+    with McapRecorder(tmp_path / "r.mcap", MessageDefinitions(SHARE)) as rec:
+        for topic in (c.UTTERANCE, c.AUDIO, c.SIM_IMAGE):
+            rec.add_topic("/" + topic.name, topic.msg_type)
+        for ev in (c.UtteranceEvent("absurd", "start", 0, "tts"), c.UtteranceEvent("real", "start", t0, "tts")):
+            rec.write("/speech/utterance", serialize_message(c.encode_utterance(gm.UtteranceEvent(), ev)), t0)
+        audio = (0.1 * np.sin(np.arange(c.AUDIO_SAMPLE_RATE) / 10)).astype(np.float32)
+        chunk = c.AudioChunk("real", t0, audio, 0)
+        rec.write("/speech/audio", serialize_message(c.encode_audio(gm.AudioChunk(), chunk)), t0)
+        for k in range(10):  # 5 fps over 2 s
+            img = Image(height=48, width=64, encoding="rgb8", step=3 * 64, data=bytes([20 * k]) * (48 * 64 * 3))
+            img.header.stamp.sec, img.header.stamp.nanosec = divmod(t0 + k * c.NS_PER_S // 5, c.NS_PER_S)
+            rec.write("/sim/image", serialize_message(img), t0 + k * c.NS_PER_S // 5)
+    tl = load_timeline(tmp_path / "r.mcap")
+    assert list(tl.utterances) == ["real"] and "skipping utterance absurd" in caplog.text
+    assert len(tl.frame_stamps) == 10  # stamps only: the images stay in the file
+    out = outputs_from_recording(tmp_path / "r.mcap", tmp_path, fps=10.0)
+    frames, secs = count_frames_and_secs(str(out["video"]))
+    assert frames == 14 and out["timeline"].stat().st_size > 0  # 1 s of speech + 0.4 s tail at 10 fps
