@@ -1,7 +1,9 @@
-"""Fault cases of issue 16 at the sim node, over real DDS: whatever is sent to ``joint_trajectory``
+"""Fault cases of issue 16, over real DDS. At the sim node: whatever is sent to ``joint_trajectory``
 (beyond the limits, 10^6 points, after a real-time-factor change) or whoever dies, ``joint_states``
 stay within the robot's position limits and 1.05x its velocity limits, the node lives on, and the
-next normal trajectory is followed without a jump; a killed commander leaves the robot at rest."""
+next normal trajectory is followed without a jump; a killed commander leaves the robot at rest. At
+the retargeter: a generator killed mid-gesture makes it return the robot to rest within 1 s, and
+the next utterance is gestured."""
 
 from __future__ import annotations
 
@@ -165,3 +167,52 @@ def test_the_watchdog_brings_the_robot_to_rest_when_its_commander_is_killed(ros)
     finally:
         commander.kill()
         commander.wait()
+
+
+GENERATOR = textwrap.dedent(
+    """
+    import numpy as np
+    import rclpy
+    from gesture_core import contracts as c, skeleton
+    from gesture_ros.ros_io import msg_class, publisher_qos
+
+    rclpy.init()
+    node = rclpy.create_node("gesture_generator")
+    pub = node.create_publisher(msg_class(c.HUMAN_POSE), c.HUMAN_POSE.name, publisher_qos(c.HUMAN_POSE))
+    n = 300  # 20 s: the left forearm swinging
+    poses = np.tile(skeleton.MEAN_DIR_VEC, (n, 1))
+    angle = 0.8 * np.sin(2 * np.pi * 0.7 * np.arange(n) / 15.0)
+    poses[:, 15:18] = np.stack([np.zeros(n), -np.sin(angle), np.cos(angle)], axis=1)
+    while pub.get_subscription_count() < 1:
+        rclpy.spin_once(node, timeout_sec=0.1)
+    start = node.get_clock().now().nanoseconds + c.NS_PER_S // 2
+    pub.publish(c.encode_human_pose(msg_class(c.HUMAN_POSE)(), c.GestureSequence("long", start, poses, 0)))
+    rclpy.spin(node)
+    """
+)
+
+
+def test_the_retargeter_rests_the_robot_when_its_generator_is_killed_mid_gesture(ros):
+    from test_retarget_node import CFG, Retarget, gesture, pose_msg
+
+    node = Retarget(ros)
+    rest = node.received[0].positions[0]
+    generator = subprocess.Popen([sys.executable, "-c", GENERATOR])
+    try:
+        ros.spin_until(lambda: any(r.utterance_id == "long" for r in node.received), 60.0, "the long gesture")
+        ros.spin_for(1.5)  # mid-gesture
+        generator.send_signal(signal.SIGKILL)
+        generator.wait()
+        killed = node.now_ns()
+        ros.spin_until(lambda: node.received[-1].utterance_id == "rest", 10.0, "the safe stop")
+        stop = node.received[-1]
+        assert stop.stamp_ns - killed < c.NS_PER_S  # the return to rest began within 1 s
+        assert stop.times[-1] <= CFG.rest_blend_time + 0.1  # (the limits may stretch the blend a little)
+        np.testing.assert_allclose(stop.positions[-1], rest, atol=1e-6)  # and ends at rest
+        assert "returning to the rest pose now" in node.proc.log() and node.proc.alive()
+        # the next normal utterance (a restarted generator) is gestured
+        cmd = node.answer(pose_msg("next", node.now_ns() + c.NS_PER_S, gesture(30)), "next")
+        assert cmd.times[-1] >= 29 / 15.0
+    finally:
+        generator.kill()
+        generator.wait()
