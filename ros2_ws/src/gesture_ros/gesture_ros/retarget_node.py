@@ -18,7 +18,7 @@ controller-rate resampling, joined to the commanded state).
   controller subscribes while the robot is idle.
 - **Safe stop**: when a publisher of ``gesture/human_pose`` or ``speech/utterance`` (the generator,
   the speech source) dies, freezes or leaves (its liveliness lease, ``ros_io.watch_publishers``,
-  runs out: within about 0.25 s) while the robot moves, the robot blends to rest from its commanded
+  runs out: within about 0.5 s) while the robot moves, the robot blends to rest from its commanded
   state over ``rest_blend_time`` (logged); the node lives on for the restarted upstream.
 
 Every tunable parameter is live: a change applies to the next message. Bad messages (wrong
