@@ -157,9 +157,9 @@ def main() -> int:
     for wall, sim_min, rss in samples:
         print(f"| {wall:.0f} | {sim_min:.1f} | " + " | ".join(f"{rss.get(n, float('nan')):.0f}" for n in names) + " |")
     if len(samples) >= 3:
-        first, last = samples[len(samples) // 4][2], samples[-1][2]  # after start-up (models loaded)
-        growth = {n: last.get(n, float("nan")) - first.get(n, float("nan")) for n in names}
-        print(f"\ngrowth from {samples[len(samples) // 4][0]:.0f} s wall to the end (MB): " + ", ".join(f"{n} {g:+.0f}" for n, g in growth.items()))
+        since, first = samples[len(samples) // 4][0], samples[len(samples) // 4][2]  # after start-up
+        growth = {n: samples[-1][2].get(n, float("nan")) - first.get(n, float("nan")) for n in names}
+        print(f"\ngrowth from {since:.0f} s wall to the end (MB): " + ", ".join(f"{n} {g:+.0f}" for n, g in growth.items()))
     done = [u for u in ended if u in gestured]
     missed = [u for u in ended if u not in gestured]
     print(f"\nutterances ended: {len(ended)}, gestured: {len(done)}, not gestured: {missed or 'none'}")
