@@ -67,6 +67,13 @@ SKELETON = "ted"
 NS_PER_S = 1_000_000_000
 #: ``header.frame_id`` of the ``joint_trajectory`` commands that return the robot to rest.
 REST_ID = "rest"
+#: Most points a ``joint_trajectory`` may have: 1000 s at 100 Hz, longer than the longest
+#: utterance. Larger ones are refused before they are decoded.
+MAX_TRAJECTORY_POINTS = 100_000
+#: Liveliness lease (s) that the graph's publishers of the topics with ``lease_s`` offer: a
+#: consumer learns within about this time that such a publisher's process died or froze. 0.25 s
+#: expired now and then under load on 2 shared cores (13 false alarms in a 7-minute soak).
+LIVELINESS_LEASE_S = 0.5
 
 # Bounds of every input, checked by the decoders before any work proportional to the input: a
 # message beyond them is refused with a reason (docs/topics.md, "Bounds").
@@ -84,12 +91,22 @@ MAX_BEHIND_S = MAX_UTTERANCE_S + 60.0
 
 @dataclass(frozen=True)
 class Topic:
-    """One topic contract: relative name, message type (``pkg/msg/Name``), depth and meaning."""
+    """One topic contract: relative name, message type (``pkg/msg/Name``), depth and meaning.
+
+    QoS (``gesture_ros.ros_io.publisher_qos``): reliable, history depth ``depth``; publishers of a
+    ``durable`` topic keep their last ``depth`` messages for subscribers that join later
+    (transient local; subscribers that ask for volatile get them live only, as on every other
+    topic); publishers of a topic with ``lease_s`` assert their liveliness with that lease, so
+    that consumers notice a dead publisher (``gesture_ros.ros_io.watch_publishers``).
+    Subscribers ask for reliable and volatile, which every publisher satisfies.
+    """
 
     name: str
     msg_type: str
     description: str
     depth: int = 10
+    durable: bool = False
+    lease_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,8 @@ UTTERANCE = Topic(
     "gesture_msgs/msg/UtteranceEvent",
     "Utterance start/end/cancel events: id, start time, source, text, length.",
     depth=50,
+    durable=True,
+    lease_s=LIVELINESS_LEASE_S,
 )
 AUDIO = Topic(
     "speech/audio",
@@ -125,12 +144,14 @@ WORDS = Topic(
     "gesture_msgs/msg/Words",
     "Timed words of an utterance, partial and final, from TTS or ASR.",
     depth=50,
+    lease_s=LIVELINESS_LEASE_S,
 )
 FEATURES = Topic(
     "speech/features",
     "gesture_msgs/msg/AudioFeatures",
     "Frame-wise audio features per utterance or streaming window.",
     depth=50,
+    lease_s=LIVELINESS_LEASE_S,
 )
 HUMAN_POSE = Topic(
     "gesture/human_pose",
@@ -138,6 +159,7 @@ HUMAN_POSE = Topic(
     "Human gesture poses, TED skeleton: 27 values per frame (9 unit bone directions), 15 fps, "
     "and the planned strokes.",
     depth=20,
+    lease_s=LIVELINESS_LEASE_S,
 )
 JOINT_TRAJECTORY = Topic(
     "joint_trajectory",
@@ -145,6 +167,7 @@ JOINT_TRAJECTORY = Topic(
     "Robot joint trajectory (ros2_control joint_trajectory_controller topic interface); "
     "frame_id = utterance id, stamp = time of time_from_start 0.",
     depth=10,
+    lease_s=LIVELINESS_LEASE_S,
 )
 JOINT_STATES = Topic("joint_states", "sensor_msgs/msg/JointState", "Measured robot joint states.")
 CLOCK = Topic("/clock", "rosgraph_msgs/msg/Clock", "Simulation time.", depth=1)
@@ -931,7 +954,7 @@ def decode_joint_trajectory(msg: Any, now_ns: int | None = None) -> JointCommand
         _text(name, "joint name", MAX_JOINT_NAME_CHARS)
     if not msg.points:
         raise ContractError("joint trajectory has no points")
-    _count(msg.points, "joint trajectory points", MAX_TRAJECTORY_POINTS)
+    _count(msg.points, "joint trajectory points (send long motions in parts)", MAX_TRAJECTORY_POINTS)
     stamp = check_time_near(stamp_to_ns(msg.header.stamp), now_ns, "joint trajectory stamp")
     times, pos, vel = [], [], []
     for i, p in enumerate(msg.points):

@@ -5,11 +5,17 @@
 - :func:`plot_timeline`: one picture lining up the waveform, detected onsets and words with the
   commanded and measured joint trajectories.
 - :func:`outputs_from_recording`: both, from ``recording.mcap`` (no ROS needed).
+
+Memory does not grow with the number of rendered frames: the timeline keeps their stamps only, and
+the video streams the images from the recording to the encoder. An utterance start event whose
+time is absurd (``start_ns`` 0, a year away: more than :data:`MAX_START_SKEW_S` from when it was
+recorded) is skipped with a warning, so it cannot stretch the outputs over decades.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +27,11 @@ from .recording import read_messages
 
 log = logging.getLogger(__name__)
 
+#: An utterance start this far (s) from the time its event was recorded is not believed.
+MAX_START_SKEW_S = 600.0
+#: Longest speech span (s) the outputs cover: a day; a longer one is refused, not allocated.
+MAX_SPAN_S = 86_400.0
+
 
 @dataclass
 class Timeline:
@@ -30,7 +41,10 @@ class Timeline:
     audio: dict[str, list[c.AudioChunk]] = field(default_factory=dict)
     words: dict[str, c.WordTimings] = field(default_factory=dict)
     features: dict[str, c.AudioFeatures] = field(default_factory=dict)
-    frames: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    #: Stamps (ns) of the rendered frames (``sim/image``), in recording order; the images stay in
+    #: the recording (``source``).
+    frame_stamps: list[int] = field(default_factory=list)
+    source: Path | None = None
     commands: list[c.JointCommand] = field(default_factory=list)
     states: list[tuple[int, list[str], np.ndarray]] = field(default_factory=list)
 
@@ -42,7 +56,10 @@ class Timeline:
             spans.append((ev.start_ns, ev.start_ns + round(n * c.NS_PER_S / c.AUDIO_SAMPLE_RATE)))
         if not spans:
             raise GestureError("the recording holds no utterance")
-        return min(s for s, _ in spans), max(e for _, e in spans)
+        t0, t1 = min(s for s, _ in spans), max(e for _, e in spans)
+        if (t1 - t0) / c.NS_PER_S > MAX_SPAN_S:
+            raise GestureError(f"the utterances span {(t1 - t0) / c.NS_PER_S:.0f} s, more than {MAX_SPAN_S:.0f} s")
+        return t0, t1
 
     def waveform(self, t0_ns: int, duration_s: float) -> np.ndarray:
         """All utterances' audio placed on one 16 kHz track starting at ``t0_ns``, (N,) float32."""
@@ -58,13 +75,19 @@ class Timeline:
 
 def load_timeline(mcap_path: Path) -> Timeline:
     """Decode the topics of a recording that the outputs need (malformed messages are skipped, logged)."""
-    tl = Timeline()
-    for topic, _t, msg in read_messages(mcap_path):
+    tl = Timeline(source=Path(mcap_path))
+    for topic, log_ns, msg in read_messages(mcap_path):
         name = topic.lstrip("/")
         try:
             if name == c.UTTERANCE.name:
                 ev = c.decode_utterance(msg)
-                if ev.event == "start":
+                skew = (ev.start_ns - log_ns) / c.NS_PER_S
+                if ev.event == "start" and abs(skew) > MAX_START_SKEW_S:
+                    log.warning(
+                        "skipping utterance %s: it starts %.0f s from when its start event was recorded "
+                        "(more than %.0f s: an absurd start time)", ev.utterance_id, skew, MAX_START_SKEW_S,
+                    )  # fmt: skip
+                elif ev.event == "start":
                     tl.utterances[ev.utterance_id] = ev
             elif name == c.AUDIO.name:
                 ch = c.decode_audio(msg)
@@ -81,33 +104,45 @@ def load_timeline(mcap_path: Path) -> Timeline:
                 tl.commands.append(c.decode_joint_trajectory(msg))
             elif name == c.JOINT_STATES.name:
                 tl.states.append((c.stamp_to_ns(msg.header.stamp), list(msg.name), np.asarray(msg.position)))
-            elif name == "sim/image" and msg.encoding == "rgb8":
-                img = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width, 3)
-                tl.frames.append((c.stamp_to_ns(msg.header.stamp), img))
+            elif name == c.SIM_IMAGE.name and msg.encoding == "rgb8":
+                tl.frame_stamps.append(c.stamp_to_ns(msg.header.stamp))
         except ContractError as exc:
             log.warning("skipping a malformed %s message in %s: %s", topic, mcap_path, exc)
-    tl.frames.sort(key=lambda f: f[0])
     return tl
+
+
+def _frames(tl: Timeline) -> Iterator[tuple[int, np.ndarray]]:
+    """The rendered frames of the recording, ``(stamp ns, (H, W, 3) uint8)``, read one at a time."""
+    if tl.source is None:
+        return
+    for topic, _t, msg in read_messages(tl.source):
+        if topic.lstrip("/") == c.SIM_IMAGE.name and msg.encoding == "rgb8":
+            img = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width, 3)
+            yield c.stamp_to_ns(msg.header.stamp), img
 
 
 def write_video(tl: Timeline, path: Path, fps: float = 25.0, tail_s: float = 0.4) -> float:
     """MP4 of the rendered frames from the first utterance start to the last end + ``tail_s``.
 
-    Frame ``k`` shows the latest rendered image stamped at or before ``t0 + k / fps``; the speech
-    audio is muxed in on the same timeline. Returns the video duration in seconds.
+    Frame ``k`` shows the latest rendered image stamped at or before ``t0 + k / fps`` (the first
+    image before that); the images stream from the recording to the encoder in recording order
+    (one in memory at a time). The speech audio is muxed in on the same timeline. Returns the video
+    duration in seconds.
     """
     import imageio_ffmpeg
     import soundfile as sf
 
-    if not tl.frames:
+    if not tl.frame_stamps:
         raise GestureError("the recording holds no rendered frames (sim/image): was render on?")
     t0, t1 = tl.speech_span()
     duration = (t1 - t0) / c.NS_PER_S + tail_s
     n = max(1, int(round(duration * fps)))
-    stamps = np.array([s for s, _ in tl.frames])
+    frames = _frames(tl)
+    current = next(frames)
+    upcoming = next(frames, None)
     wav = path.with_suffix(".wav")
     sf.write(wav, tl.waveform(t0, n / fps), c.AUDIO_SAMPLE_RATE)
-    h, w = tl.frames[0][1].shape[:2]
+    h, w = current[1].shape[:2]
     writer = imageio_ffmpeg.write_frames(
         str(path), (w, h), fps=fps, audio_path=str(wav), audio_codec="aac", macro_block_size=1,
         output_params=["-shortest"], ffmpeg_log_level="error",
@@ -115,8 +150,9 @@ def write_video(tl: Timeline, path: Path, fps: float = 25.0, tail_s: float = 0.4
     writer.send(None)
     for k in range(n):
         t = t0 + round(k * c.NS_PER_S / fps)
-        i = max(0, int(np.searchsorted(stamps, t, side="right")) - 1)
-        writer.send(np.ascontiguousarray(tl.frames[i][1]))
+        while upcoming is not None and upcoming[0] <= t:
+            current, upcoming = upcoming, next(frames, None)
+        writer.send(np.ascontiguousarray(current[1]))
     writer.close()
     wav.unlink()
     return n / fps

@@ -5,12 +5,17 @@ Messages are written as the CDR bytes that went over DDS (no re-serialisation), 
 rosbag2 uses. Definitions are read from the ``share/<pkg>/msg/<Type>.msg`` files that every ROS 2
 install (including the pip wheels) ships.
 
-Reading back (:func:`read_messages`) decodes with ``mcap_ros2``, again without ROS.
+Reading back (:func:`read_messages`) decodes with ``mcap_ros2``, again without ROS. A recording
+whose writer was killed (no summary, no footer) is read as a stream up to its last complete chunk:
+:func:`read_messages` is also the recovery call; the recorder node closes a chunk every second
+(:meth:`McapRecorder.flush`), so such a file holds everything up to the last second.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +25,8 @@ from mcap.well_known import MessageEncoding, SchemaEncoding
 from mcap.writer import CompressionType, Writer
 
 from .errors import GestureError
+
+log = logging.getLogger(__name__)
 
 _PRIMITIVES = {
     "bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16",
@@ -82,8 +89,8 @@ class McapRecorder:
     """Writes serialized (CDR) ROS 2 messages to an MCAP file.
 
     Use as a context manager or call :meth:`close`; a file whose writer was killed before closing
-    still holds every finished chunk (MCAP readers recover them), so a recording interrupted by
-    Ctrl-C stays readable.
+    still holds every finished chunk (:func:`read_messages` recovers them), so call :meth:`flush`
+    periodically to bound what a kill loses.
     """
 
     def __init__(self, path: Path, definitions: MessageDefinitions, chunk_size: int = 1 << 20):
@@ -118,6 +125,12 @@ class McapRecorder:
         self._sequence += 1
         self.counts[topic] += 1
 
+    def flush(self) -> None:
+        """Close the chunk in progress and write it to the file (a killed writer loses only what
+        came after the last flush)."""
+        if not self._file.closed:
+            self._writer.flush()
+
     def close(self) -> None:
         if not self._file.closed:
             self._writer.finish()
@@ -131,11 +144,56 @@ class McapRecorder:
 
 
 def read_messages(path: Path, topics: list[str] | None = None) -> Iterator[tuple[str, int, Any]]:
-    """Yield ``(topic, log_time_ns, decoded message)`` from an MCAP file written by :class:`McapRecorder`."""
+    """Yield ``(topic, log_time_ns, decoded message)`` from an MCAP file written by :class:`McapRecorder`.
+
+    A complete file is read through its index, in log-time order. A file without its summary (the
+    writer was killed) is read as a stream, in write order, up to its last complete chunk (logged).
+    """
+    from mcap.exceptions import McapError
     from mcap.reader import make_reader
     from mcap_ros2.decoder import DecoderFactory
 
     with open(path, "rb") as f:
         reader = make_reader(f, decoder_factories=[DecoderFactory()])
-        for _schema, channel, message, decoded in reader.iter_decoded_messages(topics=topics, log_time_order=True):
+        try:
+            messages = reader.iter_decoded_messages(topics=topics, log_time_order=True)
+            first = next(messages, None)
+        except (McapError, EOFError, ValueError, struct.error) as exc:
+            log.warning("%s has no complete summary (%s: was its recorder killed?): reading it as a stream", path, exc)
+            f.seek(0)
+            yield from _stream_messages(f, topics)
+            return
+        if first is not None:
+            yield first[1].topic, first[2].log_time, first[3]
+        for _schema, channel, message, decoded in messages:
             yield channel.topic, message.log_time, decoded
+
+
+def _stream_messages(f: BinaryIO, topics: list[str] | None) -> Iterator[tuple[str, int, Any]]:
+    """The messages of an MCAP stream in write order, up to its first incomplete record."""
+    from mcap.exceptions import McapError
+    from mcap.records import Channel, Message, Schema
+    from mcap.stream_reader import StreamReader
+    from mcap_ros2.decoder import DecoderFactory
+
+    factory = DecoderFactory()
+    schemas: dict[int, Schema] = {}
+    channels: dict[int, Channel] = {}
+    decoders: dict[int, Any] = {}
+    count = 0
+    try:
+        for record in StreamReader(f, skip_magic=False, emit_chunks=False).records:
+            if isinstance(record, Schema):
+                schemas[record.id] = record
+            elif isinstance(record, Channel):
+                channels[record.id] = record
+            elif isinstance(record, Message):
+                channel = channels[record.channel_id]
+                if topics is not None and channel.topic not in topics:
+                    continue
+                if channel.id not in decoders:
+                    decoders[channel.id] = factory.decoder_for(channel.message_encoding, schemas.get(channel.schema_id))
+                count += 1
+                yield channel.topic, record.log_time, decoders[channel.id](record.data)
+    except (McapError, EOFError, ValueError, struct.error) as exc:
+        log.warning("the recording ends in an incomplete record (%s): recovered %d messages before it", exc, count)

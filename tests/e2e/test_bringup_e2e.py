@@ -23,6 +23,8 @@ import pytest
 from gesture_core import contracts as c
 from gesture_core.outputs import load_timeline
 from gesture_core.recording import read_messages
+from gesture_core.retarget.config import default_config_path, load_config, rest_positions
+from gesture_core.robot import default_urdf_path, parse_urdf
 from gesture_core.sim.trajectory import TrajectoryReference
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -173,6 +175,11 @@ def test_sigint_mid_utterance_leaves_no_process_and_readable_outputs(tmp_path):
     messages = list(read_messages(tmp_path / "recording.mcap"))
     assert any(topic.lstrip("/") == c.JOINT_TRAJECTORY.name for topic, _, _ in messages)
     assert (tmp_path / "timeline.png").is_file() and (tmp_path / "gesture.mp4").is_file()
+    # stopped mid-gesture on purpose, the robot still ends at rest (the sim is stopped last)
+    rest = rest_positions(load_config(default_config_path()), parse_urdf(default_urdf_path()))
+    [*_, (_, _, last)] = [(t, topic, m) for topic, t, m in messages if topic.lstrip("/") == c.JOINT_STATES.name]
+    off = {n: abs(q - rest[n]) for n, q in zip(last.name, last.position) if n in rest}
+    assert max(off.values()) < 0.05, off
 
 
 def _gesturing(cmd: c.JointCommand) -> float:

@@ -69,6 +69,37 @@ def test_recording_round_trip_of_every_project_message(tmp_path):
             assert back == value
 
 
+KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from rclpy.serialization import serialize_message
+from std_msgs.msg import String
+from gesture_core.recording import McapRecorder, MessageDefinitions
+
+rec = McapRecorder(Path(sys.argv[1]), MessageDefinitions([Path(sys.prefix) / "share"]), chunk_size=1 << 30)
+rec.add_topic("/speech/say", "std_msgs/msg/String")
+for i in range(int(sys.argv[2])):
+    rec.write("/speech/say", serialize_message(String(data=f"flushed {i}")), i)
+rec.flush()
+for i in range(5):
+    rec.write("/speech/say", serialize_message(String(data=f"in the open chunk {i}")), 1000 + i)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_writer_leaves_a_recording_readable_up_to_its_last_flush(tmp_path, caplog):
+    """SIGKILL after a flush: no summary, no footer, an unfinished chunk; read_messages recovers
+    every flushed message (as a stream, logged) and nothing else."""
+    import subprocess
+
+    path = tmp_path / "killed.mcap"
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(path), "300"], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    got = [(topic, t, m.data) for topic, t, m in read_messages(path)]
+    assert got == [("/speech/say", i, f"flushed {i}") for i in range(300)]
+    assert "has no complete summary" in caplog.text
+
+
 @pytest.mark.ros
 def test_recorder_node_records_every_topic_and_closes_on_sigint(ros, tmp_path):
     rec = ros.start("gesture_ros.recorder_node", {"output_dir": str(tmp_path)})
@@ -81,3 +112,54 @@ def test_recorder_node_records_every_topic_and_closes_on_sigint(ros, tmp_path):
     assert rec.stop() == 0, rec.log()
     said = [m.data for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/speech/say"]
     assert said == [f"sentence {i}" for i in range(5)]
+
+
+@pytest.mark.ros
+def test_a_killed_recorder_keeps_the_utterance_start_published_before_it_subscribed(ros, tmp_path):
+    """The start event is published (by a durable publisher, as the speech source's) before the
+    recorder exists; the recorder gets it anyway, and after a SIGKILL its file still holds it."""
+    import signal
+
+    from gesture_ros.ros_io import publisher_qos
+
+    events = ros.node.create_publisher(gm.UtteranceEvent, c.UTTERANCE.name, publisher_qos(c.UTTERANCE))
+    start = c.UtteranceEvent("u-before", "start", 7 * c.NS_PER_S, "tts", "hello")
+    events.publish(c.encode_utterance(gm.UtteranceEvent(), start))
+    rec = ros.start("gesture_ros.recorder_node", {"output_dir": str(tmp_path)})
+    ros.spin_until(lambda: "recording /speech/utterance" in rec.log(), 30.0, "the recorder's subscription")
+    ros.wait_for_subscribers(events, timeout=30)
+    ros.spin_for(2.5)  # two flushes
+    rec.proc.send_signal(signal.SIGKILL)
+    rec.proc.wait()
+    got = [c.decode_utterance(m) for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/speech/utterance"]
+    assert got == [start]
+
+
+def test_outputs_skip_an_absurd_start_time_and_stream_the_frames(tmp_path, caplog):
+    """A start event with start_ns=0 (recorded at t=10^4 s) is skipped with a warning instead of
+    stretching the outputs over 10^4 s (56 years on a real clock); the video covers the real
+    utterance with one frame per video frame, streamed from the recording."""
+    from imageio_ffmpeg import count_frames_and_secs
+    from sensor_msgs.msg import Image
+
+    from gesture_core.outputs import load_timeline, outputs_from_recording
+
+    t0 = 10_000 * c.NS_PER_S
+    with McapRecorder(tmp_path / "r.mcap", MessageDefinitions(SHARE)) as rec:
+        for topic in (c.UTTERANCE, c.AUDIO, c.SIM_IMAGE):
+            rec.add_topic("/" + topic.name, topic.msg_type)
+        for ev in (c.UtteranceEvent("absurd", "start", 0, "tts"), c.UtteranceEvent("real", "start", t0, "tts")):
+            rec.write("/speech/utterance", serialize_message(c.encode_utterance(gm.UtteranceEvent(), ev)), t0)
+        audio = (0.1 * np.sin(np.arange(c.AUDIO_SAMPLE_RATE) / 10)).astype(np.float32)
+        chunk = c.AudioChunk("real", t0, audio, 0)
+        rec.write("/speech/audio", serialize_message(c.encode_audio(gm.AudioChunk(), chunk)), t0)
+        for k in range(10):  # 5 fps over 2 s
+            img = Image(height=48, width=64, encoding="rgb8", step=3 * 64, data=bytes([20 * k]) * (48 * 64 * 3))
+            img.header.stamp.sec, img.header.stamp.nanosec = divmod(t0 + k * c.NS_PER_S // 5, c.NS_PER_S)
+            rec.write("/sim/image", serialize_message(img), t0 + k * c.NS_PER_S // 5)
+    tl = load_timeline(tmp_path / "r.mcap")
+    assert list(tl.utterances) == ["real"] and "skipping utterance absurd" in caplog.text
+    assert len(tl.frame_stamps) == 10  # stamps only: the images stay in the file
+    out = outputs_from_recording(tmp_path / "r.mcap", tmp_path, fps=10.0)
+    frames, secs = count_frames_and_secs(str(out["video"]))
+    assert frames == 14 and out["timeline"].stat().st_size > 0  # 1 s of speech + 0.4 s tail at 10 fps

@@ -120,7 +120,8 @@ def test_stepping_at_rest(sim: Simulator) -> None:
     sim.step(250)
     assert sim.time == pytest.approx(0.5)
     assert sim.advance_to(1.0) == 250 and sim.time == pytest.approx(1.0)
-    np.testing.assert_allclose(sim.positions(), 0.0, atol=1e-6)  # it holds its pose against gravity
+    np.testing.assert_allclose(sim.rest, np.clip(0.0, sim.lower + 0.01, sim.upper - 0.01))  # 0, off the limits
+    np.testing.assert_allclose(sim.positions(), sim.rest, atol=1e-6)  # it holds its pose against gravity
     assert sim.positions().shape == sim.velocities().shape == sim.efforts().shape == (len(sim.joint_names),)
 
 
@@ -129,13 +130,13 @@ def test_a_trajectory_is_executed(sim: Simulator) -> None:
     target = np.array([0.3, -0.5, -1.4, -1.0, -0.9, 1.0])
     sim.execute(command(names, [0.5, 1.0], [target / 2, target], stamp_ns=int(0.2 * NS_PER_S)))
     sim.advance_to(0.2)
-    np.testing.assert_allclose(sim.positions(), 0.0, atol=1e-3)  # nothing moves before the stamp
+    np.testing.assert_allclose(sim.positions(), sim.rest, atol=1e-3)  # nothing moves before the stamp
     sim.advance_to(0.7)
     np.testing.assert_allclose([sim.position(n) for n in names], target / 2, atol=REACH_TOLERANCE)
     sim.advance_to(2.0)
     np.testing.assert_allclose([sim.position(n) for n in names], target, atol=REACH_TOLERANCE)
     others = [n for n in sim.joint_names if n not in names]
-    np.testing.assert_allclose([sim.position(n) for n in others], 0.0, atol=REACH_TOLERANCE)
+    np.testing.assert_allclose([sim.position(n) for n in others], 0.0, atol=REACH_TOLERANCE)  # at rest
 
 
 def test_targets_beyond_the_limits_are_clipped_and_logged(

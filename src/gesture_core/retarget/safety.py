@@ -188,17 +188,36 @@ def limit_trajectory(
     n_steps = len(target) - 1 + max_tail
     for k in range(1, n_steps + 1):
         i = min(k, len(target) - 1)
-        goal_velocity = (target[i] - target[i - 1]) / dt if k < len(target) else 0.0
-        error = target[i - 1] - x if k < len(target) else target[-1] - x
-        correction = np.sign(error) * np.minimum(np.abs(error) / dt, braking_speed(np.abs(error), amax, dt))
-        v_hi = np.minimum(np.minimum(vmax, v + amax * dt), braking_speed(hi - x, amax, dt))
-        v_lo = np.maximum(np.maximum(-vmax, v - amax * dt), -braking_speed(x - lo, amax, dt))
-        v = np.minimum(np.maximum(goal_velocity + correction, v_lo), v_hi)
-        x = np.clip(x + v * dt, lo, hi)
+        before = target[i - 1] if k < len(target) else target[-1]
+        x, v = limit_step(x, v, before, target[i], dt, lo, hi, vmax, amax)
         out.append(x.copy())
         if k >= len(target) - 1 and np.all(np.abs(v) < 1e-9) and np.all(np.abs(target[-1] - x) < 1e-9):
             break
     return np.asarray(out)
+
+
+def limit_step(
+    x: np.ndarray,
+    v: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    dt: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    vmax: np.ndarray,
+    amax: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One step of :func:`limit_trajectory`: from position ``x`` and velocity ``v`` (J,), towards a
+    target that moves from ``before`` to ``after`` (J,) during the step of ``dt`` s; returns the new
+    position and velocity, within the limits ``lower``/``upper`` (rad, may be infinite), ``vmax``
+    (rad/s) and ``amax`` (rad/s^2) if ``x``, ``v`` were admissible (see there). A target that the
+    limits allow is followed exactly (``x`` ends at ``after``)."""
+    error = before - x
+    correction = np.sign(error) * np.minimum(np.abs(error) / dt, braking_speed(np.abs(error), amax, dt))
+    v_hi = np.minimum(np.minimum(vmax, v + amax * dt), braking_speed(upper - x, amax, dt))
+    v_lo = np.maximum(np.maximum(-vmax, v - amax * dt), -braking_speed(x - lower, amax, dt))
+    v = np.minimum(np.maximum((after - before) / dt + correction, v_lo), v_hi)
+    return np.clip(x + v * dt, lower, upper), v
 
 
 def central_velocities(positions: np.ndarray, dt: float, v0: np.ndarray) -> np.ndarray:

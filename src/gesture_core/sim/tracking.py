@@ -21,7 +21,9 @@ def wave_gesture(
     Joint ``j`` follows ``q(t) = a_j (1 - cos(2 pi f_j t)) / 2``: from rest at 0 out to ``a_j`` and
     back. ``a_j`` is ``reach`` times the larger side of the joint's range (at most 1 rad); ``f_j``
     is ``frequency`` (Hz), lowered where needed so the peak speed ``pi a_j f_j`` stays below 80 % of
-    the velocity limit. Sampled at ``rate`` Hz, with analytic velocities. Times in s, rad, rad/s.
+    the velocity limit, and then to a whole number of cycles in ``duration`` (where one fits), so
+    every joint ends back at rest. Sampled at ``rate`` Hz, with analytic velocities. Times in s,
+    rad, rad/s.
     """
     joints = description.movable_joints
     t = np.arange(1, int(round(duration * rate)) + 1) / rate
@@ -31,6 +33,8 @@ def wave_gesture(
     freq = np.array(
         [min(frequency, 0.8 * j.velocity / (np.pi * max(abs(a), 1e-6))) for j, a in zip(joints, amplitude)]
     )
+    cycles = np.floor(freq * duration + 1e-9)
+    freq = np.where(cycles >= 1, cycles / duration, freq)
     phase = 2 * np.pi * np.outer(t, freq)
     positions = amplitude * (1 - np.cos(phase)) / 2
     velocities = amplitude * np.pi * freq * np.sin(phase)

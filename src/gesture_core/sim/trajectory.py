@@ -7,9 +7,9 @@ the reference position and velocity of every joint at any time:
 - between points: cubic Hermite interpolation when the command has velocities, else PCHIP
   (shape-preserving cubic: passes through every point, never overshoots them, so it stays within
   the joint limits the points respect);
-- before its first point: from the reference at the command's start (or at ``now``, if the
-  command starts in the past) to the first point, as ros2_control's JTC does; points already in
-  the past are skipped;
+- before its first point: from the reference at the command's start (or, if the command starts
+  in the past, from where the robot is commanded ``now``) to the first point, as ros2_control's
+  JTC does; points already in the past are skipped;
 - after its last point: the last point is held (zero velocity);
 - a newer command replaces, for its joints, everything scheduled from its start time on; other
   joints keep their own trajectories.
@@ -115,12 +115,15 @@ class TrajectoryReference:
                     moved[id(s)] = replace(s, origin=s.origin + dt, begin=s.begin + dt, end=s.end + dt)
                 segments[k] = moved[id(s)]
 
-    def add(self, cmd: JointCommand, start: float, now: float) -> None:
+    def add(
+        self, cmd: JointCommand, start: float, now: float, current: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
         """Schedule ``cmd`` with its time 0 at absolute time ``start``; ``now`` is the current time.
 
-        The command takes over its joints at ``max(start, now)``, from the reference there, unless
-        one of its points is exactly at that instant; points already in the past are skipped (if
-        all are, the joints go to the last one).
+        The command takes over its joints at ``max(start, now)``, from the reference there (from
+        ``current``, the (J,) positions and velocities where the robot is commanded now, if given
+        and the command takes over now), unless one of its points is exactly at that instant;
+        points already in the past are skipped (if all are, the joints go to the last one).
         """
         joints = self.indices(cmd.joint_names)
         t0 = max(now - start, 0.0)  # command time at which it takes over
@@ -132,7 +135,8 @@ class TrajectoryReference:
             first -= 1  # a point exactly at t0 stays
         times, pos, vel = times[first:], pos[first:], vel[first:]
         if times[0] > t0 + EPS:  # start from where the reference is when the command takes over
-            ref_pos, ref_vel = self.sample(start + t0)
+            takes_over_now = current is not None and start + t0 <= now + EPS
+            ref_pos, ref_vel = current if takes_over_now else self.sample(start + t0)
             times = np.concatenate([[t0], times])
             pos, vel = np.vstack([ref_pos[joints], pos]), np.vstack([ref_vel[joints], vel])
         curve = _interpolate(times, pos, None if np.isnan(vel).any() else vel)

@@ -31,7 +31,7 @@ from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
 
 from gesture_core.node_settings import AsrSettings
 
-from .ros_io import GestureNode, NodeSettings, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, msg_class, publisher_qos, run_node
 from .utterance_input import UtteranceInput
 
 
@@ -59,7 +59,7 @@ class AsrNode(GestureNode):
                 f"{c.WORDS.name} message."
             )
         self._Words, self._Word = msg_class(c.WORDS), msg_class(c.WORD_MSG)
-        self._words_pub = self.create_publisher(self._Words, c.WORDS.name, c.WORDS.depth)
+        self._words_pub = self.create_publisher(self._Words, c.WORDS.name, publisher_qos(c.WORDS))
         self._input = UtteranceInput(
             self, self._on_start, self._on_audio, self._on_end,
             max_open=self._s.value.max_open_utterances, max_seconds=self._s.value.max_utterance_s,

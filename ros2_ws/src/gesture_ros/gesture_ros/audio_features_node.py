@@ -29,7 +29,7 @@ from gesture_core.features import FeatureConfig, extract_features, join_features
 from gesture_core.node_settings import AudioFeaturesSettings
 from gesture_core.speech.assembly import ChunkResult, UtteranceAudio
 
-from .ros_io import GestureNode, NodeSettings, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, msg_class, publisher_qos, run_node
 from .utterance_input import UtteranceInput
 
 #: Utterances longer than this (s) get their final features joined from their windows.
@@ -53,7 +53,7 @@ class AudioFeaturesNode(GestureNode):
         # the settings are a FeatureConfig (plus window_s and the input limits), validated as a whole
         self._s = NodeSettings(self, AudioFeaturesSettings)
         self._Features = msg_class(c.FEATURES)
-        self._pub = self.create_publisher(self._Features, c.FEATURES.name, c.FEATURES.depth)
+        self._pub = self.create_publisher(self._Features, c.FEATURES.name, publisher_qos(c.FEATURES))
         # librosa compiles its numba kernels on first use (seconds): do it now, not on the first utterance.
         self.get_logger().info("warming up: librosa's numba kernels (compiled once per install, then cached)")
         extract_features(np.zeros(c.AUDIO_SAMPLE_RATE, np.float32), "warm-up", self._s.value)

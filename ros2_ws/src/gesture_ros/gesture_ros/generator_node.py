@@ -80,7 +80,7 @@ from gesture_core.timing import PlanningTime
 
 from rclpy.parameter import Parameter
 
-from .ros_io import GestureNode, NodeSettings, error_log, guard, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, error_log, guard, guarded, msg_class, publisher_qos, run_node
 from .utterance_input import UtteranceInput
 
 T = TypeVar("T")
@@ -138,7 +138,7 @@ class GeneratorNode(GestureNode):
         self._done: deque[str] = deque(maxlen=256)
 
         self._Sequence = msg_class(c.HUMAN_POSE)
-        self._pub = self.create_publisher(self._Sequence, c.HUMAN_POSE.name, c.HUMAN_POSE.depth)
+        self._pub = self.create_publisher(self._Sequence, c.HUMAN_POSE.name, publisher_qos(c.HUMAN_POSE))
         self._input = UtteranceInput(
             self, self._on_start, self._on_audio, self._on_end, self._on_cancel,
             max_open=self._s.value.max_open_utterances, max_seconds=self._s.value.max_utterance_s,

@@ -2,6 +2,11 @@
 
 Subscribes to every topic it discovers (checked once a second), with raw (serialized) callbacks so
 messages are stored exactly as they travelled, and closes the file cleanly on shutdown (Ctrl-C).
+The contract's durable topics (``speech/utterance``) are subscribed up front, transient local: a
+one-off utterance start published before discovery completes (a loaded machine) is still recorded
+(their publishers in the graph keep their last events; a volatile publisher of them is not recorded).
+The chunk in progress is written out every second, so a killed recorder (SIGKILL) leaves a file
+``gesture_core.recording.read_messages`` reads up to the last second.
 
 Parameters: ``output_dir`` (the file is ``<output_dir>/recording.mcap``), ``exclude`` (topic names
 not to record; ``/rosout`` and ``/parameter_events`` by default).
@@ -15,9 +20,10 @@ import sys
 import time
 from pathlib import Path
 
+from gesture_core import contracts as c
 from gesture_core.node_settings import RecorderSettings
 from gesture_core.recording import McapRecorder, MessageDefinitions
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from .ros_io import GestureNode, NodeSettings, msg_class, run_node
 
@@ -38,6 +44,11 @@ class RecorderNode(GestureNode):
         path = Path(settings.output_dir) / "recording.mcap"
         self.recorder = McapRecorder(path, MessageDefinitions(share_dirs()))
         self.subs: dict[str, object] = {}
+        for topic in c.TOPICS.values():
+            if topic.durable and "/" + topic.name not in self.exclude:
+                qos = QoSProfile(depth=topic.depth, reliability=ReliabilityPolicy.RELIABLE)
+                qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
+                self._subscribe(self.resolve_topic_name(topic.name), topic.msg_type, qos)
         self.create_timer(1.0, self.discover)
         self.discover()
         self.get_logger().info(f"recording every topic into {path}")
@@ -55,17 +66,21 @@ class RecorderNode(GestureNode):
                 continue
             reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
             qos = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
-            try:
-                self.recorder.add_topic(topic, types[0])
-                msg_type = msg_class(types[0])
-            except Exception as exc:  # an unknown type must not stop the recording of the others
-                self.get_logger().error(f"cannot record {topic} ({types[0]}): {exc}")
-                self.exclude.add(topic)
-                continue
-            self.subs[topic] = self.create_subscription(
-                msg_type, topic, lambda data, t=topic: self.recorder.write(t, data, time.time_ns()), qos, raw=True
-            )
-            self.get_logger().info(f"recording {topic} [{types[0]}]")
+            self._subscribe(topic, types[0], qos)
+        self.recorder.flush()  # once a second: a killed recorder loses at most the last second
+
+    def _subscribe(self, topic: str, type_name: str, qos: QoSProfile) -> None:
+        try:
+            self.recorder.add_topic(topic, type_name)
+            msg_type = msg_class(type_name)
+        except Exception as exc:  # an unknown type must not stop the recording of the others
+            self.get_logger().error(f"cannot record {topic} ({type_name}): {exc}")
+            self.exclude.add(topic)
+            return
+        self.subs[topic] = self.create_subscription(
+            msg_type, topic, lambda data, t=topic: self.recorder.write(t, data, time.time_ns()), qos, raw=True
+        )
+        self.get_logger().info(f"recording {topic} [{type_name}]")
 
     def destroy_node(self) -> None:
         self.recorder.close()

@@ -23,6 +23,10 @@ controller-rate resampling, joined to the commanded state).
 - At start-up, once a controller subscribes, the rest pose is commanded (one point,
   ``rest_blend_time`` ahead) so the robot starts in a known posture; so is it whenever another
   controller subscribes while the robot is idle.
+- **Safe stop**: when a publisher of ``gesture/human_pose`` or ``speech/utterance`` (the generator,
+  the speech source) dies, freezes or leaves (its liveliness lease, ``ros_io.watch_publishers``,
+  runs out: within about 0.5 s) while the robot moves, the robot blends to rest from its commanded
+  state over ``rest_blend_time`` (logged); the node lives on for the restarted upstream.
 
 Every tunable parameter is live: a change applies to the next message. Bad messages (wrong
 layout, NaN, ...) are logged and dropped.
@@ -41,7 +45,7 @@ from gesture_core.retarget.config import RetargetConfig, default_config_path, lo
 from gesture_core.retarget.motion import MotionPlanner, split_sequence
 from trajectory_msgs.msg import JointTrajectoryPoint
 
-from .ros_io import GestureNode, NodeSettings, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, guarded, msg_class, publisher_qos, run_node, watch_publishers
 
 #: Period of the timer that watches for the end of the gestures and plans the pieces due (s).
 WATCH_PERIOD_S = 0.05
@@ -59,7 +63,10 @@ class RetargetNode(GestureNode):
         self._s = NodeSettings(self, RetargetSettings, defaults=defaults, check=self._problem, on_change=self._on_settings)
         self._planner = MotionPlanner(self._config(cfg, self._s.value))
         self._Trajectory = msg_class(c.JOINT_TRAJECTORY)
-        self._pub = self.create_publisher(self._Trajectory, c.JOINT_TRAJECTORY.name, c.JOINT_TRAJECTORY.depth)
+        topic = c.JOINT_TRAJECTORY
+        self._pub = self.create_publisher(self._Trajectory, topic.name, publisher_qos(topic))
+        for upstream in (c.HUMAN_POSE, c.UTTERANCE):
+            watch_publishers(self, upstream, self._on_upstream_gone)
         topic = c.HUMAN_POSE
         self.create_subscription(msg_class(topic), topic.name, self._on_pose, topic.depth)
         topic = c.UTTERANCE
@@ -155,6 +162,17 @@ class RetargetNode(GestureNode):
             self._publish(self._planner.plan_rest(now))
             self._moving = None
             self.get_logger().info(f"{ev.utterance_id}: canceled; returning to the rest pose now")
+
+    def _on_upstream_gone(self, why: str) -> None:
+        """Safe stop: an upstream node died or froze; rest now if the robot moves."""
+        now = self._now_ns()
+        end = self._planner.end_ns
+        if end is not None and (now < end or not self._planner.resting()):
+            self._publish(self._planner.plan_rest(now))
+            self._moving = None
+            self.get_logger().warning(f"{why}: returning to the rest pose now")
+        else:
+            self.get_logger().warning(f"{why}; the robot is at rest")
 
     def _watch(self) -> None:
         """Plan the piece that is due; rest command for a controller that starts listening while the

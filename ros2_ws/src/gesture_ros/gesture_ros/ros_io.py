@@ -14,6 +14,9 @@
   time and then at most once per :data:`REPEAT_S`, with the count of the repeats held back.
 - :func:`run_node` is every node's ``main()``: it owns SIGINT and SIGTERM (see there), so a node
   stops within :data:`STOP_GRACE_S` of either, at any moment, with exit status 0.
+- :func:`publisher_qos` is the QoS a publisher of a contract topic offers (durability and
+  liveliness as the contract says); :func:`watch_publishers` tells a node when a publisher of a
+  topic it depends on dies or leaves (the retargeter's and the simulator's safe stops).
 """
 
 from __future__ import annotations
@@ -37,11 +40,14 @@ from gesture_core.errors import ConfigError, GestureError
 from gesture_core.settings import Item, Settings, specs
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 import rclpy
+from rclpy.duration import Duration
+from rclpy.event_handler import QoSLivelinessChangedInfo, SubscriptionEventCallbacks
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
+from rclpy.qos import DurabilityPolicy, LivelinessPolicy, QoSProfile, ReliabilityPolicy
 
 S = TypeVar("S", bound=Settings)
 
@@ -215,6 +221,45 @@ def guard(node: Node, fn: F, what: str, fallback: Callable[..., Any] | None = No
         return fallback(*args, **kwargs) if fallback is not None else None
 
     return guarded_call  # type: ignore[return-value]
+
+
+def publisher_qos(topic: Topic) -> QoSProfile:
+    """What a publisher of ``topic`` offers: reliable, the contract's depth, transient local if the
+    topic is ``durable``, automatic liveliness with the contract's lease if it has one. Every
+    subscriber that asks for the defaults (reliable, volatile, no lease) is served."""
+    qos = QoSProfile(depth=topic.depth, reliability=ReliabilityPolicy.RELIABLE)
+    if topic.durable:
+        qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
+    if topic.lease_s is not None:
+        qos.liveliness = LivelinessPolicy.AUTOMATIC
+        qos.liveliness_lease_duration = Duration(seconds=topic.lease_s)
+    return qos
+
+
+def watch_publishers(node: Node, topic: Topic, on_gone: Callable[[str], None]) -> Any:
+    """Call ``on_gone(why)`` whenever a publisher of ``topic`` (one that offers the contract's
+    liveliness lease, as the graph's nodes do) stops: its process died or froze (no liveliness
+    within the lease) or it left the graph. Returns the watching subscription, which receives the
+    topic's messages too (raw, dropped unread); publishers without the lease (a test, the CLI)
+    are not watched."""
+    if topic.lease_s is None:
+        raise ValueError(f"{topic.name} has no liveliness contract to watch")
+    qos = QoSProfile(
+        depth=1,
+        reliability=ReliabilityPolicy.BEST_EFFORT,
+        liveliness=LivelinessPolicy.AUTOMATIC,
+        liveliness_lease_duration=Duration(seconds=topic.lease_s),
+    )
+
+    def changed(info: QoSLivelinessChangedInfo) -> None:
+        if info.alive_count_change < 0:
+            why = "stopped responding (killed or frozen)" if info.not_alive_count_change > 0 else "left"
+            on_gone(f"a publisher of {topic.name} {why}")
+
+    events = SubscriptionEventCallbacks(liveliness=changed, incompatible_qos=lambda _info: None)
+    return node.create_subscription(
+        msg_class(topic), topic.name, lambda _data: None, qos, raw=True, event_callbacks=events
+    )
 
 
 def guarded(node: Node, topic: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:

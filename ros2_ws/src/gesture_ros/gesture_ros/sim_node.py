@@ -10,41 +10,90 @@ with ``viewer:=true`` and a display, shows MuJoCo's interactive viewer.
 Time: sim time 0 is the ROS time at which the node started; ``/clock`` and every stamp it
 publishes are that start time plus the sim time, so with ``real_time_factor`` 1 they track the
 system clock and nodes may use either. A trajectory's ``header.stamp`` is mapped back the same
-way; stamp 0 means "start now" (as in JTC), and a stamp in the past skips the points already due.
-The simulation runs ``real_time_factor`` times faster than the wall clock; if it falls behind by
-more than 0.1 s (a slow machine), the lost time is dropped rather than caught up, and the origin of
-the sim clock moves with it, so stamps stay on the ROS clock; so do the trajectories already
-scheduled (they move with the origin: motion stays on time with the speech, skipping what was
-lost). The total dropped while a trajectory played is logged when it ends, once per utterance.
+way; stamp 0 means "start now" (as in JTC), and a stamp in the past skips the points already due
+(the trajectory is joined from where the robot is, within its limits).
+The simulation runs ``real_time_factor`` times faster than the wall clock, so its clock runs
+ahead of (or behind) the system clock: that is for nodes that use sim time (``use_sim_time``) or
+trajectories stamped 0. At every change of ``real_time_factor`` the sim clock is tied to the ROS
+time again (``/clock`` jumps by the difference, logged), so back at 1 it tracks it as before.
+If the simulation falls behind by more than 0.1 s (a slow machine), the lost time is dropped
+rather than caught up, and the origin of the sim clock moves with it, so stamps stay on the ROS
+clock; so do the trajectories already scheduled (they move with the origin: motion stays on time
+with the speech, skipping what was lost). The total dropped while a trajectory played is logged
+when it ends, once per utterance.
 
-The robot is that of ``config_file`` (a robot config: its URDF, skeleton points, mesh paths and
-the rest values at which joints outside the chains are held), or of ``robot_description_file``
-alone (a URDF; joints rest at 0); with neither, the bundled humanoid's config.
-Trajectories that are invalid or name unknown joints are logged and dropped; targets beyond the
-joint limits are logged and clipped by the servos.
+The robot is that of ``config_file`` (a robot config: its URDF, skeleton points, mesh paths, the
+rest values at which joints outside the chains are held and its limits), or of
+``robot_description_file`` alone (a URDF; joints rest at 0); with neither, the bundled
+humanoid's config.
+
+Safety, whatever sends the trajectories (:class:`gesture_core.sim.Simulator`):
+
+- every motion stays within the robot's position, velocity and acceleration limits; targets
+  beyond them are logged and held back;
+- invalid trajectories and those naming unknown joints are logged and dropped; a trajectory of
+  more than :data:`~gesture_core.contracts.MAX_TRAJECTORY_POINTS` points is refused by its size,
+  before it is decoded; trajectories are decoded beside the simulation (a thread), so a large one
+  never stalls ``joint_states``;
+- **watchdog**: when a publisher of ``joint_trajectory`` that asserts liveliness (the retargeter)
+  dies, freezes or leaves, the robot returns to its rest pose at once, as fast as its limits allow.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import time
+from collections import deque
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must be set before mujoco loads
 
+from rclpy.serialization import deserialize_message  # noqa: E402
 
 from gesture_core import contracts as c  # noqa: E402
+from gesture_core.errors import GestureError  # noqa: E402
 from gesture_core.node_settings import SimSettings  # noqa: E402
 from gesture_core.retarget.config import default_config_path, load_config  # noqa: E402
 from gesture_core.sim import Renderer, Simulator  # noqa: E402
 from gesture_core.sim.clock import Pacer, SimClock  # noqa: E402
 
-from .ros_io import GestureNode, NodeSettings, guarded, msg_class, run_node  # noqa: E402
+from .ros_io import GestureNode, NodeSettings, guarded, msg_class, run_node, watch_publishers  # noqa: E402
 
 #: Shortest wall period of the simulation timer (s).
 MIN_TICK_S = 0.002
 #: A trajectory starting more than this before the current sim time is reported late (s).
 LATE_S = 0.02
+#: Serialized bytes of one trajectory point per joint (positions, velocities, accelerations and
+#: efforts as float64) and per point (their four lengths, alignment, time_from_start), at most.
+POINT_BYTES_PER_JOINT, POINT_BYTES = 32, 48
+#: Serialized bytes of a trajectory's header and of each joint name, at most (generous).
+HEADER_BYTES, NAME_BYTES = 4096, 260
+
+
+def trajectory_points(data: bytes) -> int | None:
+    """The number of points of a serialized ``trajectory_msgs/JointTrajectory`` (CDR, either byte
+    order), read from its header without decoding the message; None if the bytes end first."""
+    order = "little" if data[1:2] == b"\x01" else "big"  # encapsulation: 0x0000 CDR_BE, 0x0001 CDR_LE
+    offset = 4 + 8  # encapsulation, header.stamp (sec, nanosec)
+
+    def u32() -> int:
+        nonlocal offset
+        offset += -(offset - 4) % 4  # 4-byte alignment, relative to the encapsulation
+        value = int.from_bytes(data[offset : offset + 4], order)
+        offset += 4
+        return value
+
+    length = u32()  # header.frame_id: length (with its NUL), characters
+    offset += length
+    for _ in range(u32()):  # joint_names
+        length = u32()
+        offset += length
+        if offset > len(data):
+            return None
+    points = u32()
+    return points if offset <= len(data) else None
 
 
 class SimNode(GestureNode):
@@ -67,9 +116,18 @@ class SimNode(GestureNode):
         self._clock_pub = self.create_publisher(self._Clock, c.CLOCK.name, c.CLOCK.depth)
         self._image_pub = self.create_publisher(self._Image, c.SIM_IMAGE.name, c.SIM_IMAGE.depth)
         topic = c.JOINT_TRAJECTORY
-        self.create_subscription(
-            msg_class(topic), topic.name, guarded(self, topic.name)(self._on_trajectory), topic.depth
+        self._Trajectory = msg_class(topic)
+        joints = len(self._sim.joint_names)
+        #: Largest serialized trajectory that may hold MAX_TRAJECTORY_POINTS points of this robot's joints.
+        self._max_bytes = (
+            HEADER_BYTES + NAME_BYTES * joints + c.MAX_TRAJECTORY_POINTS * (POINT_BYTES + POINT_BYTES_PER_JOINT * joints)
         )
+        self.create_subscription(self._Trajectory, topic.name, self._on_trajectory_bytes, topic.depth, raw=True)
+        self._undecoded: queue.Queue[bytes | None] = queue.Queue(maxsize=topic.depth)
+        self._decoded: deque[c.JointCommand] = deque()  # appended by the decoder thread, run by the tick
+        self._decoder = threading.Thread(target=self._decode_loop, name="trajectory-decoder", daemon=True)
+        self._decoder.start()
+        watch_publishers(self, topic, self._on_commander_gone)
         self._renderer: Renderer | None = None
         self._next_frame = 0.0  # sim time of the next rendered frame (s)
         self._set_render(self._s.value.render)
@@ -85,6 +143,7 @@ class SimNode(GestureNode):
     def _on_settings(self, _settings: SimSettings, changes: set[str]) -> None:
         if "real_time_factor" in changes and self._pacer is not None:
             self._pacer.set_rate(self._s.value.real_time_factor, time.monotonic(), self._sim.time)
+            self._anchor_clock()
         if "publish_rate" in changes or "real_time_factor" in changes:
             self._timer.cancel()
             self.destroy_timer(self._timer)
@@ -118,17 +177,70 @@ class SimNode(GestureNode):
         self.get_logger().info(f"viewer open on display {os.environ.get('DISPLAY')}")
         return viewer
 
+    def _anchor_clock(self) -> None:
+        """Tie the sim clock to the ROS time now (after running at another real-time factor, it
+        ran ahead of it or behind it); the trajectories scheduled stay at their sim times."""
+        old = self._sim_clock.origin_ns
+        self._sim_clock = SimClock(self.get_clock().now().nanoseconds - round(self._sim.time * c.NS_PER_S))
+        jump = (self._sim_clock.origin_ns - old) / c.NS_PER_S
+        if abs(jump) > LATE_S:
+            self.get_logger().warning(
+                f"real_time_factor is now {self._s.value.real_time_factor:g}: the sim clock is tied to the ROS "
+                f"time again (/clock moved {jump:+.3f} s)"
+            )
+
     # -- input ------------------------------------------------------------------------------------
 
-    def _on_trajectory(self, msg: object) -> None:
-        cmd = c.decode_joint_trajectory(msg)
+    def _on_trajectory_bytes(self, data: bytes) -> None:
+        """Executor thread: refuse a trajectory too large to be valid by its size alone, queue the
+        others for the decoder thread."""
+        if len(data) > self._max_bytes:
+            self.get_logger().error(
+                f"refused a joint trajectory of {len(data) / 1e6:.1f} MB: more than {c.MAX_TRAJECTORY_POINTS} points "
+                f"of {len(self._sim.joint_names)} joints cannot be that large (send long motions in parts)"
+            )
+            return
+        points = trajectory_points(data)
+        if points is None or points > c.MAX_TRAJECTORY_POINTS:
+            why = "it is truncated" if points is None else f"{points} points, more than {c.MAX_TRAJECTORY_POINTS}"
+            self.get_logger().error(f"refused a joint trajectory: {why} (send long motions in parts)")
+            return
+        try:
+            self._undecoded.put_nowait(data)
+        except queue.Full:
+            self.get_logger().error(
+                f"dropped a joint trajectory: {self._undecoded.maxsize} are still being decoded (a flood?)",
+                throttle_duration_sec=5.0,
+            )
+
+    def _decode_loop(self) -> None:
+        """Decoder thread: bytes -> validated commands for the tick; bad ones logged and dropped."""
+        while (data := self._undecoded.get()) is not None:
+            try:
+                self._decoded.append(c.decode_joint_trajectory(deserialize_message(data, self._Trajectory)))
+            except GestureError as exc:
+                self.get_logger().error(f"dropped a message on {c.JOINT_TRAJECTORY.name}: {exc}")
+            except Exception as exc:  # a malformed message must not stop the decoding of the next ones
+                self.get_logger().error(f"dropped a message on {c.JOINT_TRAJECTORY.name}: {type(exc).__name__}: {exc}")
+
+    def _on_commander_gone(self, why: str) -> None:
+        """Watchdog: the retargeter (or another watched commander) is gone; rest now."""
+        self._sim.hold(dict(zip(self._sim.joint_names, self._sim.rest)))
+        self._finish_utterance()
+        self.get_logger().warning(f"watchdog: {why}; returning the robot to rest now")
+
+    def _execute(self, cmd: c.JointCommand) -> None:
         start = self._sim_clock.to_sim(cmd.stamp_ns) if cmd.stamp_ns else self._sim.time
         if start < self._sim.time - LATE_S:
             late = self._sim.time - start
             self.get_logger().warning(
                 f"trajectory {cmd.utterance_id} starts {late:.3f} s in the past; skipping points already due"
             )
-        self._sim.execute(cmd, start)
+        try:
+            self._sim.execute(cmd, start)
+        except GestureError as exc:  # unknown joints
+            self.get_logger().error(f"dropped a message on {c.JOINT_TRAJECTORY.name}: {exc}")
+            return
         self._finish_utterance(cmd.utterance_id)
         self._playing = (cmd.utterance_id, start + cmd.times[-1])
         self.get_logger().info(
@@ -139,6 +251,8 @@ class SimNode(GestureNode):
     # -- simulation and outputs -------------------------------------------------------------------
 
     def _tick(self) -> None:
+        while self._decoded:
+            self._execute(self._decoded.popleft())
         if self._pacer is None:
             self._pacer = Pacer(self._s.value.real_time_factor, time.monotonic(), self._sim.time)
             # sim time runs from the first tick: anchor it to the ROS clock now, not at construction
@@ -212,6 +326,10 @@ class SimNode(GestureNode):
         self._image_pub.publish(msg)
 
     def destroy_node(self) -> None:
+        try:
+            self._undecoded.put_nowait(None)  # ends the decoder thread
+        except queue.Full:
+            pass  # a daemon thread: it ends with the process
         if self._viewer is not None:
             self._viewer.close()
         self._set_render(False)

@@ -46,7 +46,7 @@ from gesture_core.speech.schedule import (
 from gesture_core.node_settings import SpeechSourceSettings
 from gesture_core.speech.tts import EspeakTTS
 
-from .ros_io import GestureNode, NodeSettings, msg_class, run_node
+from .ros_io import GestureNode, NodeSettings, guarded, msg_class, publisher_qos, run_node
 from .say_action import SayActionServer
 
 #: Period of the timer that publishes what is due (s).
@@ -66,8 +66,8 @@ class SpeechSourceNode(GestureNode):
         self._counter = 0
         self._Event, self._Chunk, self._Words = msg_class(c.UTTERANCE), msg_class(c.AUDIO), msg_class(c.WORDS)
         self._Word = msg_class(c.WORD_MSG)
-        self._utterance_pub = self.create_publisher(self._Event, c.UTTERANCE.name, c.UTTERANCE.depth)
-        self._words_pub = self.create_publisher(self._Words, c.WORDS.name, c.WORDS.depth)
+        self._utterance_pub = self.create_publisher(self._Event, c.UTTERANCE.name, publisher_qos(c.UTTERANCE))
+        self._words_pub = self.create_publisher(self._Words, c.WORDS.name, publisher_qos(c.WORDS))
         self._audio_pub = self.create_publisher(self._Chunk, c.AUDIO.name, c.AUDIO.depth)
         self._player = AudioPlayer(
             enabled=self._s.value.play_audio and self._s.value.mode != "mic", logger=self.get_logger()
