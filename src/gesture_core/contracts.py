@@ -954,7 +954,7 @@ def decode_joint_trajectory(msg: Any, now_ns: int | None = None) -> JointCommand
         _text(name, "joint name", MAX_JOINT_NAME_CHARS)
     if not msg.points:
         raise ContractError("joint trajectory has no points")
-    _count(msg.points, "joint trajectory points (send long motions in parts)", MAX_TRAJECTORY_POINTS)
+    _count(msg.points, "joint trajectory points", MAX_TRAJECTORY_POINTS)
     stamp = check_time_near(stamp_to_ns(msg.header.stamp), now_ns, "joint trajectory stamp")
     times, pos, vel = [], [], []
     for i, p in enumerate(msg.points):
