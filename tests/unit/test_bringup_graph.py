@@ -39,7 +39,7 @@ def FULL_ROS(_package: str) -> bool:
 
 def _ros_args(cmd: list[str]) -> tuple[list[str], dict[str, object], list[tuple[str, str]]]:
     """(arguments before --ros-args, parameters from every --params-file in order, remappings) of a
-    node command line, the parameter files read as rcl reads them (``<node>: ros__parameters``)."""
+    node command line, the parameter files read as rcl reads them (``/**`` or ``<node>``: ``ros__parameters``)."""
     i = cmd.index("--ros-args")
     name = dict(a.split(":=") for f, a in zip(cmd[i:], cmd[i + 1 :]) if f == "-r")["__node"]
     params: dict[str, object] = {}
@@ -47,7 +47,8 @@ def _ros_args(cmd: list[str]) -> tuple[list[str], dict[str, object], list[tuple[
     for flag, value in zip(cmd[i:], cmd[i + 1 :]):
         if flag == "--params-file":
             data = yaml.safe_load(Path(value).read_text()) or {}
-            params |= data.get(name, {}).get("ros__parameters", {})
+            for key in ("/**", name):  # rcl applies the wildcard's and the node's own entries
+                params |= data.get(key, {}).get("ros__parameters", {})
         elif flag == "-r" and not value.startswith("__node:="):
             remaps.append(tuple(value.split(":=", 1)))
     return cmd[:i], params, remaps

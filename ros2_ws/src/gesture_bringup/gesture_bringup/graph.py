@@ -317,15 +317,15 @@ def plan(args: dict[str, str], installed: Callable[[str], bool] = ros_package_in
 def ros_arguments(process: Process, params_dir: Path) -> list[str]:
     """The command-line arguments ``launch_ros`` gives ``process``'s executable: its arguments,
     then ``--ros-args`` with the node name, every parameter file (each dict of values written to
-    ``params_dir/<name>.yaml``, as ``launch_ros`` writes them to temporary files) and the
-    remappings."""
+    ``params_dir/<name>.yaml`` under the ``/**`` wildcard, as ``launch_ros`` writes them to
+    temporary files, so they reach the node in any namespace) and the remappings."""
     spec = process.spec
     out = [*spec.arguments, "--ros-args", "-r", f"__node:={spec.name}"]
     for i, params in enumerate(process.parameters):
         if isinstance(params, dict):
             path = Path(params_dir) / f"{spec.name}-{i}.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(yaml.safe_dump({spec.name: {"ros__parameters": params}}, sort_keys=False))
+            path.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}, sort_keys=False))
             params = path
         out += ["--params-file", str(params)]
     for a, b in spec.remappings:
