@@ -29,6 +29,11 @@ Latency choices
   generation (they are computed anyway by the features node); otherwise the generator computes
   them itself rather than wait. Streaming windows always compute their own (with context).
 
+Every backend runs under the lexicon and markup layer (:mod:`gesture_core.gestures.layer`, lexicon
+``lexicon_file``, read at start-up): whole utterances are published with their planned strokes
+(``GestureSequence.strokes``: beats and lexicon gestures, target times). Streaming windows get the
+layer too, but without words until the utterance ends (live speech's ASR words come last).
+
 Parameters (:class:`~gesture_core.node_settings.GeneratorSettings`, live-changeable):
 ``backend``, ``checkpoint``, ``execution_provider`` reload the generator; a backend that cannot be
 built (missing or corrupt checkpoint) is logged as an error and the node falls back to the
@@ -60,6 +65,8 @@ from gesture_core.errors import GestureError
 from gesture_core.generation.base import GestureGenerator, SpeechInput, Style
 from gesture_core.generation.factory import make_generator, providers_for
 from gesture_core.generation.streaming import GestureStream
+from gesture_core.gestures.layer import GestureLayer, generate_with_strokes, with_gesture_layer
+from gesture_core.gestures.lexicon import load_lexicon
 from gesture_core.models.registry import backends
 from gesture_core.node_settings import DEFAULT_BACKEND, GeneratorSettings
 from gesture_core.settings import Settings, specs
@@ -98,8 +105,10 @@ class GeneratorNode(Node):
             for name, b in backends().items()
             if specs(b.settings)
         }
+        #: the lexicon and markup layer over every backend (lexicon_file is read once, at start-up)
+        self._layer = GestureLayer(load_lexicon(self._s.value.lexicon_file or None))
         self.get_logger().info("warming up the generators (numba and onnxruntime kernels)")
-        self._procedural = make_generator(DEFAULT_BACKEND)
+        self._procedural = with_gesture_layer(make_generator(DEFAULT_BACKEND), self._layer)
         _warm_up(self._procedural)  # the fallback must be ready as well
         self._generator: GestureGenerator = self._procedural
         self._loaded = DEFAULT_BACKEND  # the backend of self._generator
@@ -151,7 +160,9 @@ class GeneratorNode(Node):
         s = self._s.value
         try:
             settings = self._backend_values(s.backend)
-            generator = make_generator(s.backend, s.checkpoint or None, providers_for(s.execution_provider), **settings)
+            providers = providers_for(s.execution_provider)
+            backend = make_generator(s.backend, s.checkpoint or None, providers, **settings)
+            generator = with_gesture_layer(backend, self._layer)
             took = _warm_up(generator)
             self._generator, self._loaded = generator, s.backend
             learned = backends()[s.backend].needs_checkpoint
@@ -259,17 +270,19 @@ class GeneratorNode(Node):
         style = self._style()
         generator = self._generator
         try:
-            poses = generator.generate(speech, style)
+            result = generate_with_strokes(generator, speech, style)
         except GestureError as exc:
             if generator is self._procedural:
                 raise
             self._fallback_note(uid, generator, exc)
             generator = self._procedural
-            poses = generator.generate(speech, style)
-        self._publish(utt, poses, 0)
+            result = generate_with_strokes(generator, speech, style)
+        self._publish(utt, result.poses, 0, result.strokes)
+        gestures = ", ".join(f"{p.name}@{p.time:.2f}s" for p in result.gestures)
         self.get_logger().info(
-            f"{uid}: {len(poses)} frames ({utt.duration:.2f} s, {len(speech.words)} words, "
-            f"{'given' if speech.features is not None else 'computed'} features) by {generator.name}"
+            f"{uid}: {len(result.poses)} frames ({utt.duration:.2f} s, {len(speech.words)} words, "
+            f"{'given' if speech.features is not None else 'computed'} features) by {generator.name}, "
+            f"{len(result.strokes)} strokes" + (f", gestures {gestures}" if gestures else "")
         )
 
     def _stream_step(self, uid: str, stream: GestureStream, step: Callable[[], T]) -> T:
@@ -288,11 +301,17 @@ class GeneratorNode(Node):
             f"{uid}: generator {generator.name} failed ({exc}); using the procedural generator"
         )
 
-    def _publish(self, utt: UtteranceAudio, poses: np.ndarray, first_frame: int) -> None:
+    def _publish(
+        self,
+        utt: UtteranceAudio,
+        poses: np.ndarray,
+        first_frame: int,
+        strokes: tuple[tuple[float, str], ...] = (),
+    ) -> None:
         if not np.all(np.isfinite(poses)):
             self.get_logger().error(f"{utt.utterance_id}: generator returned NaN/inf poses; dropped")
             return
-        seq = c.GestureSequence(utt.utterance_id, utt.start.start_ns, poses, first_frame)
+        seq = c.GestureSequence(utt.utterance_id, utt.start.start_ns, poses, first_frame, strokes)
         self._pub.publish(c.encode_human_pose(self._Sequence(), seq))
 
     def _finished(self, uid: str) -> None:
