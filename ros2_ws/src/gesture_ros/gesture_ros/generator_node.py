@@ -107,6 +107,8 @@ class GeneratorNode(Node):
         }
         #: the lexicon and markup layer over every backend (lexicon_file is read once, at start-up)
         self._layer = GestureLayer(load_lexicon(self._s.value.lexicon_file or None))
+        lexicon = self._layer.lexicon
+        self.get_logger().info(f"gesture lexicon {lexicon.source}: {len(lexicon.gestures)} gestures")
         self.get_logger().info("warming up the generators (numba and onnxruntime kernels)")
         self._procedural = with_gesture_layer(make_generator(DEFAULT_BACKEND), self._layer)
         _warm_up(self._procedural)  # the fallback must be ready as well

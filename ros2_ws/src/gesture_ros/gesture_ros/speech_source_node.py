@@ -94,6 +94,8 @@ class SpeechSourceNode(Node):
         if mode == "tts":
             self._tts = EspeakTTS()
             self._layer = GestureLayer(load_lexicon(self._s.value.lexicon_file or None))
+            lexicon = self._layer.lexicon
+            self.get_logger().info(f"gesture lexicon {lexicon.source}: {', '.join(lexicon.names)}")
             problem = self._voice_problem(self._s.value.voice)
             if problem:
                 raise ConfigError(problem)
