@@ -51,7 +51,17 @@ class InputSettings(Settings):
 
 
 @dataclass(frozen=True)
-class SpeechSourceSettings(Settings):
+class LexiconSettings(Settings):
+    """The gesture lexicon (``gesture_core.gestures.lexicon``) of the nodes that read it: the speech
+    source (markup names, the first gesture's preparation) and the gesture generator."""
+
+    lexicon_file: str = setting(
+        "", "gesture lexicon YAML (empty: the bundled config/gesture_lexicon.yaml)", dynamic=False
+    )
+
+
+@dataclass(frozen=True)
+class SpeechSourceSettings(LexiconSettings):
     node = "speech_source"
 
     mode: str = setting(
@@ -97,7 +107,7 @@ class AudioFeaturesSettings(FeatureConfig, InputSettings):
 
 
 @dataclass(frozen=True)
-class GeneratorSettings(InputSettings):
+class GeneratorSettings(InputSettings, LexiconSettings):
     """The gesture generator's own parameters; each backend adds its own (``<backend>.<name>``)."""
 
     node = "gesture_generator"

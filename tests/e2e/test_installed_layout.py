@@ -164,6 +164,8 @@ def _gesture_then_stop(ros, procs: dict, logs: dict, sig: int, install: Path) ->
         "retarget",
         "mujoco_sim",
         "robot_description",
+        "speech_source",  # the gesture lexicon
+        "gesture_generator",
     ):  # the installed shares' files, not the checkout's
         assert f"{install}/" in logs[name].read_text(), logs[name].read_text()
 

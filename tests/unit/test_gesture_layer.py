@@ -4,11 +4,13 @@ keep their motion except where a lexicon gesture takes over the arms or head, an
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from gesture_core import skeleton
+from gesture_core.contracts import AUDIO_SAMPLE_RATE
 from gesture_core.contracts import GESTURE_FPS as FPS
 from gesture_core.contracts import Word
 from gesture_core.generation.base import SpeechInput, Style
@@ -16,6 +18,7 @@ from gesture_core.generation.factory import make_generator
 from gesture_core.gestures.body import part_mask, rest_pose
 from gesture_core.gestures.layer import GestureLayer, LayeredGenerator, handedness, with_gesture_layer
 from gesture_core.models.procedural import ProceduralGenerator
+from gesture_core.speech.tts import EspeakTTS
 
 
 def bone_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -32,6 +35,11 @@ def keyframe(layer: GestureLayer, name: str, t: float = 0.0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def layer() -> GestureLayer:
     return GestureLayer()
+
+
+@pytest.fixture(scope="module")
+def tts() -> EspeakTTS:
+    return EspeakTTS()
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +131,30 @@ def test_left_handed_style_and_sentence_start(layer: GestureLayer, audio: np.nda
 def test_procedural_renders_the_layer_itself(layer: GestureLayer) -> None:
     gen = ProceduralGenerator(layer=layer)
     assert with_gesture_layer(gen) is gen
+
+
+def test_preroll_prepares_a_gesture_on_the_first_word(layer: GestureLayer, tts) -> None:
+    speech = tts.synthesize("Hello, my friend.")
+    assert speech.words[0].stress is not None
+    need = layer.preroll(speech.words)
+    assert need == pytest.approx(-(speech.words[0].stress + layer.span("wave")[0]), abs=2e-3)
+    assert need > 0.3  # espeak-ng starts speaking at once; raising the arm takes longer
+    later = speech.delayed(need)
+    n = later.audio.size - speech.audio.size
+    assert n >= need * AUDIO_SAMPLE_RATE and np.all(later.audio[:n] == 0)
+    for a, b in zip(speech.words, later.words):
+        dt = n / AUDIO_SAMPLE_RATE
+        assert (b.start - a.start, b.end - a.end) == pytest.approx((dt, dt))
+        assert (a.stress is None and b.stress is None) or b.stress - a.stress == pytest.approx(dt)
+    assert layer.preroll(later.words) == pytest.approx(0.0, abs=1e-4)
+    placed = layer.place(later.words, None, Style())[0]
+    assert placed.name == "wave" and placed.time == later.words[0].stress  # on its syllable, not moved later
+    calm = [replace(w, suppress=True) for w in speech.words]
+    assert layer.preroll(calm) == 0.0  # a suppressed word gets no gesture to prepare
+    asked = [replace(speech.words[0], word="well", gesture="big"), *speech.words[1:]]
+    assert layer.preroll(asked) == pytest.approx(-(speech.words[0].stress + layer.span("big")[0]), abs=2e-3)
+
+
+def test_a_given_layer_replaces_the_procedural_generators_own(layer: GestureLayer) -> None:
+    gen = ProceduralGenerator()
+    assert with_gesture_layer(gen, layer) is gen and gen.layer is layer

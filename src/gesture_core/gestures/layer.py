@@ -33,6 +33,7 @@ generator whose ``generate_with_strokes`` gives the poses and the planned stroke
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
@@ -277,6 +278,32 @@ class GestureLayer:
                 placed.append(flipped)  # the other hand is free
         return sorted(placed, key=lambda p: p.time)
 
+    def preroll(self, words: list[Word]) -> float:
+        """Seconds of silence to put before speech with ``words`` (times from its first sample) so
+        that every gesture the layer may place there (requested by markup, or a lexicon match on a
+        stressed word) can be prepared before its stroke lands on its word; 0 when all fit.
+
+        The speech source delays such speech by this much: a wave on a first "Hello" is then
+        neither dropped nor late (otherwise :meth:`place` moves its stroke later). Words without
+        ``stress`` are taken at their start, the earliest a stroke can be asked for there. The
+        result is rounded up to whole milliseconds, at least 1 ms above the exact need, so that
+        the delayed gesture's blend-in starts at or after the audio's first sample.
+        """
+        need = 0.0
+        for i, w in enumerate(words):
+            if w.gesture in self.lexicon.gestures and not w.suppress:
+                t = w.stress if w.stress is not None else w.start
+                need = max(need, -(t + self.span(w.gesture)[0]))
+        for m in self.lexicon.match([w.word for w in words]):
+            w = words[m.anchor]
+            if any(words[j].suppress or words[j].gesture for j in range(m.first, m.last + 1)):
+                continue
+            if self.lexicon.gestures[m.gesture].needs_stress and w.stress is None:
+                continue
+            t = w.stress if w.stress is not None else w.start
+            need = max(need, -(t + self.span(m.gesture)[0]))
+        return math.ceil(need * 1000.0 + 1.0) / 1000.0 if need > 0.0 else 0.0
+
     def _in_time(self, p: PlacedGesture) -> PlacedGesture:
         """``p``, moved later (logged) if its blend-in would have to start before the audio does."""
         start = p.time + self.span(p.name)[0]
@@ -418,9 +445,12 @@ class LayeredGenerator:
 
 
 def with_gesture_layer(generator: GestureGenerator, layer: GestureLayer | None = None) -> GestureGenerator:
-    """``generator`` with the lexicon and markup layer: unchanged if it applies the layer itself
-    (it has ``generate_with_strokes``, like the procedural generator), else a :class:`LayeredGenerator`."""
+    """``generator`` with the lexicon and markup layer: a :class:`LayeredGenerator`, or ``generator``
+    itself if it applies the layer itself (it has ``generate_with_strokes`` and a ``layer``, like the
+    procedural generator; ``layer``, when given, replaces its own)."""
     if hasattr(generator, "generate_with_strokes"):
+        if layer is not None and hasattr(generator, "layer"):
+            generator.layer = layer
         return generator
     return LayeredGenerator(generator, layer)
 

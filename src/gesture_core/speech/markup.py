@@ -74,11 +74,12 @@ class MarkedText:
         ]
 
 
-def parse_markup(text: str, gestures: Collection[str] | None = None) -> MarkedText:
+def parse_markup(text: str, gestures: Collection[str] | None = None, log: bool = True) -> MarkedText:
     """Split NAOqi-style markup (see the module docstring) from ``text``.
 
     ``gestures``: the valid gesture names (the lexicon's); None accepts any well-formed name.
-    Each note is also logged as a warning.
+    Each note is also logged as a warning, unless ``log`` is False (a caller that logs
+    :attr:`MarkedText.notes` itself, e.g. through a ROS node's logger).
     """
     pieces: list[str] = []
     length = 0  # characters of plain text so far
@@ -143,6 +144,6 @@ def parse_markup(text: str, gestures: Collection[str] | None = None) -> MarkedTe
                 on = state
         if not on:
             suppressed.add(i)
-    for note in notes:
+    for note in notes if log else ():
         _log.warning("%s", note)
     return MarkedText(plain, by_word, frozenset(suppressed), tuple(notes))

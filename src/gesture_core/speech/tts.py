@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import math
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import soxr
@@ -110,6 +111,22 @@ class Speech:
     def duration(self) -> float:
         """Length of the audio in seconds."""
         return self.audio.size / AUDIO_SAMPLE_RATE
+
+    def delayed(self, seconds: float) -> Speech:
+        """This speech after ``seconds`` (>= 0, rounded up to whole samples) of silence: the audio
+        starts with zeros and every word time (start, end, stress) is shifted by as much."""
+        if not (math.isfinite(seconds) and seconds >= 0.0):
+            raise SpeechError(f"a delay must be finite and >= 0 s, got {seconds}")
+        n = math.ceil(seconds * AUDIO_SAMPLE_RATE)
+        if n == 0:
+            return self
+        dt = n / AUDIO_SAMPLE_RATE
+        words = [
+            replace(w, start=w.start + dt, end=w.end + dt, stress=None if w.stress is None else w.stress + dt)
+            for w in self.words
+        ]
+        audio = np.concatenate([np.zeros(n, dtype=self.audio.dtype), self.audio])
+        return Speech(audio, words, self.voice, self.language)
 
 
 def pick_voice(text: str, voice: str | None = None, default: str = DEFAULT_VOICE) -> str:

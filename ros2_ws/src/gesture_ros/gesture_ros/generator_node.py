@@ -37,6 +37,11 @@ Latency choices
   generation (they are computed anyway by the features node); otherwise the generator computes
   them itself rather than wait. Streaming windows always compute their own (with context).
 
+Every backend runs under the lexicon and markup layer (:mod:`gesture_core.gestures.layer`, lexicon
+``lexicon_file``, read at start-up): whole utterances are published with their planned strokes
+(``GestureSequence.strokes``: beats and lexicon gestures, target times). Streaming windows get the
+layer too, but without words until the utterance ends (live speech's ASR words come last).
+
 Parameters (:class:`~gesture_core.node_settings.GeneratorSettings`, live-changeable):
 ``backend``, ``checkpoint``, ``execution_provider`` reload the generator. The new generator is
 built (and warmed up) while the change is validated: a backend that cannot be built (missing,
@@ -72,6 +77,8 @@ from gesture_core.errors import GestureError
 from gesture_core.generation.base import GestureGenerator, SpeechInput, Style
 from gesture_core.generation.factory import make_generator, providers_for
 from gesture_core.generation.streaming import GestureStream
+from gesture_core.gestures.layer import GestureLayer, generate_with_strokes, with_gesture_layer
+from gesture_core.gestures.lexicon import load_lexicon
 from gesture_core.models.registry import backends
 from gesture_core.node_settings import DEFAULT_BACKEND, GeneratorSettings
 from gesture_core.settings import Settings, specs
@@ -123,8 +130,12 @@ class GeneratorNode(GestureNode):
             for name, b in backends().items()
             if specs(b.settings)
         }
+        #: the lexicon and markup layer over every backend (lexicon_file is read once, at start-up)
+        self._layer = GestureLayer(load_lexicon(self._s.value.lexicon_file or None))
+        lexicon = self._layer.lexicon
+        self.get_logger().info(f"gesture lexicon {lexicon.source}: {len(lexicon.gestures)} gestures")
         self.get_logger().info("warming up the generators (numba and onnxruntime kernels)")
-        self._procedural = make_generator(DEFAULT_BACKEND)
+        self._procedural = with_gesture_layer(make_generator(DEFAULT_BACKEND), self._layer)
         #: how long generating takes, learned from every generation: the wait for words ends early enough
         self._timing = PlanningTime()
         self._timing.update(c.GESTURE_FPS, _warm_up(self._procedural))  # the fallback must be ready as well
@@ -194,9 +205,10 @@ class GeneratorNode(GestureNode):
 
     def _build(self, s: GeneratorSettings) -> GestureGenerator:
         """The generator of settings ``s``, built and warmed up; raises what its loader raises."""
-        generator = make_generator(
+        backend = make_generator(
             s.backend, s.checkpoint or None, providers_for(s.execution_provider), **self._backend_values(s.backend)
         )
+        generator = with_gesture_layer(backend, self._layer)
         _warm_up(generator)
         return generator
 
@@ -376,19 +388,21 @@ class GeneratorNode(GestureNode):
         generator = self._generator
         began = time.perf_counter()
         try:
-            poses = generator.generate(speech, style)
+            result = generate_with_strokes(generator, speech, style)
         except GestureError as exc:
             if generator is self._procedural:
                 raise
             self._fallback_note(uid, generator, exc)
             generator = self._procedural
-            poses = generator.generate(speech, style)
+            result = generate_with_strokes(generator, speech, style)
         else:
-            self._timing.update(len(poses), time.perf_counter() - began)
-        self._publish(utt, poses, 0)
+            self._timing.update(len(result.poses), time.perf_counter() - began)
+        self._publish(utt, result.poses, 0, result.strokes)
+        gestures = ", ".join(f"{p.name}@{p.time:.2f}s" for p in result.gestures)
         self.get_logger().info(
-            f"{uid}: {len(poses)} frames ({utt.duration:.2f} s, {len(speech.words)} words, "
-            f"{'given' if speech.features is not None else 'computed'} features) by {generator.name}"
+            f"{uid}: {len(result.poses)} frames ({utt.duration:.2f} s, {len(speech.words)} words, "
+            f"{'given' if speech.features is not None else 'computed'} features) by {generator.name}, "
+            f"{len(result.strokes)} strokes" + (f", gestures {gestures}" if gestures else "")
         )
 
     def _stream_step(self, uid: str, stream: GestureStream, step: Callable[[], T]) -> T:
@@ -407,11 +421,17 @@ class GeneratorNode(GestureNode):
             f"{uid}: generator {generator.name} failed ({exc}); using the procedural generator"
         )
 
-    def _publish(self, utt: UtteranceAudio, poses: np.ndarray, first_frame: int) -> None:
+    def _publish(
+        self,
+        utt: UtteranceAudio,
+        poses: np.ndarray,
+        first_frame: int,
+        strokes: tuple[tuple[float, str], ...] = (),
+    ) -> None:
         if not np.all(np.isfinite(poses)):
             self.get_logger().error(f"{utt.utterance_id}: generator returned NaN/inf poses; dropped")
             return
-        seq = c.GestureSequence(utt.utterance_id, utt.start.start_ns, poses, first_frame)
+        seq = c.GestureSequence(utt.utterance_id, utt.start.start_ns, poses, first_frame, strokes)
         self._pub.publish(c.encode_human_pose(self._Sequence(), seq))
 
     def _finished(self, uid: str) -> None:

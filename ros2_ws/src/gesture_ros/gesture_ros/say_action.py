@@ -118,11 +118,12 @@ class SayActionServer:
                 progress.cancel(now)
                 self._cancel(uid)
             fb = progress.feedback(now)
-            if fb is not None and progress.canceled_ns is None:
+            # index -1: before the first word (the silence that prepares a first gesture): no word yet
+            if fb is not None and fb.index >= 0 and progress.canceled_ns is None:
                 words = len(progress.words)
                 goal.handle.publish_feedback(
                     self._Action.Feedback(
-                        utterance_id=uid, word=fb.word, word_index=max(0, fb.index), word_count=words,
+                        utterance_id=uid, word=fb.word, word_index=fb.index, word_count=words,
                         progress=fb.progress,
                     )
                 )  # fmt: skip

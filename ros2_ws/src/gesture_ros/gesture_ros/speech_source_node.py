@@ -5,7 +5,13 @@ One node, three modes (parameter ``mode``, read at start-up):
 - ``tts``: speaks every text on ``speech/say`` and every goal of the ``say`` action
   (:mod:`gesture_ros.say_action`: word feedback, a result once the robot is back at rest, cancel)
   with espeak-ng and publishes it as an utterance whose words are known (``speech/words``, final,
-  source ``tts``), so ASR skips it.
+  source ``tts``), so ASR skips it. Inline gesture markup (``^start(wave) Hello``,
+  :mod:`gesture_core.speech.markup`, names from the lexicon ``lexicon_file``) is removed before
+  speaking and put on the words (``gesture``, ``suppress``; ``stress`` comes from espeak-ng);
+  an unknown name is logged with the valid ones. When a gesture of the first words (markup or
+  lexicon, e.g. a wave on "Hello") needs more preparation than the speech gives it, the audio
+  starts with that much silence (:meth:`~gesture_core.gestures.layer.GestureLayer.preroll`), so
+  the stroke lands on its word instead of late.
 - ``file``: publishes ``file_path`` (if set) once something subscribes to ``speech/audio`` (at
   most ``startup_wait`` s after start-up), and every file named on ``speech/play_file``; words
   are not known, so ASR runs.
@@ -33,7 +39,10 @@ import numpy as np
 
 from gesture_core import contracts as c
 from gesture_core.errors import ConfigError, SpeechError
+from gesture_core.gestures.layer import GestureLayer
+from gesture_core.gestures.lexicon import load_lexicon
 from gesture_core.speech.audio_io import load_audio
+from gesture_core.speech.markup import parse_markup
 from gesture_core.speech.playback import AudioPlayer, Microphone
 from gesture_core.speech.schedule import (
     Pacing,
@@ -78,10 +87,14 @@ class SpeechSourceNode(GestureNode):
         self._mic_start: c.UtteranceEvent | None = None
         self._mic_samples = 0
         self._say: SayActionServer | None = None
+        self._layer: GestureLayer | None = None  # tts mode: markup names and the first gesture's preparation
 
         mode = self._s.value.mode
         if mode == "tts":
             self._tts = EspeakTTS()
+            self._layer = GestureLayer(load_lexicon(self._s.value.lexicon_file or None))
+            lexicon = self._layer.lexicon
+            self.get_logger().info(f"gesture lexicon {lexicon.source}: {', '.join(lexicon.names)}")
             problem = self._voice_problem(self._s.value.voice)
             if problem:
                 raise ConfigError(problem)
@@ -119,9 +132,24 @@ class SpeechSourceNode(GestureNode):
         voice = req.voice or self._s.value.voice
         if (problem := self._voice_problem(voice)) is not None:
             raise ConfigError(problem)  # synthesize() refuses a rate outside RATE_RANGE
-        speech = self._tts.synthesize(req.text, voice or None, req.rate or self._s.value.rate, self._s.value.pitch)
-        utt = Utterance(self._new_id("tts"), "tts", speech.audio, req.text, speech.language, speech.words)
-        self._enqueue(utt, f"{len(speech.words)} words, voice {speech.voice}")
+        assert self._layer is not None
+        marked = parse_markup(req.text, self._layer.lexicon.names, log=False)
+        for note in marked.notes:
+            self.get_logger().warning(f"markup in {req.text!r}: {note}")
+        rate = req.rate or self._s.value.rate
+        speech = self._tts.synthesize(marked.text, voice or None, rate, self._s.value.pitch)
+        speech.words = marked.annotate(speech.words)
+        delay = self._layer.preroll(speech.words)  # e.g. a wave on the first word needs its preparation
+        speech = speech.delayed(delay)
+        uid = self._new_id("tts")
+        utt = Utterance(uid, "tts", speech.audio, marked.text, speech.language, speech.words)
+        gestures = ", ".join(f"{w.gesture}@{w.word!r}" for w in speech.words if w.gesture)
+        what = f"{len(speech.words)} words, voice {speech.voice}"
+        if gestures:
+            what += f", markup gestures {gestures}"
+        if delay > 0:
+            what += f", speech delayed {delay:.2f} s to prepare its first gesture"
+        self._enqueue(utt, what)
         return utt
 
     def _cancel(self, utterance_id: str) -> None:
