@@ -50,9 +50,10 @@ LIMIT_SLACK = 1e-3
 #: A joint state may pass a velocity limit by this factor (the servo's overshoot; the fault suite's bound).
 VELOCITY_SLACK = 1.05
 #: Best-lag RMS between commanded and measured joints over the whole run must stay below this (rad).
-#: Measured 0.004-0.005 rad on an idle 2-core machine and up to 0.031 rad (NAO) at load average 8,
-#: when the four simulations drop sim time; 0.05 rad (3 deg) still catches a robot that does not follow.
-TRACKING_RMS = 0.05
+#: Measured 0.004-0.005 rad on an idle machine before the simulator enforced the robots' limits on
+#: what it executes (#16); since then 0.033-0.047 rad (iCub the most): the sim's limiting of the
+#: commanded motion is counted as tracking error here. Still well below a robot that does not follow.
+TRACKING_RMS = 0.08
 
 
 def config(name: str) -> Path:
