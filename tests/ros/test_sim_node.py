@@ -167,14 +167,15 @@ def test_viewer_without_a_display_is_an_error_not_a_crash(ros, monkeypatch):
 
 def test_a_robot_config_rests_every_joint_and_dropped_time_keeps_motion_on_the_ros_clock(ros):
     """With a robot config every joint starts (and, uncommanded, stays) at its rest value. Rendering
-    30 frames per sim second at 3x real time cannot keep up on a CPU: the sim drops time (more than
+    60 frames of 1280x720 per sim second at 3x real time cannot keep up on a CPU (30 of 640x480 did,
+    on a fast idle machine): the sim drops time (more than
     the 0.5 s margin below), and a trajectory still ends at its stamped time on the clock (before,
     it ended late by all the time dropped); the total dropped is logged once for its utterance."""
     cfg = load_config(default_config_path())
     rest = rest_positions(cfg, parse_urdf(default_urdf_path()))
     listener, pub = start_sim(
         ros, robot_description_file="''", config_file=str(default_config_path()),
-        render=True, render_width=640, render_height=480, render_rate=30.0, real_time_factor=3.0,
+        render=True, render_width=1280, render_height=720, render_rate=60.0, real_time_factor=3.0,
     )  # fmt: skip
     assert listener.at(rest) and abs(rest["l_elbow_roll"]) > 0.1
     ros.spin_until(lambda: len(listener.clock) > 0, 10.0, "/clock")
