@@ -39,6 +39,7 @@ SENTENCE = "Hello there. I am a robot, and I like to talk with you about big ide
 #: How far (rad) a measured joint state may pass a position limit that the commands respect.
 POSITION_OVERSHOOT = 0.05
 
+
 def _bringup(out: Path, *extra: str, marker: str | None = None) -> subprocess.Popen:
     env = os.environ.copy()
     if marker:
