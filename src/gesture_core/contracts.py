@@ -815,8 +815,8 @@ class GestureSequence:
             if not isinstance(stroke, (tuple, list)) or len(stroke) != 2:
                 raise ContractError(f"strokes[{i}] must be a (time, label) pair, got {stroke!r}")
             t = _seconds(stroke[0], f"strokes[{i}] time")
-            if t < 0 or (strokes and t < strokes[-1][0]):
-                raise ContractError(f"strokes[{i}] time {t} is negative or before the previous stroke")
+            if strokes and t < strokes[-1][0]:  # (_seconds refused negative times)
+                raise ContractError(f"strokes[{i}] time {t} is before the previous stroke")
             if not isinstance(stroke[1], str) or not stroke[1]:
                 raise ContractError(f"strokes[{i}] label must be a non-empty string, got {stroke[1]!r}")
             strokes.append((t, _text(stroke[1], f"strokes[{i}] label", MAX_STROKE_LABEL_CHARS)))
