@@ -55,22 +55,10 @@ def test_readme_steps_are_the_ones_this_test_performs():
     assert "colcon build --merge-install" in (ROOT / "README.md").read_text()
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One folder for both layouts: the merged build reuses the isolated build's ``build/``
-    (compiling gesture_msgs is nearly all of a build: ~2-4 min on 2 cores, ~7 s reused), after
-    removing ``install/`` as colcon requires when the layout changes."""
-    return tmp_path_factory.mktemp("layout")
-
-
 def _build(tmp: Path, merge: bool) -> dict[str, str]:
-    """Run the README's build line in a copy of ros2_ws under ``tmp`` (or in the copy already
-    there, its ``install/`` removed); the sourced environment."""
-    if (tmp / "ros2_ws").exists():
-        shutil.rmtree(tmp / "ros2_ws" / "install")
-    else:
-        shutil.copytree(ROOT / "ros2_ws" / "src", tmp / "ros2_ws" / "src", symlinks=False,
-                        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))  # fmt: skip
+    """Run the README's build line in a copy of ros2_ws under ``tmp``; the sourced environment."""
+    shutil.copytree(ROOT / "ros2_ws" / "src", tmp / "ros2_ws" / "src", symlinks=False,
+                    ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))  # fmt: skip
     build, _ = readme_steps()
     if merge:
         build = build.replace("colcon build", "colcon build --merge-install")
@@ -104,8 +92,7 @@ def _graph_commands(env: dict[str, str], out: Path) -> dict[str, list[str]]:
 def _run_installed_graph(ros, tmp: Path, merge: bool, sig: int) -> None:
     env = _build(tmp, merge)
     install = tmp / "ros2_ws" / "install"
-    layout_name = "merged" if merge else "isolated"
-    commands = _graph_commands(env, tmp / f"out-{layout_name}")
+    commands = _graph_commands(env, tmp / "out")
     assert {"speech_source", "asr", "audio_features", "gesture_generator", "retarget", "mujoco_sim",
             "robot_description", "recorder"} == set(commands)  # fmt: skip
     layout = install / "lib" if merge else install / "gesture_ros" / "lib"
@@ -114,7 +101,7 @@ def _run_installed_graph(ros, tmp: Path, merge: bool, sig: int) -> None:
     try:
         for name, cmd in commands.items():
             assert Path(cmd[0]).is_relative_to(layout), cmd[0]  # the installed executable
-            logs[name] = tmp / f"{name}-{layout_name}.log"
+            logs[name] = tmp / f"{name}.log"
             with open(logs[name], "w") as log:
                 procs[name] = subprocess.Popen(
                     cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -194,9 +181,9 @@ def _gesture_then_stop(ros, procs: dict, logs: dict, sig: int, install: Path) ->
     assert not bad, "\n".join(bad) + "".join(f"\n--- {n}\n{logs[n].read_text()}" for n in procs)
 
 
-def test_isolated_install_gestures_and_stops_on_sigint(ros, workspace):
-    _run_installed_graph(ros, workspace, merge=False, sig=signal.SIGINT)
+def test_isolated_install_gestures_and_stops_on_sigint(ros, tmp_path):
+    _run_installed_graph(ros, tmp_path, merge=False, sig=signal.SIGINT)
 
 
-def test_merged_install_gestures_and_stops_on_sigterm(ros, workspace):
-    _run_installed_graph(ros, workspace, merge=True, sig=signal.SIGTERM)
+def test_merged_install_gestures_and_stops_on_sigterm(ros, tmp_path):
+    _run_installed_graph(ros, tmp_path, merge=True, sig=signal.SIGTERM)
