@@ -82,10 +82,12 @@ $PY -m gesture_core.metrics.cues "$S/2_scott_0_1_1.wav" "$S/2_scott_0_1_1.TextGr
     "$S/2_scott_0_2_2.wav" "$S/2_scott_0_2_2.TextGrid" "$S/2_scott_0_3_3.wav" "$S/2_scott_0_3_3.TextGrid" \
     "$S/2_scott_0_4_4.wav" "$S/2_scott_0_4_4.TextGrid" | tee "$OUT/eval/cue_agreement.md"
 
-# 4. The evaluation: real motion, the baselines, every backend whole and streamed, 3 style seeds,
-#    1000 null shifts, FGD at every frame offset with 500 bootstrap resamples.
+# 4. The evaluation: real motion, the baselines, every backend whole and streamed, the learned ones also
+#    under the lexicon layer as the generator node runs them (+layer), 3 style seeds, 1000 null shifts,
+#    FGD at every frame offset with 500 bootstrap resamples.
 $PY -m gesture_core.evaluation --out "$OUT/eval" \
     --data "$EVAL_DATA/beat2_heldout" --data "$EVAL_DATA/zeggs_067" --data "$EVAL_DATA/ted_expressive" \
     --seen-data "$EVAL_DATA/beat2_seen" \
-    --backend procedural --backend "trimodal${TRI:+:$TRI}" --backend "diffusion${DIF:+:$DIF}" --streamed \
+    --backend procedural --backend "trimodal${TRI:+:$TRI}" --backend "diffusion${DIF:+:$DIF}" \
+    --backend "trimodal+layer${TRI:+:$TRI}" --backend "diffusion+layer${DIF:+:$DIF}" --streamed \
     --seeds 0 1 2 --shifts 1000 --bootstrap 500 --fgd-model "$SHARED/models/fgd_autoencoder_ted"

@@ -1,7 +1,7 @@
 """Evaluate gesture generators against real motion with baselines: the ``gesture-eval`` command.
 
     gesture-eval --data DIR [--data DIR ...] [--seen-data DIR ...] --out OUT_DIR \\
-                 [--backend NAME[:CKPT] ...] [--seeds 0 1 2] [--streamed] [--shifts 1000] [--bootstrap 500] \\
+                 [--backend NAME[+layer][:CKPT] ...] [--seeds 0 1 2] [--streamed] [--shifts 1000] [--bootstrap 500] \\
                  [--fgd-model DIR | --no-fgd] [--retarget-config YAML | --no-robot]
 
 Every ``--data`` directory (project clip format) is one evaluation *set*, named after the
@@ -67,6 +67,7 @@ from .data import format as fmt
 from .errors import ConfigError, GestureError
 from .generation.base import SpeechInput, Style
 from .generation.factory import BACKENDS, LEARNED, make_generator
+from .gestures.layer import with_gesture_layer
 from .metrics import distribution, kinematics, motion, suite
 from .weights import default_checkpoint
 
@@ -95,28 +96,38 @@ class BackendSpec:
     label: str
     backend: str
     checkpoint: Path | None
+    layered: bool = False
+
+
+LAYER_SUFFIX = "+layer"
 
 
 def parse_backend(spec: str) -> BackendSpec:
-    """``NAME`` or ``NAME:CKPT_DIR`` -> :class:`BackendSpec`; NAME any of
+    """``NAME[+layer][:CKPT_DIR]`` -> :class:`BackendSpec`; NAME any of
     :data:`gesture_core.generation.factory.BACKENDS`.
 
     A learned backend without a directory uses its shipped checkpoint; a weight-free one takes none.
+    ``+layer`` wraps a learned backend in the lexicon and markup layer, as the generator node runs it
+    (:func:`gesture_core.gestures.layer.with_gesture_layer`); the weight-free procedural generator
+    applies the layer itself.
     """
     name, _, path = spec.partition(":")
+    layered = name.endswith(LAYER_SUFFIX)
+    name = name.removesuffix(LAYER_SUFFIX)
     if name not in BACKENDS:
         raise ConfigError(f"--backend {spec!r}: backend must be one of {list(BACKENDS)}")
     if name not in LEARNED:
-        if path:
-            raise ConfigError(f"--backend {spec!r}: {name} takes no checkpoint")
+        if path or layered:
+            raise ConfigError(f"--backend {spec!r}: {name} takes no checkpoint and applies the layer itself")
         return BackendSpec(name, name, None)
+    suffix = " + lexicon layer" if layered else ""
     if path:
         ckpt = Path(path)
-        return BackendSpec(f"{name} ({ckpt.name})", name, ckpt)
+        return BackendSpec(f"{name} ({ckpt.name}){suffix}", name, ckpt, layered)
     shipped = default_checkpoint(name)
     if shipped is None:
         raise ConfigError(f"--backend {spec!r}: no shipped {name} checkpoint; give one as {name}:CKPT_DIR")
-    return BackendSpec(f"{name} (shipped)", name, shipped)
+    return BackendSpec(f"{name} (shipped){suffix}", name, shipped, layered)
 
 
 def default_backends() -> list[str]:
@@ -447,9 +458,10 @@ def evaluate(
                 row.motions = [[fixed(i) for i in range(len(clips))]]
                 bar.update(len(clips))
                 continue
-            key = f"{spec.backend.backend}:{spec.backend.checkpoint}"
+            key = f"{spec.backend.backend}:{spec.backend.checkpoint}:{spec.backend.layered}"
             if key not in generators:
-                generators[key] = make_generator(spec.backend.backend, spec.backend.checkpoint)
+                generator = make_generator(spec.backend.backend, spec.backend.checkpoint)
+                generators[key] = with_gesture_layer(generator) if spec.backend.layered else generator
             for seed in settings.seeds:
                 motions = []
                 for c in clips:
@@ -1000,7 +1012,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, required=True, help="output directory for metrics.md/json and plots"
     )
     parser.add_argument(
-        "--backend", action="append", default=[], metavar="NAME[:CKPT]",
+        "--backend", action="append", default=[], metavar="NAME[+layer][:CKPT]",
         help=f"any of {list(BACKENDS)}, with a checkpoint directory for a learned one (default: its shipped "
         "weights); repeat; default: every backend that runs without arguments",
     )  # fmt: skip

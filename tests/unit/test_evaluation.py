@@ -123,7 +123,7 @@ def test_a_trimodal_checkpoint_and_streamed_rows(sets, tmp_path):
     save_checkpoint(ckpt, model, Vocab(["x"]))
     ev = evaluate(
         load_sets(sets[:1]),
-        [parse_backend(f"trimodal:{ckpt}")],
+        [parse_backend(f"trimodal:{ckpt}"), parse_backend(f"trimodal+layer:{ckpt}")],
         EvalSettings(n_shifts=20, n_boot=10, streamed=True),
     )
     labels = [r.spec.label for r in ev.rows]
@@ -131,16 +131,23 @@ def test_a_trimodal_checkpoint_and_streamed_rows(sets, tmp_path):
         "trimodal (tiny)",
         "trimodal (tiny), streamed",
         "trimodal (tiny) on time-shifted speech",
+        "trimodal (tiny) + lexicon layer",
+        "trimodal (tiny) + lexicon layer, streamed",
+        "trimodal (tiny) + lexicon layer on time-shifted speech",
     ]
     for row in ev.rows:
         assert all(m.shape == r.real.shape for m, r in zip(row.motions[0], ev.refs))
         assert "robot" not in row.groups[POOLED][0] and "fgd" not in row.groups[POOLED][0]
+    # the clips say "hello": the layer waves over the model's motion, as the generator node does
+    plain, layered = ev.rows[3].motions[0][0], ev.rows[6].motions[0][0]
+    assert np.abs(layered - plain).max() > 0.1
 
 
 def test_backend_specs_and_settings():
     assert parse_backend("procedural").checkpoint is None
     assert parse_backend("diffusion:/x/ckpt").label == "diffusion (ckpt)"
-    for bad in ("procedural:/x", "gan", "gan:/x"):
+    assert parse_backend("diffusion+layer:/x/ckpt").layered
+    for bad in ("procedural:/x", "procedural+layer", "gan", "gan:/x"):
         with pytest.raises(ConfigError, match="--backend"):
             parse_backend(bad)
     with pytest.raises(ConfigError, match="--shifts"):
