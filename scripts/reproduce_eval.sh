@@ -9,7 +9,8 @@
 #
 # Environment: PY (default .venv/bin/python), SHARED (default ../shared), OUT (default out).
 # Everything is written under $OUT (ignored by git): the data in $OUT/eval_data, the tables in
-# $OUT/eval/metrics.md (+ metrics.json, plots) and $OUT/eval/cue_agreement.md.
+# $OUT/eval/metrics.md (+ metrics.json, plots) and $OUT/eval/cue_agreement.md. $OUT/eval/speech_sync.md:
+# the generators on speech without motion.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -91,3 +92,13 @@ $PY -m gesture_core.evaluation --out "$OUT/eval" \
     --backend procedural --backend "trimodal${TRI:+:$TRI}" --backend "diffusion${DIF:+:$DIF}" \
     --backend "trimodal+layer${TRI:+:$TRI}" --backend "diffusion+layer${DIF:+:$DIF}" --streamed \
     --seeds 0 1 2 --shifts 1000 --bootstrap 500 --fgd-model "$SHARED/models/fgd_autoencoder_ted"
+
+# 5. Synchrony on speech without motion: BEAT2's other three recordings of the same speaker (5.5 min,
+#    audio + MFA TextGrid; the generators get the words without stress), against a static pose, the
+#    speaker's real motion of the first recording (another speech) and time-shifted speech.
+$PY -m gesture_core.data.beat2 "$BEAT2.npz" "$EVAL_DATA/beat2_full" --speaker scott
+$PY -m gesture_core.speech_eval --out "$OUT/eval" --reference "$EVAL_DATA/beat2_full" \
+    --speech "$S/2_scott_0_2_2.wav" --speech "$S/2_scott_0_3_3.wav" --speech "$S/2_scott_0_4_4.wav" \
+    --backend procedural --backend "trimodal${TRI:+:$TRI}" --backend "diffusion${DIF:+:$DIF}" \
+    --backend "trimodal+layer${TRI:+:$TRI}" --backend "diffusion+layer${DIF:+:$DIF}" \
+    --seeds 0 1 2 --shifts 1000

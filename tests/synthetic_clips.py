@@ -55,3 +55,18 @@ def write_dataset(
             poses, audio, timed = synthetic_clip(seconds, seed=i)
             writer.add(f"clip{i}", f"spk{i % speakers}", poses, audio, timed if words else [], "synthetic")
     return root
+
+
+def write_textgrid(path, tiers: dict[str, list[tuple[float, float, str]]], utf16: bool = False) -> None:
+    """A long-format Praat TextGrid with the given interval tiers ``name -> [(start, end, text)]`` (s)."""
+    end = max((b for intervals in tiers.values() for _, b, _ in intervals), default=0.0)
+    lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0", f"xmax = {end}",
+             "tiers? <exists>", f"size = {len(tiers)}", "item []:"]  # fmt: skip
+    for k, (name, intervals) in enumerate(tiers.items(), 1):
+        lines += [f"    item [{k}]:", 'class = "IntervalTier"', f'name = "{name}"', "xmin = 0",
+                  f"xmax = {end}", f"intervals: size = {len(intervals)}"]  # fmt: skip
+        for i, (a, b, text) in enumerate(intervals, 1):
+            text = text.replace('"', '""')
+            lines += [f"        intervals [{i}]:", f"            xmin = {a}", f"            xmax = {b}",
+                      f'            text = "{text}"']  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", encoding="utf-16" if utf16 else "utf-8")

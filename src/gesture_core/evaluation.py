@@ -1,8 +1,8 @@
 """Evaluate gesture generators against real motion with baselines: the ``gesture-eval`` command.
 
     gesture-eval --data DIR [--data DIR ...] [--seen-data DIR ...] --out OUT_DIR \\
-                 [--backend NAME[+layer][:CKPT] ...] [--seeds 0 1 2] [--streamed] [--shifts 1000] [--bootstrap 500] \\
-                 [--fgd-model DIR | --no-fgd] [--retarget-config YAML | --no-robot]
+                 [--backend NAME[+layer][:CKPT] ...] [--seeds 0 1 2] [--streamed] [--shifts 1000] \\
+                 [--bootstrap 500] [--fgd-model DIR | --no-fgd] [--retarget-config YAML | --no-robot]
 
 Every ``--data`` directory (project clip format) is one evaluation *set*, named after the
 directory; the pooled rows are over all of them. ``--seen-data`` sets are scored and reported the
@@ -271,8 +271,9 @@ def shift_speech(audio: np.ndarray, words: Sequence[Word], n_frames: int) -> tup
 
 
 def generate(
-    generator: Any, clip: fmt.Clip, audio: np.ndarray, words: list[Word], seed: int, streamed: bool
-) -> np.ndarray:
+    generator: Any, clip_id: str, n_frames: int, audio: np.ndarray, words: list[Word], seed: int,
+    streamed: bool,
+) -> np.ndarray:  # fmt: skip
     """Poses (n_frames, 27) of ``generator`` for ``audio``/``words`` (whole, or window by window)."""
     style = Style(seed=seed)
     if not streamed:
@@ -280,7 +281,7 @@ def generate(
     else:
         from .generation.streaming import GestureStream
 
-        stream = GestureStream(generator, style, f"eval-{clip.info.clip_id}")
+        stream = GestureStream(generator, style, f"eval-{clip_id}")
         parts = []
         while stream.pending(audio.size):
             parts.append(stream.next_window(audio, words).poses)
@@ -288,7 +289,7 @@ def generate(
         if last is not None:
             parts.append(last.poses)
         poses = np.concatenate(parts)
-    return fit_length(np.asarray(poses, dtype=np.float64), clip.info.n_frames)
+    return fit_length(np.asarray(poses, dtype=np.float64), n_frames)
 
 
 # ------------------------------------------------------------------------------ robot limits
@@ -468,7 +469,8 @@ def evaluate(
                     audio, words = (c.audio, c.words)
                     if spec.kind == "shifted":
                         audio, words = shift_speech(c.audio, c.words, c.info.n_frames)
-                    motions.append(generate(generators[key], c, audio, words, seed, spec.kind == "streamed"))
+                    streamed, info, gen = spec.kind == "streamed", c.info, generators[key]
+                    motions.append(generate(gen, info.clip_id, info.n_frames, audio, words, seed, streamed))
                     bar.update(1)
                 row.motions.append(motions)
 

@@ -6,23 +6,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from synthetic_clips import write_textgrid
+
 from gesture_core.data import beat2, textgrid
 from gesture_core.data import format as fmt
 from gesture_core.errors import DataError
-
-
-def write_textgrid(path, tiers: dict[str, list[tuple[float, float, str]]], utf16: bool = False) -> None:
-    """A long-format TextGrid with the given interval tiers."""
-    lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0", "xmax = 3",
-             "tiers? <exists>", f"size = {len(tiers)}", "item []:"]  # fmt: skip
-    for k, (name, intervals) in enumerate(tiers.items(), 1):
-        lines += [f"    item [{k}]:", 'class = "IntervalTier"', f'name = "{name}"', "xmin = 0", "xmax = 3",
-                  f"intervals: size = {len(intervals)}"]  # fmt: skip
-        for i, (a, b, text) in enumerate(intervals, 1):
-            text = text.replace('"', '""')
-            lines += [f"        intervals [{i}]:", f"            xmin = {a}", f"            xmax = {b}",
-                      f'            text = "{text}"']  # fmt: skip
-    path.write_text("\n".join(lines) + "\n", encoding="utf-16" if utf16 else "utf-8")
 
 
 WORDS = [(0, 0.5, ""), (0.5, 0.9, "hello"), (0.9, 1.6, "robot"), (1.6, 2.1, 'say "hi"'), (2.1, 3, "")]
