@@ -4,7 +4,9 @@
   the ROS timeline by their stamps, so sync can be judged by eye and ear.
 - :func:`plot_timeline`: one picture lining up the waveform, detected onsets and words with the
   commanded and measured joint trajectories.
-- :func:`outputs_from_recording`: both, from ``recording.mcap`` (no ROS needed).
+- :func:`write_contact_sheet`: one picture of the robot at rest, at every planned lexicon gesture
+  (its name, time and the word spoken then) and at the end.
+- :func:`outputs_from_recording`: all three, from ``recording.mcap`` (no ROS needed).
 
 Memory does not grow with the number of rendered frames: the timeline keeps their stamps only, and
 the video streams the images from the recording to the encoder. An utterance start event whose
@@ -47,6 +49,8 @@ class Timeline:
     source: Path | None = None
     commands: list[c.JointCommand] = field(default_factory=list)
     states: list[tuple[int, list[str], np.ndarray]] = field(default_factory=list)
+    #: Planned strokes of every gesture sequence: ``(time ns, label)``, ``label`` "beat" or a gesture name.
+    strokes: list[tuple[int, str]] = field(default_factory=list)
 
     def speech_span(self) -> tuple[int, int]:
         """(first utterance start, last utterance end) in ns; GestureError when nothing was said."""
@@ -102,6 +106,9 @@ def load_timeline(mcap_path: Path) -> Timeline:
                     tl.features[f.utterance_id] = f
             elif name == c.JOINT_TRAJECTORY.name:
                 tl.commands.append(c.decode_joint_trajectory(msg))
+            elif name == c.HUMAN_POSE.name:
+                seq = c.decode_human_pose(msg)
+                tl.strokes += [(seq.start_ns + round(t * c.NS_PER_S), label) for t, label in seq.strokes]
             elif name == c.JOINT_STATES.name:
                 tl.states.append((c.stamp_to_ns(msg.header.stamp), list(msg.name), np.asarray(msg.position)))
             elif name == c.SIM_IMAGE.name and msg.encoding == "rgb8":
@@ -216,10 +223,86 @@ def _moving_joints(tl: Timeline, k: int) -> list[str]:
     return sorted(ranges, key=ranges.get, reverse=True)[:k]
 
 
+def word_at(tl: Timeline, t_ns: int, slack_s: float = 0.3) -> str | None:
+    """The word spoken at ``t_ns`` (the nearest within ``slack_s`` s of a word's span), or None."""
+    best: tuple[float, str] | None = None
+    for uid, ev in tl.utterances.items():
+        rel = (t_ns - ev.start_ns) / c.NS_PER_S
+        for w in tl.words.get(uid, c.WordTimings(uid, [], True, "asr")).words:
+            gap = max(w.start - rel, rel - w.end, 0.0)
+            if gap <= slack_s and (best is None or gap < best[0]):
+                best = (gap, w.word)
+    return best[1] if best else None
+
+
+def sheet_moments(tl: Timeline, max_gestures: int = 8, tail_s: float = 0.4) -> list[tuple[int, str]]:
+    """``(time ns, caption)`` of the contact sheet: the speech start (rest), the first ``max_gestures``
+    planned lexicon gesture strokes (beats left out), the end of the speech + ``tail_s``."""
+    t0, t1 = tl.speech_span()
+    moments = [(t0, "0.00 s: speech starts")]
+    for t, label in sorted(tl.strokes):
+        if label == "beat" or not t0 <= t <= t1:
+            continue
+        if len(moments) > max_gestures:
+            log.info("contact sheet: %d more gesture strokes left out", sum(1 for _, lb in tl.strokes if lb != "beat") - max_gestures)
+            break
+        word = word_at(tl, t)
+        moments.append((t, f"{(t - t0) / c.NS_PER_S:.2f} s: {label}" + (f' on "{word}"' if word else "")))
+    end = t1 + round(tail_s * c.NS_PER_S)
+    moments.append((end, f"{(end - t0) / c.NS_PER_S:.2f} s: end"))
+    return moments
+
+
+def sheet_frames(tl: Timeline, moments: list[tuple[int, str]]) -> list[tuple[str, np.ndarray]]:
+    """The latest rendered frame at or before each moment (the first frame before any), with its caption;
+    the frames stream from the recording, only the chosen ones are kept."""
+    if not tl.frame_stamps:
+        raise GestureError("the recording holds no rendered frames (sim/image): was render on?")
+    order = sorted(range(len(moments)), key=lambda i: moments[i][0])
+    chosen: dict[int, np.ndarray] = {}
+    frames = _frames(tl)
+    current = next(frames)
+    upcoming = next(frames, None)
+    for i in order:
+        while upcoming is not None and upcoming[0] <= moments[i][0]:
+            current, upcoming = upcoming, next(frames, None)
+        chosen[i] = current[1]
+    return [(moments[i][1], chosen[i]) for i in range(len(moments))]
+
+
+def write_contact_sheet(tl: Timeline, path: Path, columns: int = 5) -> int:
+    """PNG of :func:`sheet_frames` at :func:`sheet_moments`, ``columns`` per row; returns the frame count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frames = sheet_frames(tl, sheet_moments(tl))
+    cols = min(columns, len(frames))
+    rows = -(-len(frames) // cols)
+    h, w = frames[0][1].shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows * h / w + 0.4 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (caption, img) in zip(axes.ravel(), frames):
+        ax.imshow(img)
+        ax.set_title(caption, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return len(frames)
+
+
 def outputs_from_recording(mcap_path: Path, out_dir: Path, fps: float = 25.0) -> dict[str, Path]:
-    """Make ``gesture.mp4`` and ``timeline.png`` in ``out_dir`` from a recording; returns their paths."""
+    """Make ``gesture.mp4``, ``timeline.png`` and ``contact_sheet.png`` in ``out_dir`` from a recording;
+    returns their paths."""
     tl = load_timeline(mcap_path)
-    out = {"video": out_dir / "gesture.mp4", "timeline": out_dir / "timeline.png"}
+    out = {
+        "video": out_dir / "gesture.mp4",
+        "timeline": out_dir / "timeline.png",
+        "contact_sheet": out_dir / "contact_sheet.png",
+    }
     write_video(tl, out["video"], fps=fps)
     plot_timeline(tl, out["timeline"])
+    write_contact_sheet(tl, out["contact_sheet"])
     return out

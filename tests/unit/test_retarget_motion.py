@@ -134,14 +134,44 @@ def test_warm_up_measures_planning_and_keeps_the_planner_state(planner):
 def test_a_long_message_splits_into_consecutive_pieces_that_plan_as_one_stream(planner):
     n = 2 * MAX_PLAN_FRAMES + 20
     seq = GestureSequence("utt-11", T0, gesture(n), first_frame=30, strokes=((2.5, "beat"), (15.0, "wave"), (25.0, "beat")))
-    pieces = split_sequence(seq)
+    pieces = split_sequence(seq, overlap=0)
     assert [(p.first_frame, len(p.poses)) for p in pieces] == [(30, 150), (180, 150), (330, 20)]
     np.testing.assert_array_equal(np.concatenate([p.poses for p in pieces]), seq.poses)
     assert [p.strokes for p in pieces] == [((2.5, "beat"),), ((15.0, "wave"),), ((25.0, "beat"),)]
     assert split_sequence(pieces[-1]) == [pieces[-1]]
+    short_first = split_sequence(seq, first_frames=15, overlap=8)  # each reaches 8 frames into the next
+    assert [(p.first_frame, len(p.poses)) for p in short_first] == [(30, 23), (45, 158), (195, 155), (345, 5)]
+    np.testing.assert_array_equal(np.concatenate([p.poses[: {30: 15, 345: 5}.get(p.first_frame, 150)]
+                                                  for p in short_first]), seq.poses)  # fmt: skip
+    assert [p.strokes for p in short_first] == [((2.5, "beat"),), (), ((15.0, "wave"),), ((25.0, "beat"),)]
     # each piece continues the previous one: stamped at its own first frame, joined to the commanded state
     now = T0
     for p in pieces:
         cmd = planner.plan_gesture(p, now)
         assert cmd.stamp_ns == T0 + round(p.first_frame * NS_PER_S / 15)
         now = cmd.stamp_ns
+
+
+def _executed(seq: GestureSequence, pieces: list[GestureSequence]) -> np.ndarray:
+    """Joint positions (600, J) at 100 Hz over 6 s of the commands planned for ``pieces`` (each
+    replacing the previous one from its stamp on)."""
+    planner = MotionPlanner(load_config(CONFIG))
+    for p in pieces:
+        planner.plan_gesture(p, T0)
+    return np.array([planner.state_at(T0 + k * (NS_PER_S // 100)).position for k in range(600)])
+
+
+def test_pieces_with_a_short_first_one_join_without_a_speed_jump():
+    """Planned piece by piece (1 s first, each reaching 8 frames into the next), the executed motion
+    is the one-piece plan's (a gesture within the limits): no speed jump at the joins. Without the
+    overlap each piece slows down towards its final rest before the next one takes over: a jump."""
+    base = np.tile(skeleton.MEAN_DIR_VEC, (90, 1))
+    seq = GestureSequence("utt-12", T0, base + 0.4 * (gesture(90) - base))
+    whole = _executed(seq, [seq])
+    speed_whole = np.linalg.norm(np.diff(whole, axis=0), axis=1) * 100  # rad/s
+    for overlap, ok in ((8, True), (0, False)):
+        q = _executed(seq, split_sequence(seq, max_frames=30, first_frames=15, overlap=overlap))
+        speed = np.linalg.norm(np.diff(q, axis=0), axis=1) * 100
+        near = [slice(j - 10, j + 10) for j in (100, 300, 500)]  # the joins at 1, 3 and 5 s
+        smooth = all(speed[n].max() <= 1.05 * speed_whole[n].max() + 0.02 for n in near)
+        assert smooth == ok and (np.abs(q - whole).max() < 0.01) == ok, overlap

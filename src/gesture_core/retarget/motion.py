@@ -15,7 +15,9 @@ published. Given ``budget_s``, the time the plan is expected to take (:class:`Pl
 from the plans made), the stamp is ``max(first frame, now + budget)``: frames that would be past
 by the time the plan is ready are cut *before* planning, never played late. Long messages are
 planned in pieces (:func:`split_sequence`, :data:`MAX_PLAN_FRAMES`), each when it is due, so that
-no single plan takes long (the retarget node does this).
+no single plan takes long, and the first piece is short (:data:`FIRST_PLAN_FRAMES`), so that the
+motion can start after the planning of one second, not of the whole message (the retarget node does
+this).
 
 It remembers the commands it issued, so it knows the robot's *commanded* state at any time:
 the newest command whose stamp is not after that time governs it (a trajectory controller
@@ -45,23 +47,41 @@ log = logging.getLogger(__name__)
 HISTORY = 16
 #: Most frames planned at once (10 s): a longer gesture message is planned in pieces.
 MAX_PLAN_FRAMES = 150
+#: Frames of the first piece of a message (1 s): it is planned first, so the time before the motion
+#: can start is the planning time of one second of motion, not of the whole message; the other pieces
+#: are planned while it plays.
+FIRST_PLAN_FRAMES = 15
 
 
-def split_sequence(seq: GestureSequence, max_frames: int = MAX_PLAN_FRAMES) -> list[GestureSequence]:
-    """``seq`` as consecutive pieces of at most ``max_frames`` frames of the same utterance (each
-    with its ``first_frame``; a stroke goes with the piece whose frames hold its time)."""
-    if max_frames < 1:
-        raise ConfigError(f"max_frames must be >= 1, got {max_frames}")
+#: Frames a piece reaches into the next one (0.53 s): the next piece replaces it from its own first
+#: frame on, so at the join the robot is still moving along the gesture (not yet slowing down to the
+#: rest every trajectory ends in) and the next piece continues from that state, speed included.
+PIECE_OVERLAP_FRAMES = 8
+
+
+def split_sequence(
+    seq: GestureSequence, max_frames: int = MAX_PLAN_FRAMES, first_frames: int | None = None,
+    overlap: int = PIECE_OVERLAP_FRAMES,
+) -> list[GestureSequence]:  # fmt: skip
+    """``seq`` as consecutive pieces of the same utterance: the first of ``first_frames`` frames
+    (None: ``max_frames``), the others of ``max_frames``, each but the last extended by ``overlap``
+    frames of the next (each with its ``first_frame``; a stroke goes with the piece whose own frames,
+    without the overlap, hold its time)."""
+    first_frames = max_frames if first_frames is None else first_frames
+    if max_frames < 1 or first_frames < 1 or overlap < 0:
+        raise ConfigError(f"need max_frames, first_frames >= 1 and overlap >= 0: {max_frames}, {first_frames}, {overlap}")
     n = len(seq.poses)
-    if n <= max_frames:
+    if n <= first_frames:
         return [seq]
     pieces = []
-    for a in range(0, n, max_frames):
-        b = min(n, a + max_frames)
+    bounds = [0, *range(first_frames, n, max_frames)]
+    for a in bounds:
+        b = min(n, first_frames if a == 0 else a + max_frames)
         t_lo = (seq.first_frame + a) / GESTURE_FPS
         t_hi = (seq.first_frame + b) / GESTURE_FPS if b < n else float("inf")
         strokes = tuple((t, label) for t, label in seq.strokes if t_lo <= t < t_hi or (a == 0 and t < t_lo))
-        pieces.append(GestureSequence(seq.utterance_id, seq.start_ns, seq.poses[a:b], seq.first_frame + a, strokes))
+        poses = seq.poses[a : min(n, b + overlap)]
+        pieces.append(GestureSequence(seq.utterance_id, seq.start_ns, poses, seq.first_frame + a, strokes))
     return pieces
 
 

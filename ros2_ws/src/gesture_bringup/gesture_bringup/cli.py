@@ -154,7 +154,7 @@ def _make_outputs(recording: Path, out: Path, args: dict[str, str]) -> int:
     if not recording.is_file():
         log.warning("no recording at %s: no video or picture", recording)
         return 0
-    from gesture_core.outputs import load_timeline, plot_timeline, write_video
+    from gesture_core.outputs import load_timeline, plot_timeline, write_contact_sheet, write_video
 
     try:
         tl = load_timeline(recording)
@@ -163,6 +163,8 @@ def _make_outputs(recording: Path, out: Path, args: dict[str, str]) -> int:
         if args["sim"] == "mujoco" and args["render"] == "true":
             duration = write_video(tl, out / "gesture.mp4")
             log.info("video:     %s (%.1f s, with the speech audio)", out / "gesture.mp4", duration)
+            n = write_contact_sheet(tl, out / "contact_sheet.png")
+            log.info("frames:    %s (%d: rest, each lexicon gesture's stroke, the end)", out / "contact_sheet.png", n)
     except GestureError as exc:
         log.error("could not make the outputs: %s", exc)
         return 1

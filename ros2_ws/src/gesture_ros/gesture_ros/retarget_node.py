@@ -42,14 +42,15 @@ from gesture_core import contracts as c
 from gesture_core.errors import ConfigError
 from gesture_core.node_settings import RETARGET_CONFIG_KEYS, RetargetFileSettings, RetargetSettings
 from gesture_core.retarget.config import RetargetConfig, default_config_path, load_config
-from gesture_core.retarget.motion import MotionPlanner, split_sequence
+from gesture_core.retarget.motion import FIRST_PLAN_FRAMES, MotionPlanner, split_sequence
 from trajectory_msgs.msg import JointTrajectoryPoint
 
 from .ros_io import GestureNode, NodeSettings, guarded, msg_class, publisher_qos, run_node, watch_publishers
 
 #: Period of the timer that watches for the end of the gestures and plans the pieces due (s).
 WATCH_PERIOD_S = 0.05
-#: A piece of a gesture is planned once its first frame is due within this many seconds.
+#: A piece of a gesture is planned once its first frame is due within this many seconds (or within its
+#: expected planning time, if that is longer).
 PLAN_AHEAD_S = 2.0
 
 
@@ -117,7 +118,7 @@ class RetargetNode(GestureNode):
             self.get_logger().info(f"{seq.utterance_id}: canceled; its gestures (frame {seq.first_frame} on) dropped")
             return
         self._drop_pending(f"{seq.utterance_id} takes over", keep=seq.utterance_id)
-        self._pending.extend(split_sequence(seq))
+        self._pending.extend(split_sequence(seq, first_frames=FIRST_PLAN_FRAMES))
         self._plan_due()
 
     def _drop_pending(self, why: str, keep: str | None = None) -> None:
@@ -134,11 +135,12 @@ class RetargetNode(GestureNode):
         piece = self._pending[0]
         now = self._now_ns()
         first_ns = piece.start_ns + round(piece.first_frame * c.NS_PER_S / c.GESTURE_FPS)
-        if first_ns - now > PLAN_AHEAD_S * c.NS_PER_S:
+        budget_s = self._planner.timing.estimate(len(piece.poses))
+        if first_ns - now > max(PLAN_AHEAD_S, 2 * budget_s) * c.NS_PER_S:
             return
         self._pending.popleft()
         began = time.perf_counter()
-        cmd = self._planner.plan_gesture(piece, now, self._planner.timing.estimate(len(piece.poses)))
+        cmd = self._planner.plan_gesture(piece, now, budget_s)
         if cmd is None:
             return
         self._publish(cmd)
