@@ -163,3 +163,36 @@ def test_outputs_skip_an_absurd_start_time_and_stream_the_frames(tmp_path, caplo
     out = outputs_from_recording(tmp_path / "r.mcap", tmp_path, fps=10.0)
     frames, secs = count_frames_and_secs(str(out["video"]))
     assert frames == 14 and out["timeline"].stat().st_size > 0  # 1 s of speech + 0.4 s tail at 10 fps
+
+
+def test_the_contact_sheet_shows_each_lexicon_gesture_at_its_stroke(tmp_path):
+    """The contact sheet picks the latest rendered frame at the speech start, at each planned lexicon
+    gesture stroke (captioned with its name and word; beats are left out) and at the end."""
+    from sensor_msgs.msg import Image
+
+    from gesture_core.outputs import load_timeline, sheet_frames, sheet_moments, write_contact_sheet
+
+    t0 = 10_000 * c.NS_PER_S
+    with McapRecorder(tmp_path / "r.mcap", MessageDefinitions(SHARE)) as rec:
+        for topic in (c.UTTERANCE, c.AUDIO, c.WORDS, c.HUMAN_POSE, c.SIM_IMAGE):
+            rec.add_topic("/" + topic.name, topic.msg_type)
+        ev = c.UtteranceEvent("u1", "start", t0, "tts")
+        rec.write("/speech/utterance", serialize_message(c.encode_utterance(gm.UtteranceEvent(), ev)), t0)
+        chunk = c.AudioChunk("u1", t0, np.zeros(2 * c.AUDIO_SAMPLE_RATE, np.float32), 0)
+        rec.write("/speech/audio", serialize_message(c.encode_audio(gm.AudioChunk(), chunk)), t0)
+        words = c.WordTimings("u1", [c.Word("hello", 0.3, 0.7), c.Word("you", 1.4, 1.6)], True, "tts")
+        rec.write("/speech/words", serialize_message(c.encode_words(gm.Words(), words, gm.Word)), t0)
+        poses = np.tile(skeleton.MEAN_DIR_VEC, (30, 1))
+        seq = c.GestureSequence("u1", t0, poses, strokes=((0.5, "wave"), (1.0, "beat"), (1.5, "listener")))
+        rec.write("/gesture/human_pose", serialize_message(c.encode_human_pose(gm.GestureSequence(), seq)), t0)
+        for k in range(25):  # 10 fps over 2.4 s, frame k filled with the value k
+            img = Image(height=48, width=64, encoding="rgb8", step=3 * 64, data=bytes([k]) * (48 * 64 * 3))
+            img.header.stamp.sec, img.header.stamp.nanosec = divmod(t0 + k * c.NS_PER_S // 10, c.NS_PER_S)
+            rec.write("/sim/image", serialize_message(img), t0 + k * c.NS_PER_S // 10)
+    tl = load_timeline(tmp_path / "r.mcap")
+    moments = sheet_moments(tl)
+    assert [caption for _, caption in moments] == [
+        "0.00 s: speech starts", '0.50 s: wave on "hello"', '1.50 s: listener on "you"', "2.40 s: end"
+    ]  # fmt: skip
+    assert [int(img[0, 0, 0]) for _, img in sheet_frames(tl, moments)] == [0, 5, 15, 24]
+    assert write_contact_sheet(tl, tmp_path / "sheet.png") == 4 and (tmp_path / "sheet.png").stat().st_size > 5000
