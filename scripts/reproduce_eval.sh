@@ -83,7 +83,7 @@ $PY -m gesture_core.metrics.cues "$S/2_scott_0_1_1.wav" "$S/2_scott_0_1_1.TextGr
     "$S/2_scott_0_2_2.wav" "$S/2_scott_0_2_2.TextGrid" "$S/2_scott_0_3_3.wav" "$S/2_scott_0_3_3.TextGrid" \
     "$S/2_scott_0_4_4.wav" "$S/2_scott_0_4_4.TextGrid" | tee "$OUT/eval/cue_agreement.md"
 
-# 4. The evaluation: real motion, the baselines, every backend whole and streamed, the learned ones also
+# 4. The evaluation: real motion, the baselines, every backend whole and streamed, and
 #    Trimodal also under the lexicon layer as the generator node runs it (+layer; diffusion+layer is left
 #    out for time: its rows take ~30 min more on two cores), 3 style seeds, 1000 null shifts, FGD at
 #    every frame offset with 500 bootstrap resamples.
