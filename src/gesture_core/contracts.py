@@ -362,7 +362,10 @@ def decode_play_file(msg: Any) -> str:
 # speech/utterance
 # --------------------------------------------------------------------------------------------
 
-UTTERANCE_SOURCES = ("tts", "file", "mic")
+UTTERANCE_SOURCES = ("tts", "file", "mic", "stream")
+#: Sources whose audio arrives as it is produced (a microphone; ``stream``: speech another program
+#: synthesises and streams, e.g. ``gesture_ros.stream_wav``): gestured window by window as it comes.
+LIVE_SOURCES = ("mic", "stream")
 #: ``UtteranceEvent.event`` codes of ``gesture_msgs/msg/UtteranceEvent`` (START, END, CANCEL).
 UTTERANCE_EVENTS = ("start", "end", "cancel")
 #: Longest ``text`` of an utterance event (five times the longest text to say).
@@ -514,7 +517,7 @@ def decode_audio(msg: Any, now_ns: int | None = None) -> AudioChunk:
 # speech/words
 # --------------------------------------------------------------------------------------------
 
-WORDS_SOURCES = ("tts", "asr")
+WORDS_SOURCES = ("tts", "asr", "stream")
 #: Message type of one word inside ``speech/words`` (the encoder's ``word_factory``).
 WORD_MSG = "gesture_msgs/msg/Word"
 #: Most words in one message (5 words per second over the longest utterance).

@@ -20,7 +20,7 @@ Latency choices
   ends the wait earlier.
   The procedural backend takes about 15 ms per second of speech, audio features included
   (``benchmarks/generation.py``), well inside the lead the sources give.
-- **Live input** (source ``mic``, or parameter ``streaming``): audio arrives in real time, so the
+- **Live input** (source ``mic`` or ``stream``, or parameter ``streaming``): audio arrives in real time, so the
   node generates a window every 2 s (30 frames) of new audio, seeded with the last 4 frames of the
   previous window (:class:`~gesture_core.generation.streaming.GestureStream`), and publishes each
   window with its ``first_frame``; the tail is generated at the ``end`` event. Poses of a window
@@ -283,7 +283,7 @@ class GeneratorNode(GestureNode):
 
     def _on_start(self, utt: UtteranceAudio) -> _Utterance:
         """Live input gets a windowed stream; whole utterances wait for their end (or their deadline)."""
-        if utt.start.source == "mic" or self._s.value.streaming:
+        if utt.start.source in c.LIVE_SOURCES or self._s.value.streaming:
             return _Utterance(GestureStream(self._generator, self._style(), utt.utterance_id))
         return _Utterance()
 
