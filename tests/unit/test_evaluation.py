@@ -124,12 +124,13 @@ def test_a_trimodal_checkpoint_and_streamed_rows(sets, tmp_path):
     ev = evaluate(
         load_sets(sets[:1]),
         [parse_backend(f"trimodal:{ckpt}")],
-        EvalSettings(n_shifts=20, n_boot=10, streamed=True),
+        EvalSettings(n_shifts=20, n_boot=10, streamed=True, live=(0.5,)),
     )
     labels = [r.spec.label for r in ev.rows]
     assert labels[3:] == [
         "trimodal (tiny)",
         "trimodal (tiny), streamed",
+        "trimodal (tiny), live 0.5 s",
         "trimodal (tiny) on time-shifted speech",
     ]
     for row in ev.rows:
@@ -147,6 +148,8 @@ def test_backend_specs_and_settings():
         EvalSettings(n_shifts=5)
     with pytest.raises(ConfigError, match="--seeds"):
         EvalSettings(seeds=())
+    with pytest.raises(ConfigError, match="--live"):
+        EvalSettings(live=(-0.1,))
 
 
 def test_bad_inputs_are_errors(sets, tmp_path):
