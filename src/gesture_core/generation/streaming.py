@@ -380,12 +380,7 @@ class UtteranceStream:
         """Make frames ``[done, stop)`` final from the audio up to frame ``frontier``."""
         end_sample = min(frame_sample(frontier), self._audio.size)
         audio = self._audio[:end_sample]
-        a = frame_sample(self._feature_frame)
-        if end_sample - max(0, a - int(self.config.context_s * AUDIO_SAMPLE_RATE)) >= FeatureConfig().hop:
-            self._features.append(segment_features(audio, a, end_sample, self.utterance_id, self.config.context_s))
-            self._feature_frame = frontier
-        parts = [f for f in self._features if f.n_frames]
-        features = join_features(parts, final=self.ended) if parts else None
+        features = self._features_until(audio, frontier) if self._needs_features() else None
         t_done, t_known = self._done / GESTURE_FPS, end_sample / AUDIO_SAMPLE_RATE
         if self.layer is not None and self._words:
             new, self._decided = self.layer.place_known(
@@ -402,6 +397,24 @@ class UtteranceStream:
         t_stop = float("inf") if self.ended else stop / GESTURE_FPS
         self._strokes += [(t, lab) for t, lab in strokes if t_done - 1e-9 <= t < t_stop]
         self._done = stop
+
+    def _needs_features(self) -> bool:
+        """Features are computed for a generator that plans from them (procedural) and for the
+        layer when a word has no stressed syllable to anchor its gesture (ASR words); a learned
+        backend computes its own from the audio."""
+        if getattr(self.generator, "stream_replans", False):
+            return True
+        return self.layer is not None and any(w.stress is None for w in self._words[self._decided :])
+
+    def _features_until(self, audio: np.ndarray, frontier: int) -> AudioFeatures | None:
+        """Features of frames ``[0, frontier)``: the segments not analysed yet, each with
+        ``context_s`` of audio before it, joined to those before (None: too little audio yet)."""
+        a, end_sample = frame_sample(self._feature_frame), audio.size
+        if end_sample - max(0, a - int(self.config.context_s * AUDIO_SAMPLE_RATE)) >= FeatureConfig().hop:
+            self._features.append(segment_features(audio, a, end_sample, self.utterance_id, self.config.context_s))
+            self._feature_frame = frontier
+        parts = [f for f in self._features if f.n_frames]
+        return join_features(parts, final=self.ended) if parts else None
 
     def _generate(
         self, audio: np.ndarray, words: list[Word], features: AudioFeatures | None, frontier: int

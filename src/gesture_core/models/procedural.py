@@ -156,7 +156,7 @@ class ProceduralGenerator:
     #: Audio (s) beyond its newest final frame that streaming gives it by default: the planner
     #: decides from the speech that follows whether a unit goes on or a pause returns the hands to
     #: rest, and places a stroke's preparation before its stressed syllable (``docs/streaming.md``).
-    stream_lookahead_s = 0.6
+    stream_lookahead_s = 0.8
     #: Streaming re-plans the whole utterance so far for every hop, with the gestures placed so far
     #: (``generate_with_strokes(..., gestures=...)``), instead of generating from the hop on.
     stream_replans = True
