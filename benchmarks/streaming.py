@@ -27,13 +27,12 @@ from gesture_core.contracts import AUDIO_SAMPLE_RATE as SR
 from gesture_core.contracts import GESTURE_FPS, NS_PER_S, GestureSequence, Word
 from gesture_core.generation.base import Style
 from gesture_core.generation.factory import make_generator
-from gesture_core.generation.streaming import StreamConfig, UtteranceStream, stream_lookahead
+from gesture_core.generation.streaming import StreamConfig, UtteranceStream, live_chunks, stream_lookahead
 from gesture_core.retarget.config import default_config_path, load_config
 from gesture_core.retarget.motion import MotionPlanner
 from gesture_core.retarget.streaming import StreamingPlanner
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-CHUNK = SR // 10
 
 
 def speech(seconds: float) -> tuple[np.ndarray, list[Word], str]:
@@ -43,14 +42,16 @@ def speech(seconds: float) -> tuple[np.ndarray, list[Word], str]:
         from gesture_core.data.textgrid import read_words
         from gesture_core.speech.audio_io import load_audio
 
-        start = 50.0  # the held-out part of the clip
-        audio = load_audio(clip.with_suffix(".wav"))[int(start * SR) : int((start + seconds) * SR)]
+        whole = load_audio(clip.with_suffix(".wav"))
+        # the held-out part of the clip (its last 13.5 s) when that is long enough, else its end
+        start = 50.0 if seconds <= whole.size / SR - 50.0 else max(0.0, whole.size / SR - seconds)
+        audio = whole[int(start * SR) : int((start + seconds) * SR)]
         words = [
             Word(w.word, w.start - start, w.end - start)
             for w in read_words(clip.with_suffix(".TextGrid"))
             if start <= w.start and w.end <= start + seconds
         ]
-        return audio, words, f"BEAT2 held-out audio {seconds:g} s, {len(words)} words"
+        return audio, words, f"BEAT2 audio {start:g}-{start + audio.size / SR:g} s, {len(words)} words"
     t = np.arange(int(seconds * SR)) / SR
     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 1.7 * t) ** 2
     audio = (0.05 * envelope * np.sin(2 * np.pi * 140 * t)).astype(np.float32)
@@ -60,13 +61,10 @@ def speech(seconds: float) -> tuple[np.ndarray, list[Word], str]:
 def stream_once(generator, audio: np.ndarray, words: list[Word], lookahead: float | None):
     """Stream ``audio``; returns per-hop compute (s), the end's compute (s), poses, join frames."""
     stream = UtteranceStream(generator, Style(seed=0), "bench", StreamConfig(lookahead_s=lookahead))
-    pending, hops, parts, joins = list(words), [], [], []
-    for i in range(0, audio.size, CHUNK):
-        stream.push_audio(audio[i : i + CHUNK])
-        known = [w for w in pending if w.end * SR <= i + CHUNK]
-        if known:
-            stream.push_words(known)
-            pending = pending[len(known) :]
+    hops, parts, joins = [], [], []
+    for samples, known in live_chunks(audio, words):
+        stream.push_audio(samples)
+        stream.push_words(known)
         before = stream.frames_final
         began = time.perf_counter()
         chunk = stream.pull()

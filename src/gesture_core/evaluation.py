@@ -65,7 +65,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import skeleton
-from .contracts import AUDIO_SAMPLE_RATE, Word
+from .contracts import Word
 from .data import format as fmt
 from .errors import ConfigError, GestureError
 from .generation.base import SpeechInput, Style
@@ -293,22 +293,17 @@ def generate_live(
 ) -> np.ndarray:
     """Poses (n_frames, 27) of ``generator`` streamed live with ``lookahead`` s: the audio in 0.1 s
     chunks, each word pushed once its audio is complete, the final frames pulled after every chunk."""
-    from .generation.streaming import StreamConfig, UtteranceStream
+    from .generation.streaming import StreamConfig, UtteranceStream, live_chunks
 
     config = StreamConfig(lookahead_s=lookahead)
     stream = UtteranceStream(generator, Style(seed=seed), f"live-{clip.info.clip_id}", config)
-    step, pending, parts = AUDIO_SAMPLE_RATE // 10, sorted(words, key=lambda w: w.start), []
-    for i in range(0, audio.size, step):
-        stream.push_audio(audio[i : i + step])
-        known = [w for w in pending if w.end * AUDIO_SAMPLE_RATE <= i + step]
-        if known:
-            stream.push_words(known)
-            pending = pending[len(known) :]
+    parts = []
+    for samples, known in live_chunks(audio, words):
+        stream.push_audio(samples)
+        stream.push_words(known)
         chunk = stream.pull()
         if chunk is not None:
             parts.append(chunk.poses)
-    if pending:
-        stream.push_words(pending)
     last = stream.end()
     if last is not None:
         parts.append(last.poses)

@@ -117,6 +117,18 @@ def test_hops_join_without_jumps(backend, audio, procedural):
     assert at_joins <= max(1.5 * elsewhere, 0.05), (at_joins, elsewhere)
 
 
+def test_a_bounded_history_joins_smoothly_and_stays_causal(procedural, audio):
+    config = StreamConfig(history_s=2.0)  # the re-planning window moves every second
+    _, chunks = streamed(procedural, audio, config=config)
+    poses = joined(chunks)
+    at_joins, elsewhere = join_jumps(poses, list(range(6, 60, 6)))
+    assert at_joins <= max(1.5 * elsewhere, 0.05), (at_joins, elsewhere)
+    _, other = streamed(procedural, audio, chunk_s=0.37, config=config)
+    np.testing.assert_array_equal(joined(other), poses)
+    with pytest.raises(ConfigError, match="history_s"):
+        StreamConfig(history_s=1.0)
+
+
 def test_without_lookahead_the_motion_continues_from_the_final_frames(procedural, audio):
     _, chunks = streamed(procedural, audio, config=StreamConfig(hop_s=0.2, lookahead_s=0.0))
     poses = joined(chunks)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -184,7 +185,10 @@ class StreamConfig:
     - ``crossfade_s``: how long a hop's frames take to blend in from what came before;
     - ``context_s``: audio before each new segment used for its features (onsets need some);
     - ``max_late_s``: a lexicon gesture whose words come too late to prepare it is played up to
-      this much later than planned, else dropped.
+      this much later than planned, else dropped;
+    - ``history_s``: a re-planning generator (procedural) plans from at most about this much
+      speech before the hop (a window that starts on multiples of half of it), so a hop's cost
+      does not grow with the utterance.
     """
 
     hop_s: float = 0.4
@@ -192,6 +196,7 @@ class StreamConfig:
     crossfade_s: float = 0.4
     context_s: float = 0.5
     max_late_s: float = 0.5
+    history_s: float = 10.0
 
     def __post_init__(self) -> None:
         if not 1.0 / GESTURE_FPS - 1e-9 <= self.hop_s <= 5.0:
@@ -201,6 +206,8 @@ class StreamConfig:
         for name in ("crossfade_s", "context_s", "max_late_s"):
             if not 0.0 <= getattr(self, name) <= 10.0:
                 raise ConfigError(f"stream.{name} must be in [0, 10] s, got {getattr(self, name)}")
+        if not 2.0 <= self.history_s <= 600.0:
+            raise ConfigError(f"stream.history_s must be in [2, 600] s, got {self.history_s}")
 
     @property
     def hop_frames(self) -> int:
@@ -261,6 +268,21 @@ def segment_features(audio: np.ndarray, a: int, b: int, utterance_id: str, conte
         beats=events(f.beats),
         final=False,
     )
+
+
+def live_chunks(
+    audio: np.ndarray, words: list[Word], chunk_s: float = 0.1
+) -> Iterator[tuple[np.ndarray, list[Word]]]:
+    """``audio`` (N,) at 16 kHz as it would arrive live, in chunks of ``chunk_s``, each with the
+    ``words`` whose audio it completes (as ASR words come; the words that end beyond the audio come
+    with the last chunk): what an :class:`UtteranceStream` is fed by an offline caller."""
+    step = max(1, round(chunk_s * AUDIO_SAMPLE_RATE))
+    pending = sorted(words, key=lambda w: w.start)
+    for i in range(0, audio.size, step):
+        last = i + step >= audio.size
+        known = [w for w in pending if last or w.end * AUDIO_SAMPLE_RATE <= i + step]
+        pending = pending[len(known) :]
+        yield audio[i : i + step], known
 
 
 class UtteranceStream:
@@ -422,11 +444,20 @@ class UtteranceStream:
         """Poses (frontier - done, 27) for frames ``[done, frontier)`` and planned strokes (absolute s)."""
         done = self._done
         if getattr(self.generator, "stream_replans", False):
-            # a generator that plans with the gestures itself (procedural): the whole utterance so far
-            speech = SpeechInput(audio, words, features)
-            result = self.generator.generate_with_strokes(speech, self.style, None, gestures=self._placed)
-            poses = np.asarray(result.poses)[done:frontier]
-            return _padded(poses, frontier - done), list(result.strokes)
+            # a generator that plans with the gestures itself (procedural): the utterance so far,
+            # from the start of the history window on
+            half = max(1, round(self.config.history_s * GESTURE_FPS / 2))
+            w0 = max(0, (done - half) // half * half)
+            t0 = w0 / GESTURE_FPS
+            speech = SpeechInput(
+                audio[frame_sample(w0) :],
+                [_shift_word(w, t0) for w in words if w.end > t0],
+                _cropped_features(features, t0) if features is not None and w0 else features,
+            )
+            gestures = [replace(p, time=p.time - t0) for p in self._placed]
+            result = self.generator.generate_with_strokes(speech, self.style, None, gestures=gestures)
+            poses = np.asarray(result.poses)[done - w0 : frontier - w0]
+            return _padded(poses, frontier - done), [(t + t0, label) for t, label in result.strokes]
         t0 = done / GESTURE_FPS
         seg = audio[frame_sample(done) :]
         if seg.size == 0:
@@ -471,6 +502,22 @@ class UtteranceStream:
         gains = np.cumsum(CONTINUATION_DAMPING ** np.arange(1, n - k + 1))
         extra = skeleton.normalize_directions(last + gains[:, None] * vel)
         return np.concatenate([self._tentative[:n], extra])
+
+
+def _cropped_features(f: AudioFeatures, t0: float) -> AudioFeatures:
+    """``f`` from ``t0`` s on, on a time axis starting there (frames, onsets and beats)."""
+    times = f.frame_times()
+    i0 = int(np.searchsorted(times, t0 - 1e-9))
+    return replace(
+        f,
+        t0=float(times[i0] - t0) if i0 < f.n_frames else 0.0,
+        log_mel=f.log_mel[i0:],
+        onset_strength=f.onset_strength[i0:],
+        rms=f.rms[i0:],
+        f0_hz=f.f0_hz[i0:],
+        onsets=f.onsets[f.onsets >= t0] - t0,
+        beats=f.beats[f.beats >= t0] - t0,
+    )
 
 
 def _padded(poses: np.ndarray, n: int) -> np.ndarray:
