@@ -127,7 +127,8 @@ def main() -> None:
             mark = " (default)" if lookahead == default else ""
             print(
                 f"| {name} | {look:.2f}{mark} | {look + 0.4:.2f} | {np.median(ms):.0f} | "
-                f"{np.percentile(ms, 95):.0f} | {ms.max():.0f} | {1e3 * end_s:.0f} | {join_ratio(poses, joins):.2f} |"
+                f"{np.percentile(ms, 95):.0f} | {ms.max():.0f} | {1e3 * end_s:.0f} | "
+                f"{join_ratio(poses, joins):.2f} |"
             )
     if procedural_poses is not None:
         times, lag = retarget_costs(procedural_poses)

@@ -488,10 +488,11 @@ def evaluate(
                     audio, words = (c.audio, c.words)
                     if spec.kind == "shifted":
                         audio, words = shift_speech(c.audio, c.words, c.info.n_frames)
+                    gen = generators[key]
                     if spec.kind == "live":
-                        motions.append(generate_live(generators[key], c, audio, words, seed, spec.lookahead))
+                        motions.append(generate_live(gen, c, audio, words, seed, spec.lookahead))
                     else:
-                        motions.append(generate(generators[key], c, audio, words, seed, spec.kind == "streamed"))
+                        motions.append(generate(gen, c, audio, words, seed, spec.kind == "streamed"))
                     bar.update(1)
                 row.motions.append(motions)
 

@@ -33,10 +33,13 @@ def fresh(base: MotionPlanner) -> StreamingPlanner:
 
 def gesture(n: int, speed: float = 0.8) -> np.ndarray:
     t = np.arange(n)[:, None] / GESTURE_FPS
-    return np.tile(skeleton.MEAN_DIR_VEC, (n, 1)) + 0.25 * np.sin(2 * np.pi * speed * t + np.linspace(0, 3, 27))
+    wave = 0.25 * np.sin(2 * np.pi * speed * t + np.linspace(0, 3, 27))
+    return np.tile(skeleton.MEAN_DIR_VEC, (n, 1)) + wave
 
 
-def stream(sp: StreamingPlanner, poses: np.ndarray, sizes: list[int], leads: list[float]) -> list[JointCommand]:
+def stream(
+    sp: StreamingPlanner, poses: np.ndarray, sizes: list[int], leads: list[float]
+) -> list[JointCommand]:
     """Push ``poses`` in chunks of ``sizes`` frames, each ``lead`` s before its first frame plays
     (negative: late), then finish."""
     msgs, k, i = [], 0, 0
@@ -127,7 +130,8 @@ def test_limits_hold_across_joins_for_any_chunking(base, sizes, leads, speed, am
     n = 45
     t = np.arange(n)[:, None] / GESTURE_FPS
     poses = skeleton.normalize_directions(
-        np.tile(skeleton.MEAN_DIR_VEC, (n, 1)) + amplitude * np.sin(2 * np.pi * speed * t + np.linspace(0, 5, 27))
+        np.tile(skeleton.MEAN_DIR_VEC, (n, 1))
+        + amplitude * np.sin(2 * np.pi * speed * t + np.linspace(0, 5, 27))
     )
     msgs = stream(fresh(base), poses, sizes, leads)
     x, mismatch = played(msgs, base.safety.dt)

@@ -156,14 +156,16 @@ def test_gestures_are_placed_once_on_the_utterance_timeline(procedural, audio, w
     np.testing.assert_allclose(poses[lo : hi + 1, arm], batch.poses[lo : hi + 1, arm], atol=0.02)
     if not words_ahead:  # with a short lookahead the same words come too late: dropped, and said so
         caplog.set_level("INFO", logger="gesture_core.gestures.layer")
-        stream, _ = streamed(layered, audio, words=WORDS, config=StreamConfig(lookahead_s=0.2, max_late_s=0.2))
+        short = StreamConfig(lookahead_s=0.2, max_late_s=0.2)
+        stream, _ = streamed(layered, audio, words=WORDS, config=short)
         assert "wave" not in [p.name for p in stream.placed_gestures]
         assert "'wave' on the word 'hello' dropped" in caplog.text
 
 
 def test_a_learned_backend_streams_with_the_layer(audio):
     layered = with_gesture_layer(make_generator("trimodal"))
-    stream, chunks = streamed(layered, audio, words=WORDS, words_ahead=True, config=StreamConfig(lookahead_s=0.4))
+    config = StreamConfig(lookahead_s=0.4)
+    stream, chunks = streamed(layered, audio, words=WORDS, words_ahead=True, config=config)
     assert stream.lookahead_s == pytest.approx(0.4)
     assert ("wave" in [label for c in chunks for _, label in c.strokes])
     assert joined(chunks).shape == (60, 27)

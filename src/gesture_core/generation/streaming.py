@@ -311,7 +311,9 @@ class UtteranceStream:
         self.layer: GestureLayer | None = getattr(generator, "layer", None)
         # the layer is applied here on the absolute timeline, not per call by a wrapper
         self.generator: GestureGenerator = getattr(generator, "backend", generator)
-        lookahead = self.config.lookahead_s if self.config.lookahead_s is not None else stream_lookahead(generator)
+        lookahead = self.config.lookahead_s
+        if lookahead is None:
+            lookahead = stream_lookahead(generator)
         self.lookahead_frames = round(lookahead * GESTURE_FPS)
         self._audio = np.zeros(0, dtype=np.float32)
         self._words: list[Word] = []
@@ -406,8 +408,9 @@ class UtteranceStream:
         t_done, t_known = self._done / GESTURE_FPS, end_sample / AUDIO_SAMPLE_RATE
         if self.layer is not None and self._words:
             new, self._decided = self.layer.place_known(
-                self._words, features, self.style, self._placed, self._decided, t_known, t_done, self.config.max_late_s
-            )
+                self._words, features, self.style, self._placed, self._decided,
+                t_known, t_done, self.config.max_late_s,
+            )  # fmt: skip
             self._placed = sorted(self._placed + new, key=lambda p: p.time)
         words = [w for w in self._words if w.start < t_known]
         poses, strokes = self._generate(audio, words, features, frontier)
@@ -433,7 +436,8 @@ class UtteranceStream:
         ``context_s`` of audio before it, joined to those before (None: too little audio yet)."""
         a, end_sample = frame_sample(self._feature_frame), audio.size
         if end_sample - max(0, a - int(self.config.context_s * AUDIO_SAMPLE_RATE)) >= FeatureConfig().hop:
-            self._features.append(segment_features(audio, a, end_sample, self.utterance_id, self.config.context_s))
+            part = segment_features(audio, a, end_sample, self.utterance_id, self.config.context_s)
+            self._features.append(part)
             self._feature_frame = frontier
         parts = [f for f in self._features if f.n_frames]
         return join_features(parts, final=self.ended) if parts else None

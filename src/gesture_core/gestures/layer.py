@@ -295,10 +295,10 @@ class GestureLayer:
         ``words[:decided]`` were decided before; the words after them that carry their stressed
         syllable (the robot's own speech knows its words ahead of the audio) or whose end is before
         ``known_until`` (s; their audio is there, to find where the stroke lands) are decided now:
-        the gestures :meth:`place` puts on them that fit with ``placed``. A gesture whose blend-in would start before ``earliest``
-        (s; frames already final) is moved that much later when that is at most ``max_late_s``,
-        else dropped (logged: its words came too late to prepare it). Returns the new gestures in
-        time order and the number of words decided now.
+        the gestures :meth:`place` puts on them that fit with ``placed``. A gesture whose blend-in
+        would start before ``earliest`` (s; frames already final) is moved that much later when
+        that is at most ``max_late_s``, else dropped (logged: its words came too late to prepare
+        it). Returns the new gestures in time order and the number of words decided now.
         """
         now = decided
         while now < len(words) and (words[now].stress is not None or words[now].end <= known_until + 1e-9):

@@ -204,7 +204,9 @@ class ProceduralGenerator:
         beats = [(s.time, "beat") for s in plan.strokes]
         return GestureResult(poses, merge_strokes(beats, self.layer.strokes(plan.gestures)), plan.gestures)
 
-    def plan(self, speech: SpeechInput, style: Style, gestures: list[PlacedGesture] | None = None) -> GesturePlan:
+    def plan(
+        self, speech: SpeechInput, style: Style, gestures: list[PlacedGesture] | None = None
+    ) -> GesturePlan:
         """The gesture plan of ``speech``: cues, units with their strokes, lexicon gestures
         (``gestures`` when given, else placed by the layer)."""
         features = speech.features if speech.features is not None else _compute_features(speech)

@@ -117,12 +117,14 @@ class StreamingPlanner:
         holds no frame that is still in the future.
         """
         utt = self._utt
-        if utt is None or (utt.uid, utt.start_ns, utt.next_frame) != (seq.utterance_id, seq.start_ns, seq.first_frame):
+        key = (seq.utterance_id, seq.start_ns, seq.first_frame)
+        if utt is None or (utt.uid, utt.start_ns, utt.next_frame) != key:
             utt = self._open(seq, now_ns, budget_s)
         stamp_i = self._stamp_index(utt, now_ns, budget_s)
         q = self.planner.retargeter.retarget(seq.poses, utt.q_last, continues=True)
         utt.q_last, utt.next_frame = q[-1], seq.first_frame + len(q)
-        times = (seq.start_ns - utt.origin_ns) / NS_PER_S + (seq.first_frame + np.arange(len(q))) / GESTURE_FPS
+        frames = seq.first_frame + np.arange(len(q))
+        times = (seq.start_ns - utt.origin_ns) / NS_PER_S + frames / GESTURE_FPS
         keep = times > (utt.frame_times[-1] if len(utt.frame_times) else -np.inf)
         utt.frame_times = np.concatenate([utt.frame_times, times[keep]])
         utt.frame_q = np.concatenate([utt.frame_q, q[keep]])
@@ -206,7 +208,8 @@ class StreamingPlanner:
             if utt.raw_until == 0:  # the first targets: blend in from the start state
                 offset = utt.committed[0] - new[0]
                 utt.join_offset = offset
-                utt.join_n = max(1, round(max(self.planner.safety.join_time, self.planner.safety.ramp_time(offset)) / self.dt))
+                safety = self.planner.safety
+                utt.join_n = max(1, round(max(safety.join_time, safety.ramp_time(offset)) / self.dt))
             utt.raw = np.concatenate([utt.raw, new])
             utt.raw_until = n_raw
             k = np.searchsorted(times, times[-1] - SPLINE_CONTEXT / GESTURE_FPS - 1e-9)
@@ -219,7 +222,7 @@ class StreamingPlanner:
         lo, hi = n_done - h, stop + h
         idx = np.clip(np.arange(lo, hi), 0, utt.raw_until - 1) - utt.raw_from
         window = utt.raw[idx]
-        smooth = np.stack([np.convolve(window[:, j], kernel, mode="valid") for j in range(window.shape[1])], axis=1)
+        smooth = np.stack([np.convolve(col, kernel, mode="valid") for col in window.T], axis=1)
         i = np.arange(n_done, stop)
         fade = 1.0 - minimum_jerk(i / utt.join_n)
         target = self.planner.safety.limits.clamp(smooth + fade[:, None] * utt.join_offset)
@@ -228,7 +231,9 @@ class StreamingPlanner:
         before = utt.last_target
         out = np.empty_like(target)
         for k, after in enumerate(target):
-            x, v = limit_step(x, v, before, after, self.dt, lim.lower, lim.upper, lim.velocity, lim.acceleration)
+            x, v = limit_step(
+                x, v, before, after, self.dt, lim.lower, lim.upper, lim.velocity, lim.acceleration
+            )
             out[k], before = x, after
         utt.committed = np.concatenate([utt.committed, out])
         utt.velocity, utt.last_target = v, target[-1].copy()
@@ -258,7 +263,10 @@ class StreamingPlanner:
         if len(x) < 2:
             log.debug("gesture %s: nothing new to command after sample %d yet", utt.uid, stamp_i)
             return None
-        v0 = (utt.committed[stamp_i] - utt.committed[stamp_i - 1]) / self.dt if stamp_i > 0 else utt.start_velocity
+        if stamp_i > 0:
+            v0 = (utt.committed[stamp_i] - utt.committed[stamp_i - 1]) / self.dt
+        else:
+            v0 = utt.start_velocity
         traj = Trajectory(np.arange(len(x)) * self.dt, x, central_velocities(x, self.dt, v0))
         stamp_ns = utt.origin_ns + round(stamp_i * self.dt * NS_PER_S)
         return self.planner._issue(utt.uid, stamp_ns, traj)
