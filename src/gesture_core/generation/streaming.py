@@ -13,10 +13,11 @@ Two APIs:
   last final frames' motion): consecutive hops join without a jump in pose or velocity. Lexicon and
   markup gestures are placed once each on the utterance's absolute timeline, as their words become
   known (:meth:`~gesture_core.gestures.layer.GestureLayer.place_known`), and rendered slice by slice.
-  A backend generates a hop either itself (``stream_poses``: the procedural generator re-plans the
-  whole utterance so far with the placed gestures) or through its ordinary ``generate`` on the
-  audio from the hop on, seeded with the last 4 final frames (the learned backends). A backend says
-  the lookahead it needs by default in ``stream_lookahead_s`` (``docs/streaming.md``).
+  A backend generates a hop either itself (``stream_replans``: the procedural generator re-plans
+  the utterance so far -- at most ``history_s`` of it -- with the placed gestures) or through its
+  ordinary ``generate`` on the audio from the hop on, seeded with the last 4 final frames (the
+  learned backends). A backend says the lookahead it needs by default in ``stream_lookahead_s``
+  (``docs/streaming.md``).
 - :class:`GestureStream` (the generator node's windowed path for live speech): the utterance in
   2 s windows, each generated once its audio is complete, seeded with the previous window's last
   frames.
