@@ -154,8 +154,13 @@ def test_gestures_are_placed_once_on_the_utterance_timeline(procedural, audio, w
     lo, hi = (round((1.7 + x) * FPS) for x in procedural.layer.active_span("wave"))
     # the waving arm follows the gesture's keyframes over its whole active span, never cut at a hop
     np.testing.assert_allclose(poses[lo : hi + 1, arm], batch.poses[lo : hi + 1, arm], atol=0.02)
-    if not words_ahead:  # with a short lookahead the same words come too late: dropped, and said so
+    if not words_ahead:  # with less lookahead the same words come late: the wave is played later, said so
         caplog.set_level("INFO", logger="gesture_core.gestures.layer")
+        stream, _ = streamed(layered, audio, words=WORDS, config=StreamConfig(lookahead_s=1.4))
+        (late,) = [p for p in stream.placed_gestures if p.name == "wave"]
+        assert 1.7 < late.time <= 1.7 + StreamConfig().max_late_s
+        assert "'wave' on the word 'hello'" in caplog.text and "s late" in caplog.text
+        # with a short lookahead they come too late: dropped, and said so
         short = StreamConfig(lookahead_s=0.2, max_late_s=0.2)
         stream, _ = streamed(layered, audio, words=WORDS, config=short)
         assert "wave" not in [p.name for p in stream.placed_gestures]

@@ -297,8 +297,8 @@ class GestureLayer:
         ``known_until`` (s; their audio is there, to find where the stroke lands) are decided now:
         the gestures :meth:`place` puts on them that fit with ``placed``. A gesture whose blend-in
         would start before ``earliest`` (s; frames already final) is moved that much later when
-        that is at most ``max_late_s``, else dropped (logged: its words came too late to prepare
-        it). Returns the new gestures in time order and the number of words decided now.
+        that is at most ``max_late_s``, else dropped (either logged: its words came too late to
+        prepare it). Returns the new gestures in time order and the number of words decided now.
         """
         now = decided
         while now < len(words) and (words[now].stress is not None or words[now].end <= known_until + 1e-9):
@@ -318,6 +318,10 @@ class GestureLayer:
                         c.name, words[c.word].word, late,
                     )  # fmt: skip
                     continue
+                _log.info(
+                    "gesture %r on the word %r %.2f s late: its words came too late to prepare it on time",
+                    c.name, words[c.word].word, late,
+                )  # fmt: skip
                 c = replace(c, time=c.time + late)
             if self._fits(c, placed + new):
                 new.append(c)
