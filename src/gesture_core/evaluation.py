@@ -1,8 +1,9 @@
 """Evaluate gesture generators against real motion with baselines: the ``gesture-eval`` command.
 
     gesture-eval --data DIR [--data DIR ...] [--seen-data DIR ...] --out OUT_DIR \\
-                 [--backend NAME[+layer][:CKPT] ...] [--seeds 0 1 2] [--streamed] [--shifts 1000] \\
-                 [--bootstrap 500] [--fgd-model DIR | --no-fgd] [--retarget-config YAML | --no-robot]
+                 [--backend NAME[+layer][:CKPT] ...] [--seeds 0 1 2] [--streamed] [--live 0.2 0.6 ...] \\
+                 [--shifts 1000] [--bootstrap 500] [--fgd-model DIR | --no-fgd] \\
+                 [--retarget-config YAML | --no-robot]
 
 Every ``--data`` directory (project clip format) is one evaluation *set*, named after the
 directory; the pooled rows are over all of them. ``--seen-data`` sets are scored and reported the
@@ -19,7 +20,9 @@ Rows, all scored by the same code against the clips' real motion and speech:
 - every ``--backend`` (any name :func:`gesture_core.generation.factory.make_generator` accepts; a
   learned backend without ``:CKPT`` uses its shipped weights; default: every backend), once per
   style seed; with ``--streamed`` also generated window by window
-  (:class:`~gesture_core.generation.streaming.GestureStream`);
+  (:class:`~gesture_core.generation.streaming.GestureStream`); with ``--live S ...`` also streamed
+  live (:class:`~gesture_core.generation.streaming.UtteranceStream`) with each lookahead ``S`` s:
+  the audio pushed in 0.1 s chunks, each word when its audio is complete (as ASR words come);
 - each backend **on time-shifted speech**: the speech circularly shifted by half the clip before
   generation, the motion scored against the real speech (the baseline a generator that follows its
   speech must beat).
@@ -138,12 +141,12 @@ def default_backends() -> list[str]:
 @dataclass(frozen=True)
 class RowSpec:
     """A row: ``kind`` is ``truth`` | ``static`` | ``mismatched`` | ``generated`` | ``shifted`` |
-    ``streamed``;
-    ``backend`` for the generated kinds."""
+    ``streamed`` | ``live``; ``backend`` for the generated kinds, ``lookahead`` (s) for ``live``."""
 
     label: str
     kind: str
     backend: BackendSpec | None = None
+    lookahead: float | None = None
 
     @property
     def is_baseline(self) -> bool:
@@ -158,6 +161,7 @@ class EvalSettings:
     - ``n_shifts``, ``null_seed``: permutation null of the synchrony tests.
     - ``n_boot``: bootstrap resamples of the FGD interval; ``fgd_stride``: frames between FGD windows.
     - ``streamed``: also generate every backend window by window.
+    - ``live``: lookaheads (s) with which every backend is also streamed live.
     """
 
     seeds: tuple[int, ...] = (0,)
@@ -166,8 +170,12 @@ class EvalSettings:
     n_boot: int = 500
     fgd_stride: int = 1
     streamed: bool = False
+    live: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
+        for value in self.live:
+            if not 0.0 <= value <= 10.0:
+                raise ConfigError(f"--live: lookaheads must be in [0, 10] s, got {value}")
         if not self.seeds:
             raise ConfigError("--seeds: at least one seed is needed")
         if self.n_shifts < 10:
@@ -290,6 +298,29 @@ def generate(
             parts.append(last.poses)
         poses = np.concatenate(parts)
     return fit_length(np.asarray(poses, dtype=np.float64), n_frames)
+
+
+def generate_live(
+    generator: Any, clip_id: str, n_frames: int, audio: np.ndarray, words: list[Word], seed: int,
+    lookahead: float | None,
+) -> np.ndarray:  # fmt: skip
+    """Poses (n_frames, 27) of ``generator`` streamed live with ``lookahead`` s: the audio in 0.1 s
+    chunks, each word pushed once its audio is complete, the final frames pulled after every chunk."""
+    from .generation.streaming import StreamConfig, UtteranceStream, live_chunks
+
+    config = StreamConfig(lookahead_s=lookahead)
+    stream = UtteranceStream(generator, Style(seed=seed), f"live-{clip_id}", config)
+    parts = []
+    for samples, known in live_chunks(audio, words):
+        stream.push_audio(samples)
+        stream.push_words(known)
+        chunk = stream.pull()
+        if chunk is not None:
+            parts.append(chunk.poses)
+    last = stream.end()
+    if last is not None:
+        parts.append(last.poses)
+    return fit_length(np.concatenate(parts).astype(np.float64), n_frames)
 
 
 # ------------------------------------------------------------------------------ robot limits
@@ -440,6 +471,8 @@ def evaluate(
         row_specs.append(RowSpec(spec.label, "generated", spec))
         if settings.streamed:
             row_specs.append(RowSpec(f"{spec.label}, streamed", "streamed", spec))
+        for lookahead in settings.live:
+            row_specs.append(RowSpec(f"{spec.label}, live {lookahead:g} s", "live", spec, lookahead))
         row_specs.append(RowSpec(f"{spec.label} on time-shifted speech", "shifted", spec))
     rows = [RowResult(s) for s in row_specs]
 
@@ -469,8 +502,12 @@ def evaluate(
                     audio, words = (c.audio, c.words)
                     if spec.kind == "shifted":
                         audio, words = shift_speech(c.audio, c.words, c.info.n_frames)
-                    streamed, info, gen = spec.kind == "streamed", c.info, generators[key]
-                    motions.append(generate(gen, info.clip_id, info.n_frames, audio, words, seed, streamed))
+                    gen, info = generators[key], c.info
+                    if spec.kind == "live":
+                        motions.append(generate_live(gen, info.clip_id, info.n_frames, audio, words, seed, spec.lookahead))
+                    else:
+                        streamed = spec.kind == "streamed"
+                        motions.append(generate(gen, info.clip_id, info.n_frames, audio, words, seed, streamed))
                     bar.update(1)
                 row.motions.append(motions)
 
@@ -911,7 +948,7 @@ def _fgd_bars(plt: Any, out: Path, ev: Evaluation) -> Path:
 
 def _strokes(plt: Any, out: Path, ev: Evaluation, clip: int) -> Path:
     ref = ev.refs[clip]
-    rows = [r for r in ev.rows if r.spec.kind in ("truth", "generated", "streamed")]
+    rows = [r for r in ev.rows if r.spec.kind in ("truth", "generated", "streamed", "live")]
     fig, axes = plt.subplots(len(rows), 1, figsize=(12, 1.5 * len(rows)), sharex=True, squeeze=False)
     cues = ref.cues["prominent"]
     for ax, r in zip(axes[:, 0], rows):
@@ -933,7 +970,7 @@ def _strokes(plt: Any, out: Path, ev: Evaluation, clip: int) -> Path:
 
 def _direction_traces(plt: Any, out: Path, ev: Evaluation, clip: int) -> Path:
     ref = ev.refs[clip]
-    rows = [r for r in ev.rows if r.spec.kind in ("truth", "generated", "streamed")]
+    rows = [r for r in ev.rows if r.spec.kind in ("truth", "generated", "streamed", "live")]
     fig, axes = plt.subplots(
         len(TRACE_BONES), 3, figsize=(12, 2.2 * len(TRACE_BONES)), sharex=True, sharey=True
     )
@@ -1022,6 +1059,8 @@ def main(argv: list[str] | None = None) -> int:
         "--seeds", type=int, nargs="+", default=[0], help="style seeds (each generator runs once per seed)"
     )
     parser.add_argument("--streamed", action="store_true", help="also generate every backend in 2 s windows")
+    parser.add_argument("--live", type=float, nargs="+", default=[], metavar="S",
+                        help="also stream every backend live with each lookahead S (s)")  # fmt: skip
     parser.add_argument("--shifts", type=int, default=1000, help="circular shifts of the synchrony null")
     parser.add_argument("--null-seed", type=int, default=0, help="seed of the null shifts and the bootstrap")
     parser.add_argument("--bootstrap", type=int, default=500, help="bootstrap resamples of the FGD interval")
@@ -1046,7 +1085,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.fgd_model is not None and not args.fgd_model.is_dir():
             raise ConfigError(f"--fgd-model {args.fgd_model}: not a directory")
         settings = EvalSettings(
-            tuple(args.seeds), args.shifts, args.null_seed, args.bootstrap, args.fgd_stride, args.streamed
+            tuple(args.seeds), args.shifts, args.null_seed, args.bootstrap, args.fgd_stride, args.streamed,
+            tuple(args.live),
         )
         specs = [parse_backend(s) for s in (args.backend or default_backends())]
         sets = load_sets(args.data, args.seen_data)
@@ -1055,6 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
             "data": [str(d) for d in args.data], "seen_data": [str(d) for d in args.seen_data],
             "seeds": list(settings.seeds), "n_shifts": settings.n_shifts, "null_seed": settings.null_seed,
             "n_boot": settings.n_boot, "fgd_stride": settings.fgd_stride, "streamed": settings.streamed,
+            "live": list(settings.live),
             "fgd_model": str(fgd_model) if fgd_model else None,
             "retarget_config": str(retarget) if retarget else None,
         }  # fmt: skip

@@ -124,22 +124,24 @@ def test_a_trimodal_checkpoint_and_streamed_rows(sets, tmp_path):
     ev = evaluate(
         load_sets(sets[:1]),
         [parse_backend(f"trimodal:{ckpt}"), parse_backend(f"trimodal+layer:{ckpt}")],
-        EvalSettings(n_shifts=20, n_boot=10, streamed=True),
+        EvalSettings(n_shifts=20, n_boot=10, streamed=True, live=(0.5,)),
     )
     labels = [r.spec.label for r in ev.rows]
     assert labels[3:] == [
         "trimodal (tiny)",
         "trimodal (tiny), streamed",
+        "trimodal (tiny), live 0.5 s",
         "trimodal (tiny) on time-shifted speech",
         "trimodal (tiny) + lexicon layer",
         "trimodal (tiny) + lexicon layer, streamed",
+        "trimodal (tiny) + lexicon layer, live 0.5 s",
         "trimodal (tiny) + lexicon layer on time-shifted speech",
     ]
     for row in ev.rows:
         assert all(m.shape == r.real.shape for m, r in zip(row.motions[0], ev.refs))
         assert "robot" not in row.groups[POOLED][0] and "fgd" not in row.groups[POOLED][0]
     # the clips say "hello": the layer waves over the model's motion, as the generator node does
-    plain, layered = ev.rows[3].motions[0][0], ev.rows[6].motions[0][0]
+    plain, layered = ev.rows[3].motions[0][0], ev.rows[7].motions[0][0]
     assert np.abs(layered - plain).max() > 0.1
 
 
@@ -154,6 +156,8 @@ def test_backend_specs_and_settings():
         EvalSettings(n_shifts=5)
     with pytest.raises(ConfigError, match="--seeds"):
         EvalSettings(seeds=())
+    with pytest.raises(ConfigError, match="--live"):
+        EvalSettings(live=(-0.1,))
 
 
 def test_bad_inputs_are_errors(sets, tmp_path):

@@ -278,6 +278,55 @@ class GestureLayer:
                 placed.append(flipped)  # the other hand is free
         return sorted(placed, key=lambda p: p.time)
 
+    def place_known(
+        self,
+        words: list[Word],
+        features: AudioFeatures | None,
+        style: Style,
+        placed: list[PlacedGesture],
+        decided: int,
+        known_until: float,
+        earliest: float,
+        max_late_s: float,
+    ) -> tuple[list[PlacedGesture], int]:
+        """Streaming: place the gestures of the words that become known, each once, on the
+        utterance's timeline; ``placed`` (the gestures placed before) stays as it is.
+
+        ``words[:decided]`` were decided before; the words after them that carry their stressed
+        syllable (the robot's own speech knows its words ahead of the audio) or whose end is before
+        ``known_until`` (s; their audio is there, to find where the stroke lands) are decided now:
+        the gestures :meth:`place` puts on them that fit with ``placed``. A gesture whose blend-in
+        would start before ``earliest`` (s; frames already final) is moved that much later when
+        that is at most ``max_late_s``, else dropped (either logged: its words came too late to
+        prepare it). Returns the new gestures in time order and the number of words decided now.
+        """
+        now = decided
+        while now < len(words) and (words[now].stress is not None or words[now].end <= known_until + 1e-9):
+            now += 1
+        if now == decided:
+            return [], decided
+        new: list[PlacedGesture] = []
+        for c in self.place(words[:now], features, style):
+            if c.word < decided:
+                continue
+            start = c.time + self.span(c.name)[0]
+            if start < earliest - 1e-9:
+                late = earliest - start
+                if late > max_late_s:
+                    _log.info(
+                        "gesture %r on the word %r dropped: its words came %.2f s too late to prepare it",
+                        c.name, words[c.word].word, late,
+                    )  # fmt: skip
+                    continue
+                _log.info(
+                    "gesture %r on the word %r %.2f s late: its words came too late to prepare it on time",
+                    c.name, words[c.word].word, late,
+                )  # fmt: skip
+                c = replace(c, time=c.time + late)
+            if self._fits(c, placed + new):
+                new.append(c)
+        return sorted(new, key=lambda p: p.time), now
+
     def preroll(self, words: list[Word]) -> float:
         """Seconds of silence to put before speech with ``words`` (times from its first sample) so
         that every gesture the layer may place there (requested by markup, or a lexicon match on a

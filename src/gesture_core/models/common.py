@@ -204,6 +204,10 @@ class WindowedGeneratorBase(ABC, Generic[C]):
 
     #: The backend name (``"trimodal"``, ``"diffusion"``).
     name: str
+    #: Audio (s) beyond its newest final frame that streaming gives it by default: each hop is one
+    #: window seeded with the last 4 frames sent, its audio zero beyond the lookahead (the model
+    #: sees up to 2 s ahead when it is there; what less costs: ``docs/streaming.md``).
+    stream_lookahead_s = 0.5
 
     def __init__(self, path: Path, config: C, vocab: Vocab):
         if config.sample_rate != AUDIO_SAMPLE_RATE or config.fps != GESTURE_FPS:

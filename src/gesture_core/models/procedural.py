@@ -66,7 +66,7 @@ from ..gestures.body import (  # noqa: F401  (re-exported: the body model used t
     pose_from_angles,
     rest_pose,
 )
-from ..gestures.layer import GestureLayer, GestureResult, merge_strokes, minimum_jerk
+from ..gestures.layer import GestureLayer, GestureResult, PlacedGesture, merge_strokes, minimum_jerk
 from ..gestures.planner import GesturePlan, GesturePlanner, PlannerConfig, Stroke
 
 _log = logging.getLogger(__name__)
@@ -153,6 +153,13 @@ class ProceduralGenerator:
     """
 
     name = "procedural"
+    #: Audio (s) beyond its newest final frame that streaming gives it by default: the planner
+    #: decides from the speech that follows whether a unit goes on or a pause returns the hands to
+    #: rest, and places a stroke's preparation before its stressed syllable (``docs/streaming.md``).
+    stream_lookahead_s = 0.8
+    #: Streaming re-plans the whole utterance so far for every hop, with the gestures placed so far
+    #: (``generate_with_strokes(..., gestures=...)``), instead of generating from the hop on.
+    stream_replans = True
 
     def __init__(
         self,
@@ -175,11 +182,19 @@ class ProceduralGenerator:
         return self.generate_with_strokes(speech, style, seed_poses).poses
 
     def generate_with_strokes(
-        self, speech: SpeechInput, style: Style, seed_poses: np.ndarray | None = None
+        self,
+        speech: SpeechInput,
+        style: Style,
+        seed_poses: np.ndarray | None = None,
+        gestures: list[PlacedGesture] | None = None,
     ) -> GestureResult:
         """Poses (as :meth:`generate`) and the planned strokes: ``(time, "beat")`` for every beat
-        and ``(time, name)`` for every lexicon gesture, times the targets (s from the audio start)."""
-        plan = self.plan(speech, style)
+        and ``(time, name)`` for every lexicon gesture, times the targets (s from the audio start).
+
+        ``gestures``: lexicon gestures already placed (streaming places each once, as its words
+        become known: :class:`~gesture_core.generation.streaming.UtteranceStream`); None: the
+        layer places them from ``speech.words``."""
+        plan = self.plan(speech, style, gestures)
         n = speech.n_frames
         poses = pose_from_angles(self.render(plan, n, style), n)
         if style.amplitude > 0:
@@ -189,12 +204,16 @@ class ProceduralGenerator:
         beats = [(s.time, "beat") for s in plan.strokes]
         return GestureResult(poses, merge_strokes(beats, self.layer.strokes(plan.gestures)), plan.gestures)
 
-    def plan(self, speech: SpeechInput, style: Style) -> GesturePlan:
-        """The gesture plan of ``speech``: cues, units with their strokes, lexicon gestures."""
+    def plan(
+        self, speech: SpeechInput, style: Style, gestures: list[PlacedGesture] | None = None
+    ) -> GesturePlan:
+        """The gesture plan of ``speech``: cues, units with their strokes, lexicon gestures
+        (``gestures`` when given, else placed by the layer)."""
         features = speech.features if speech.features is not None else _compute_features(speech)
         if features.n_frames == 0:
             raise ContractError("speech.features has no frames to gesture from")
-        gestures = self.layer.place(speech.words, features, style)
+        if gestures is None:
+            gestures = self.layer.place(speech.words, features, style)
         return self.planner.plan(features, speech.n_frames, style, speech.words, gestures, self.layer)
 
     # -- from the plan to angles --------------------------------------------------------------------

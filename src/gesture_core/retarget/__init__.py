@@ -6,6 +6,8 @@
   position, velocity and acceleration limits, joined to the current commanded state.
 - :mod:`.motion`: :class:`MotionPlanner`, the two together on the utterance timeline (what the
   retarget node runs).
+- :mod:`.streaming`: :class:`~.streaming.StreamingPlanner`, the same chunk by chunk: messages that
+  extend the trajectory already sent (joint_trajectory_controller replacement semantics).
 """
 
 from .config import RetargetConfig, load_config
