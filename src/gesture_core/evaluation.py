@@ -504,7 +504,8 @@ def evaluate(
                         audio, words = shift_speech(c.audio, c.words, c.info.n_frames)
                     gen, info = generators[key], c.info
                     if spec.kind == "live":
-                        motions.append(generate_live(gen, info.clip_id, info.n_frames, audio, words, seed, spec.lookahead))
+                        live = generate_live(gen, info.clip_id, info.n_frames, audio, words, seed, spec.lookahead)
+                        motions.append(live)
                     else:
                         streamed = spec.kind == "streamed"
                         motions.append(generate(gen, info.clip_id, info.n_frames, audio, words, seed, streamed))

@@ -126,7 +126,7 @@ class GeneratorSettings(InputSettings, LexiconSettings):
     speaker: int = setting(-1, "speaker/style id of a learned model (-1: its average)", range=(-1, 100_000))
     seed: int = setting(0, "random seed (same seed + speech: same motion)", range=(0, 2**31 - 1))
     variability: float = setting(1.0, "scale of the model's randomness (temperature)", range=VARIABILITY_RANGE)
-    streaming: bool = setting(False, "generate in 2 s windows as audio arrives (always on for mic)")
+    streaming: bool = setting(False, "generate in 2 s windows as audio arrives (always on for mic and stream input)")
     words_timeout: float = setting(2.0, "longest wait for ASR words after an utterance, s", range=(0.0, 30.0))
     deadline_margin: float = setting(
         0.4, "gestures are published at the latest this long before their speech plays (for retargeting): "
