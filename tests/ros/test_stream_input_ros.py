@@ -20,8 +20,8 @@ from gesture_msgs.msg import AudioChunk, UtteranceEvent, Words  # noqa: E402
 
 TIMEOUT = 30.0
 SECONDS = 2.0
-#: A chunk may reach a subscriber this late after its audio was produced (s): DDS and a loaded machine.
-DELIVERY_S = 0.25
+#: A chunk may reach a subscriber this late after its audio was produced (s): DDS on a loaded 2-core machine.
+DELIVERY_S = 1.0
 
 
 def test_the_client_streams_an_utterance_in_real_time_with_its_words(ros, tmp_path):

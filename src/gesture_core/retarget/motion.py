@@ -47,9 +47,9 @@ log = logging.getLogger(__name__)
 HISTORY = 16
 #: Most frames planned at once (10 s): a longer gesture message is planned in pieces.
 MAX_PLAN_FRAMES = 150
-#: Frames of the first piece of a message (1 s): it is planned first, so the time before the motion
-#: can start is the planning time of one second of motion, not of the whole message; the other pieces
-#: are planned while it plays.
+#: Frames of the first piece of a message that could not be planned whole before it starts (1 s): it
+#: is planned first, so the time before the motion can start is the planning time of one second of
+#: motion, not of the whole message; the other pieces are planned while it plays.
 FIRST_PLAN_FRAMES = 15
 
 

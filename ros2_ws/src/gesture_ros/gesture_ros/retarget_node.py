@@ -42,7 +42,7 @@ from gesture_core import contracts as c
 from gesture_core.errors import ConfigError
 from gesture_core.node_settings import RETARGET_CONFIG_KEYS, RetargetFileSettings, RetargetSettings
 from gesture_core.retarget.config import RetargetConfig, default_config_path, load_config
-from gesture_core.retarget.motion import FIRST_PLAN_FRAMES, MotionPlanner, split_sequence
+from gesture_core.retarget.motion import FIRST_PLAN_FRAMES, MAX_PLAN_FRAMES, MotionPlanner, split_sequence
 from trajectory_msgs.msg import JointTrajectoryPoint
 
 from .ros_io import GestureNode, NodeSettings, guarded, msg_class, publisher_qos, run_node, watch_publishers
@@ -118,7 +118,11 @@ class RetargetNode(GestureNode):
             self.get_logger().info(f"{seq.utterance_id}: canceled; its gestures (frame {seq.first_frame} on) dropped")
             return
         self._drop_pending(f"{seq.utterance_id} takes over", keep=seq.utterance_id)
-        self._pending.extend(split_sequence(seq, first_frames=FIRST_PLAN_FRAMES))
+        # A message that could not be planned whole before its first frame is due has its first second
+        # planned first, and the rest while that plays (split_sequence), instead of losing its start.
+        lead_s = (seq.start_ns - self._now_ns()) / c.NS_PER_S + seq.first_frame / c.GESTURE_FPS
+        short_first = lead_s < self._planner.timing.estimate(min(len(seq.poses), MAX_PLAN_FRAMES))
+        self._pending.extend(split_sequence(seq, first_frames=FIRST_PLAN_FRAMES if short_first else None))
         self._plan_due()
 
     def _drop_pending(self, why: str, keep: str | None = None) -> None:
