@@ -182,8 +182,9 @@ ROBOT_DESCRIPTION = Topic(
     "robot_description",
     "std_msgs/msg/String",
     "The robot's URDF (XML text), published once with transient-local durability: late joiners "
-    "(RViz, Foxglove, Gazebo's spawner, the controller manager) get it too.",
+    "(RViz, Foxglove, Gazebo's spawner, the controller manager, the recorder) get it too.",
     depth=1,
+    durable=True,
 )
 
 #: Every topic of the project, by its relative name.

@@ -116,8 +116,9 @@ def test_recorder_node_records_every_topic_and_closes_on_sigint(ros, tmp_path):
 
 @pytest.mark.ros
 def test_a_killed_recorder_keeps_the_utterance_start_published_before_it_subscribed(ros, tmp_path):
-    """The start event is published (by a durable publisher, as the speech source's) before the
-    recorder exists; the recorder gets it anyway, and after a SIGKILL its file still holds it."""
+    """The start event and the robot description are published (by durable publishers, as the
+    speech source's and robot_state_publisher's) before the recorder exists; the recorder gets them
+    anyway, and after a SIGKILL its file still holds them."""
     import signal
 
     from gesture_ros.ros_io import publisher_qos
@@ -125,14 +126,19 @@ def test_a_killed_recorder_keeps_the_utterance_start_published_before_it_subscri
     events = ros.node.create_publisher(gm.UtteranceEvent, c.UTTERANCE.name, publisher_qos(c.UTTERANCE))
     start = c.UtteranceEvent("u-before", "start", 7 * c.NS_PER_S, "tts", "hello")
     events.publish(c.encode_utterance(gm.UtteranceEvent(), start))
+    description = ros.node.create_publisher(String, c.ROBOT_DESCRIPTION.name, publisher_qos(c.ROBOT_DESCRIPTION))
+    description.publish(String(data="<robot name='r'/>"))
     rec = ros.start("gesture_ros.recorder_node", {"output_dir": str(tmp_path)})
-    ros.spin_until(lambda: "recording /speech/utterance" in rec.log(), 30.0, "the recorder's subscription")
+    ros.spin_until(lambda: "recording /robot_description" in rec.log(), 30.0, "the recorder's subscriptions")
     ros.wait_for_subscribers(events, timeout=30)
+    ros.wait_for_subscribers(description, timeout=30)
     ros.spin_for(2.5)  # two flushes
     rec.proc.send_signal(signal.SIGKILL)
     rec.proc.wait()
     got = [c.decode_utterance(m) for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/speech/utterance"]
     assert got == [start]
+    urdf = [m.data for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/robot_description"]
+    assert urdf == ["<robot name='r'/>"]
 
 
 def test_outputs_skip_an_absurd_start_time_and_stream_the_frames(tmp_path, caplog):
