@@ -13,6 +13,7 @@ NODES = {
     "mujoco_sim": "sim_node",
     "recorder": "recorder_node",
     "robot_description": "description_node",
+    "trajectory_watchdog": "watchdog_node",
 }
 
 setup(
