@@ -169,3 +169,40 @@ def test_outputs_skip_an_absurd_start_time_and_stream_the_frames(tmp_path, caplo
     out = outputs_from_recording(tmp_path / "r.mcap", tmp_path, fps=10.0)
     frames, secs = count_frames_and_secs(str(out["video"]))
     assert frames == 14 and out["timeline"].stat().st_size > 0  # 1 s of speech + 0.4 s tail at 10 fps
+
+
+def test_the_audio_track_is_written_chunk_by_chunk_with_every_chunk_at_its_time(tmp_path):
+    """The outputs' audio track (streamed to a WAV, never whole in memory) holds every chunk of the
+    recording at its stamp, overlapping utterances summed, whatever the recording order; the
+    picture's waveform is its min/max per stretch."""
+    import soundfile as sf
+
+    from gesture_core.outputs import audio_envelope, load_timeline, write_audio_track
+
+    rate, t0, rng = c.AUDIO_SAMPLE_RATE, 10_000 * c.NS_PER_S, np.random.default_rng(0)
+    expected = np.zeros(2 * rate, dtype=np.float32)
+    chunks = [("a", t0 + c.NS_PER_S // 10, 1600), ("a", t0, 0), ("b", t0 + c.NS_PER_S // 20, 0)]  # b overlaps a
+    with McapRecorder(tmp_path / "r.mcap", MessageDefinitions(SHARE)) as rec:
+        for topic in (c.UTTERANCE, c.AUDIO):
+            rec.add_topic("/" + topic.name, topic.msg_type)
+        for uid, start in (("a", t0), ("b", t0 + c.NS_PER_S // 20)):
+            ev = c.UtteranceEvent(uid, "start", start, "tts")
+            rec.write("/speech/utterance", serialize_message(c.encode_utterance(gm.UtteranceEvent(), ev)), t0)
+        for uid, stamp, index in chunks:
+            samples = rng.uniform(-0.6, 0.6, 1600).astype(np.float32)  # two overlapping may clip
+            chunk = c.AudioChunk(uid, stamp, samples, index)
+            rec.write("/speech/audio", serialize_message(c.encode_audio(gm.AudioChunk(), chunk)), t0)
+            i = round((stamp - t0) * rate / c.NS_PER_S)
+            expected[i : i + samples.size] += samples
+    expected = np.clip(expected, -1.0, 1.0)
+    tl = load_timeline(tmp_path / "r.mcap")
+    assert tl.audio == {"a": [(t0 + c.NS_PER_S // 10, 1600), (t0, 1600)], "b": [(t0 + c.NS_PER_S // 20, 1600)]}
+    assert write_audio_track(tl, tmp_path / "track.wav", t0, 2.0) == 2 * rate
+    track, got_rate = sf.read(tmp_path / "track.wav", dtype="float32")
+    assert got_rate == rate and track.shape == (2 * rate,)
+    np.testing.assert_allclose(track, expected, atol=1e-6)
+    times, low, high = audio_envelope(tmp_path / "track.wav", points=100)
+    stretches = expected.reshape(100, -1)
+    np.testing.assert_allclose(times, np.arange(100) * 0.02)
+    np.testing.assert_allclose(low, stretches.min(axis=1), atol=1e-6)
+    np.testing.assert_allclose(high, stretches.max(axis=1), atol=1e-6)
