@@ -83,7 +83,7 @@ def demo(tmp_path_factory):
 
 def _speech(tl) -> tuple[str, int, float]:
     [(uid, ev)] = tl.utterances.items()
-    return uid, ev.start_ns, sum(ch.samples.size for ch in tl.audio[uid]) / c.AUDIO_SAMPLE_RATE
+    return uid, ev.start_ns, sum(size for _, size in tl.audio[uid]) / c.AUDIO_SAMPLE_RATE
 
 
 def test_demo_writes_video_with_audio_of_the_speech_length(demo):
