@@ -124,7 +124,10 @@ def _gesture_then_stop(ros, procs: dict, logs: dict, sig: int, install: Path) ->
     ros.node.create_subscription(
         JointState, c.JOINT_STATES.name, lambda m: states.append(np.array(m.position)), 50
     )
-    ros.node.create_subscription(String, c.ROBOT_DESCRIPTION.name, lambda m: descriptions.append(m.data), publisher_qos(c.ROBOT_DESCRIPTION))
+    durable = publisher_qos(c.ROBOT_DESCRIPTION)
+    ros.node.create_subscription(
+        String, c.ROBOT_DESCRIPTION.name, lambda m: descriptions.append(m.data), durable
+    )
     say = ros.node.create_publisher(String, c.SAY.name, c.SAY.depth)
 
     def check_alive() -> bool:

@@ -229,11 +229,13 @@ def test_the_retargeter_rests_the_robot_when_its_generator_is_killed_or_stuck_mi
         noticed = (stop.stamp_ns - killed) / c.NS_PER_S
         assert noticed < c.LIVELINESS_LEASE_S + (c.STALL_S if fault == "stuck" else 0.0) + REACTION_S, noticed
         # then at rest as fast as the limits allow from the commanded state (the stop's first point)
-        fastest = fastest_stop_all(stop.positions[0], stop.velocities[0], rest, LIMITS.velocity, LIMITS.acceleration)
+        fastest = fastest_stop_all(
+            stop.positions[0], stop.velocities[0], rest, LIMITS.velocity, LIMITS.acceleration
+        )
         assert stop.times[-1] <= fastest + 8 / CFG.controller_rate_hz, (stop.times[-1], fastest)
         np.testing.assert_allclose(stop.positions[-1], rest, atol=1e-6)  # and ends at rest
-        print(f"{fault}: noticed after {noticed:.2f} s, at rest {noticed + stop.times[-1]:.2f} s after the fault "
-              f"(the limits allow the stop in {fastest:.2f} s)")
+        print(f"{fault}: noticed after {noticed:.2f} s, at rest {noticed + stop.times[-1]:.2f} s after the "
+              f"fault (the limits allow the stop in {fastest:.2f} s)")
         assert "returning to the rest pose now" in node.proc.log() and node.proc.alive()
         # the next normal utterance (a restarted generator) is gestured
         cmd = node.answer(pose_msg("next", node.now_ns() + c.NS_PER_S, gesture(30)), "next")

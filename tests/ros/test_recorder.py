@@ -126,7 +126,8 @@ def test_a_killed_recorder_keeps_the_utterance_start_published_before_it_subscri
     events = ros.node.create_publisher(gm.UtteranceEvent, c.UTTERANCE.name, publisher_qos(c.UTTERANCE))
     start = c.UtteranceEvent("u-before", "start", 7 * c.NS_PER_S, "tts", "hello")
     events.publish(c.encode_utterance(gm.UtteranceEvent(), start))
-    description = ros.node.create_publisher(String, c.ROBOT_DESCRIPTION.name, publisher_qos(c.ROBOT_DESCRIPTION))
+    topic = c.ROBOT_DESCRIPTION
+    description = ros.node.create_publisher(String, topic.name, publisher_qos(topic))
     description.publish(String(data="<robot name='r'/>"))
     rec = ros.start("gesture_ros.recorder_node", {"output_dir": str(tmp_path)})
     ros.spin_until(lambda: "recording /robot_description" in rec.log(), 30.0, "the recorder's subscriptions")
@@ -137,7 +138,8 @@ def test_a_killed_recorder_keeps_the_utterance_start_published_before_it_subscri
     rec.proc.wait()
     got = [c.decode_utterance(m) for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/speech/utterance"]
     assert got == [start]
-    urdf = [m.data for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/robot_description"]
+    recorded = read_messages(tmp_path / "recording.mcap")
+    urdf = [m.data for name, _, m in recorded if name == "/robot_description"]
     assert urdf == ["<robot name='r'/>"]
 
 
@@ -181,7 +183,8 @@ def test_the_audio_track_is_written_chunk_by_chunk_with_every_chunk_at_its_time(
 
     rate, t0, rng = c.AUDIO_SAMPLE_RATE, 10_000 * c.NS_PER_S, np.random.default_rng(0)
     expected = np.zeros(2 * rate, dtype=np.float32)
-    chunks = [("a", t0 + c.NS_PER_S // 10, 1600), ("a", t0, 0), ("b", t0 + c.NS_PER_S // 20, 0)]  # b overlaps a
+    # (utterance, stamp, first sample): recorded out of time order; b overlaps a
+    chunks = [("a", t0 + c.NS_PER_S // 10, 1600), ("a", t0, 0), ("b", t0 + c.NS_PER_S // 20, 0)]
     with McapRecorder(tmp_path / "r.mcap", MessageDefinitions(SHARE)) as rec:
         for topic in (c.UTTERANCE, c.AUDIO):
             rec.add_topic("/" + topic.name, topic.msg_type)
@@ -196,7 +199,8 @@ def test_the_audio_track_is_written_chunk_by_chunk_with_every_chunk_at_its_time(
             expected[i : i + samples.size] += samples
     expected = np.clip(expected, -1.0, 1.0)
     tl = load_timeline(tmp_path / "r.mcap")
-    assert tl.audio == {"a": [(t0 + c.NS_PER_S // 10, 1600), (t0, 1600)], "b": [(t0 + c.NS_PER_S // 20, 1600)]}
+    tenth, twentieth = c.NS_PER_S // 10, c.NS_PER_S // 20
+    assert tl.audio == {"a": [(t0 + tenth, 1600), (t0, 1600)], "b": [(t0 + twentieth, 1600)]}
     assert write_audio_track(tl, tmp_path / "track.wav", t0, 2.0) == 2 * rate
     track, got_rate = sf.read(tmp_path / "track.wav", dtype="float32")
     assert got_rate == rate and track.shape == (2 * rate,)

@@ -30,7 +30,8 @@ class DescriptionNode(Node):
         except OSError as exc:
             raise ConfigError(f"robot_description_file: cannot read {urdf}: {exc.strerror}") from None
         String = msg_class(c.ROBOT_DESCRIPTION)
-        self._pub = self.create_publisher(String, c.ROBOT_DESCRIPTION.name, publisher_qos(c.ROBOT_DESCRIPTION))
+        topic = c.ROBOT_DESCRIPTION
+        self._pub = self.create_publisher(String, topic.name, publisher_qos(topic))
         self._pub.publish(String(data=text))
         self.get_logger().info(f"published {urdf} on {c.ROBOT_DESCRIPTION.name} ({len(text)} characters)")
 

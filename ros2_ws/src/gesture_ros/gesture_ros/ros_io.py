@@ -266,8 +266,9 @@ def publisher_qos(topic: Topic) -> QoSProfile:
 
 def watch_publishers(node: Node, topic: Topic, on_gone: Callable[[str], None]) -> Any:
     """Call ``on_gone(why)`` whenever a publisher of ``topic`` (one that offers the contract's
-    liveliness lease, as the graph's nodes do) stops: its process died or froze, or it is stuck in
-    a callback (no liveliness within the lease), or it left the graph. Returns the watching subscription, which receives the
+    liveliness lease, as the graph's nodes do) stops: its process died or froze (no liveliness
+    within the lease; a :class:`GestureNode` stuck in a callback ends its process after
+    ``STALL_S``) or it left the graph. Returns the watching subscription, which receives the
     topic's messages too (raw, dropped unread); publishers without the lease (a test, the CLI)
     are not watched."""
     if topic.lease_s is None:
@@ -281,7 +282,8 @@ def watch_publishers(node: Node, topic: Topic, on_gone: Callable[[str], None]) -
 
     def changed(info: QoSLivelinessChangedInfo) -> None:
         if info.alive_count_change < 0:
-            why = "stopped responding (killed, frozen or stuck)" if info.not_alive_count_change > 0 else "left"
+            stopped = info.not_alive_count_change > 0
+            why = "stopped responding (killed, frozen or stuck)" if stopped else "left"
             on_gone(f"a publisher of {topic.name} {why}")
 
     events = SubscriptionEventCallbacks(liveliness=changed, incompatible_qos=lambda _info: None)

@@ -43,7 +43,8 @@ class WatchdogNode(GestureNode):
         self._state: JointState | None = None  # last measured state of the controlled joints
         self._Trajectory = msg_class(c.JOINT_TRAJECTORY)
         self._pub = self.create_publisher(self._Trajectory, c.JOINT_TRAJECTORY.name, c.JOINT_TRAJECTORY.depth)
-        self.create_subscription(msg_class(c.JOINT_STATES), c.JOINT_STATES.name, self._on_state, c.JOINT_STATES.depth)
+        topic = c.JOINT_STATES
+        self.create_subscription(msg_class(topic), topic.name, self._on_state, topic.depth)
         watch_publishers(self, c.JOINT_TRAJECTORY, self._on_commander_gone)
         self.get_logger().info(
             f"watching the publishers of {self.resolve_topic_name(c.JOINT_TRAJECTORY.name)} for "
@@ -68,8 +69,8 @@ class WatchdogNode(GestureNode):
         else:
             traj = self._stage.stop_at(self._rest, self._state)
             times, positions, velocities = traj.times[1:], traj.positions[1:], traj.velocities[1:]
-            if len(times) == 0:  # at rest already
-                times, positions, velocities = np.array([self._stage.dt]), traj.positions[-1:], traj.velocities[-1:]
+            if len(times) == 0:  # at rest already: hold it
+                times, positions, velocities = np.array([self._stage.dt]), traj.positions, traj.velocities
             how = f"at rest in {times[-1]:.2f} s, as fast as the limits allow"
         cmd = c.JointCommand(c.REST_ID, 0, self._names, times, positions, velocities)
         self._pub.publish(c.encode_joint_trajectory(self._Trajectory(), cmd, JointTrajectoryPoint))
