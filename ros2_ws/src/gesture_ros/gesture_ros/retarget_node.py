@@ -175,10 +175,10 @@ class RetargetNode(GestureNode):
         now = self._now_ns()
         end = self._planner.end_ns
         if end is not None and (now < end or not self._planner.resting()):
+            self.get_logger().warning(f"{why}: returning to the rest pose now")
             self._drop_pending(why)
             self._publish(self._planner.plan_stop(now))
             self._moving = None
-            self.get_logger().warning(f"{why}: returning to the rest pose now")
         else:
             self.get_logger().warning(f"{why}; the robot is at rest")
 
