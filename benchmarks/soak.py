@@ -3,7 +3,9 @@ runs ``--rtf`` times faster than real time (changed back and forth every ``--rtf
 user tuning it would), until ``--minutes`` of sim time have passed (or ``--wall-limit`` s).
 
 Prints a table of every process's RSS (MB) over time, the bringup process included (flat?), and
-whether every utterance was gestured (at least one ``joint_trajectory`` of its id). Not CI.
+whether every utterance was gestured (at least one ``joint_trajectory`` of its id), and how often
+a consumer lost a publisher's liveliness (nothing is killed here: each is a false alarm), a node was
+ended as stuck, or a callback came near the stall limit. Not CI.
 
 Run: ``ROS_DOMAIN_ID=<yours> .venv/bin/python benchmarks/soak.py --minutes 30 --rtf 6``.
 """
@@ -163,6 +165,12 @@ def main() -> int:
     done = [u for u in ended if u in gestured]
     missed = [u for u in ended if u not in gestured]
     print(f"\nutterances ended: {len(ended)}, gestured: {len(done)}, not gestured: {missed or 'none'}")
+    log = (out / "bringup.log").read_text(errors="replace")
+    alarms = log.count("stopped responding")  # a consumer lost a publisher's liveliness (a safe stop)
+    stalls = log.count("Timeout (")  # faulthandler: a node ended by its stall limit (ros_io.GestureNode)
+    slow = log.count("at {:g} s the node is taken for stuck".format(c.STALL_S))  # callbacks over STALL_S / 2
+    print(f"liveliness alarms (safe stops and watchdog rests): {alarms}; nodes ended as stuck: {stalls}; "
+          f"callbacks over half the stall limit: {slow}")
     print(f"bringup exit code {bringup.returncode}; logs in {out}")
     return 0 if not missed else 1
 

@@ -74,6 +74,12 @@ MAX_TRAJECTORY_POINTS = 100_000
 #: consumer learns within about this time that such a publisher's process died or froze. 0.25 s
 #: expired now and then under load on 2 shared cores (13 false alarms in a 7-minute soak).
 LIVELINESS_LEASE_S = 0.5
+#: A node whose publishers offer the lease and whose callback has run this long (s) is taken for
+#: stuck and ends its process (``gesture_ros.ros_io.GestureNode``): its consumers learn of it within
+#: STALL_S + LIVELINESS_LEASE_S. Well above any callback's real work: the longest measured was
+#: 1.21 s (the retargeter planning a 65-frame gesture, three graphs on 2 loaded cores; its pieces
+#: have up to 150 frames); a limit of the lease itself made each such plan a false alarm.
+STALL_S = 5.0
 
 # Bounds of every input, checked by the decoders before any work proportional to the input: a
 # message beyond them is refused with a reason (docs/topics.md, "Bounds").
@@ -182,8 +188,9 @@ ROBOT_DESCRIPTION = Topic(
     "robot_description",
     "std_msgs/msg/String",
     "The robot's URDF (XML text), published once with transient-local durability: late joiners "
-    "(RViz, Foxglove, Gazebo's spawner, the controller manager) get it too.",
+    "(RViz, Foxglove, Gazebo's spawner, the controller manager, the recorder) get it too.",
     depth=1,
+    durable=True,
 )
 
 #: Every topic of the project, by its relative name.

@@ -226,6 +226,16 @@ class DescriptionSettings(RobotFiles):
 
 
 @dataclass(frozen=True)
+class WatchdogSettings(RetargetFileSettings):
+    """The trajectory watchdog beside a ros2_control joint_trajectory_controller (``sim:=none`` and
+    ``gazebo``): when the retargeter dies, stalls or leaves, it sends the controller the fastest
+    rest trajectory that the robot config's limits allow, from the measured joint states. Its
+    ``config_file`` is the retargeter's (the graph passes both the same robot)."""
+
+    node = "trajectory_watchdog"
+
+
+@dataclass(frozen=True)
 class RecorderSettings(Settings):
     node = "recorder"
 
@@ -236,7 +246,7 @@ class RecorderSettings(Settings):
 #: Every node's settings class, in the order of the graph.
 NODES: tuple[type[Settings], ...] = (
     SpeechSourceSettings, AsrSettings, AudioFeaturesSettings, GeneratorSettings, RetargetFileSettings,
-    RetargetSettings, SimSettings, DescriptionSettings, RecorderSettings,
+    RetargetSettings, SimSettings, DescriptionSettings, WatchdogSettings, RecorderSettings,
 )  # fmt: skip
 
 #: Values the bundled graph's parameter file (config/gesture.yaml) sets instead of the defaults.

@@ -8,8 +8,10 @@
   (its name, time and the word spoken then) and at the end.
 - :func:`outputs_from_recording`: all three, from ``recording.mcap`` (no ROS needed).
 
-Memory does not grow with the number of rendered frames: the timeline keeps their stamps only, and
-the video streams the images from the recording to the encoder. An utterance start event whose
+Memory does not grow with the length of the session: the timeline keeps the stamps of the rendered
+frames and audio chunks only; the video streams the images from the recording to the encoder, and
+the audio track is written to disk a chunk at a time (:func:`write_audio_track`; an hour of speech
+is a 230 MB track, which is never in memory). An utterance start event whose
 time is absurd (``start_ns`` 0, a year away: more than :data:`MAX_START_SKEW_S` from when it was
 recorded) is skipped with a warning, so it cannot stretch the outputs over decades.
 """
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 MAX_START_SKEW_S = 600.0
 #: Longest speech span (s) the outputs cover: a day; a longer one is refused, not allocated.
 MAX_SPAN_S = 86_400.0
+#: Samples of the audio track written or read at a time (10 s).
+AUDIO_BLOCK = 10 * c.AUDIO_SAMPLE_RATE
+#: Points of the waveform in the timeline picture (min/max per point).
+WAVEFORM_POINTS = 4000
 
 
 @dataclass
@@ -40,7 +46,8 @@ class Timeline:
     """Everything of one run on the ROS timeline (times in integer ns unless named ``*_s``)."""
 
     utterances: dict[str, c.UtteranceEvent] = field(default_factory=dict)
-    audio: dict[str, list[c.AudioChunk]] = field(default_factory=dict)
+    #: Per utterance, ``(stamp ns, samples)`` of each audio chunk; the samples stay in the recording.
+    audio: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     words: dict[str, c.WordTimings] = field(default_factory=dict)
     features: dict[str, c.AudioFeatures] = field(default_factory=dict)
     #: Stamps (ns) of the rendered frames (``sim/image``), in recording order; the images stay in
@@ -56,7 +63,7 @@ class Timeline:
         """(first utterance start, last utterance end) in ns; GestureError when nothing was said."""
         spans = []
         for uid, ev in self.utterances.items():
-            n = sum(ch.samples.size for ch in self.audio.get(uid, []))
+            n = sum(size for _, size in self.audio.get(uid, []))
             spans.append((ev.start_ns, ev.start_ns + round(n * c.NS_PER_S / c.AUDIO_SAMPLE_RATE)))
         if not spans:
             raise GestureError("the recording holds no utterance")
@@ -65,16 +72,6 @@ class Timeline:
             raise GestureError(f"the utterances span {(t1 - t0) / c.NS_PER_S:.0f} s, more than {MAX_SPAN_S:.0f} s")
         return t0, t1
 
-    def waveform(self, t0_ns: int, duration_s: float) -> np.ndarray:
-        """All utterances' audio placed on one 16 kHz track starting at ``t0_ns``, (N,) float32."""
-        track = np.zeros(int(round(duration_s * c.AUDIO_SAMPLE_RATE)), dtype=np.float32)
-        for uid, chunks in self.audio.items():
-            for ch in chunks:
-                i = int(round((ch.stamp_ns - t0_ns) * c.AUDIO_SAMPLE_RATE / c.NS_PER_S))
-                lo, hi = max(i, 0), min(i + ch.samples.size, track.size)
-                if hi > lo:
-                    track[lo:hi] += ch.samples[lo - i : hi - i]
-        return np.clip(track, -1.0, 1.0)
 
 
 def load_timeline(mcap_path: Path) -> Timeline:
@@ -95,7 +92,7 @@ def load_timeline(mcap_path: Path) -> Timeline:
                     tl.utterances[ev.utterance_id] = ev
             elif name == c.AUDIO.name:
                 ch = c.decode_audio(msg)
-                tl.audio.setdefault(ch.utterance_id, []).append(ch)
+                tl.audio.setdefault(ch.utterance_id, []).append((ch.stamp_ns, ch.samples.size))
             elif name == c.WORDS.name:
                 wt = c.decode_words(msg)
                 if wt.final:
@@ -128,16 +125,77 @@ def _frames(tl: Timeline) -> Iterator[tuple[int, np.ndarray]]:
             yield c.stamp_to_ns(msg.header.stamp), img
 
 
+def _audio_chunks(tl: Timeline) -> Iterator[c.AudioChunk]:
+    """The audio chunks of the recording, read one at a time (malformed ones skipped: logged by
+    :func:`load_timeline`)."""
+    if tl.source is None:
+        return
+    for topic, _t, msg in read_messages(tl.source):
+        if topic.lstrip("/") == c.AUDIO.name:
+            try:
+                yield c.decode_audio(msg)
+            except ContractError:
+                continue
+
+
+def write_audio_track(tl: Timeline, path: Path, t0_ns: int, duration_s: float) -> int:
+    """All utterances' audio placed on one 16 kHz mono track starting at ROS time ``t0_ns``,
+    ``duration_s`` long, written to the WAV file ``path`` (32-bit float) without holding it in
+    memory: silence is written in blocks of :data:`AUDIO_BLOCK`, then each chunk, read from the
+    recording, is added at its place (overlapping utterances sum, clipped to [-1, 1]); audio
+    outside the track is left out. Returns the number of samples."""
+    import soundfile as sf
+
+    rate = c.AUDIO_SAMPLE_RATE
+    n = int(round(duration_s * rate))
+    with sf.SoundFile(path, "w+", samplerate=rate, channels=1, subtype="FLOAT", format="WAV") as f:
+        for start in range(0, n, AUDIO_BLOCK):
+            f.write(np.zeros(min(AUDIO_BLOCK, n - start), dtype=np.float32))
+        for ch in _audio_chunks(tl):
+            i = int(round((ch.stamp_ns - t0_ns) * rate / c.NS_PER_S))
+            lo, hi = max(i, 0), min(i + ch.samples.size, n)
+            if hi > lo:
+                f.seek(lo)
+                here = f.read(hi - lo, dtype="float32")
+                f.seek(lo)
+                f.write(np.clip(here + ch.samples[lo - i : hi - i], -1.0, 1.0))
+    return n
+
+
+def audio_envelope(path: Path, points: int = WAVEFORM_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The waveform of the WAV file ``path`` for a picture, read a block at a time: ``(times s,
+    lowest, highest)``, each (P,), the minimum and maximum over ``P = min(points, samples)`` equal
+    stretches of the track (every sample where it has at most ``points``)."""
+    import soundfile as sf
+
+    with sf.SoundFile(path) as f:
+        n, rate = f.frames, f.samplerate
+        bins = max(1, min(points, n))
+        edges = np.linspace(0, n, bins + 1).astype(np.int64)
+        low, high = np.full(bins, np.inf), np.full(bins, -np.inf)
+        done = 0
+        for block in f.blocks(blocksize=AUDIO_BLOCK, dtype="float32"):
+            which = np.searchsorted(edges, done + np.arange(block.size), side="right") - 1
+            starts = np.flatnonzero(np.diff(which, prepend=-1))
+            b = which[starts]
+            low[b] = np.minimum(low[b], np.minimum.reduceat(block, starts))
+            high[b] = np.maximum(high[b], np.maximum.reduceat(block, starts))
+            done += block.size
+    if n == 0:
+        low[:], high[:] = 0.0, 0.0
+    return edges[:-1] / rate, low, high
+
+
 def write_video(tl: Timeline, path: Path, fps: float = 25.0, tail_s: float = 0.4) -> float:
     """MP4 of the rendered frames from the first utterance start to the last end + ``tail_s``.
 
     Frame ``k`` shows the latest rendered image stamped at or before ``t0 + k / fps`` (the first
     image before that); the images stream from the recording to the encoder in recording order
-    (one in memory at a time). The speech audio is muxed in on the same timeline. Returns the video
-    duration in seconds.
+    (one in memory at a time). The speech audio is muxed in on the same timeline (its track
+    streamed to a WAV beside ``path`` first: :func:`write_audio_track`, removed after). Returns the
+    video duration in seconds.
     """
     import imageio_ffmpeg
-    import soundfile as sf
 
     if not tl.frame_stamps:
         raise GestureError("the recording holds no rendered frames (sim/image): was render on?")
@@ -148,7 +206,7 @@ def write_video(tl: Timeline, path: Path, fps: float = 25.0, tail_s: float = 0.4
     current = next(frames)
     upcoming = next(frames, None)
     wav = path.with_suffix(".wav")
-    sf.write(wav, tl.waveform(t0, n / fps), c.AUDIO_SAMPLE_RATE)
+    write_audio_track(tl, wav, t0, n / fps)
     h, w = current[1].shape[:2]
     writer = imageio_ffmpeg.write_frames(
         str(path), (w, h), fps=fps, audio_path=str(wav), audio_codec="aac", macro_block_size=1,
@@ -175,8 +233,11 @@ def plot_timeline(tl: Timeline, path: Path, max_joints: int = 6) -> None:
     t0, t1 = tl.speech_span()
     span = (t1 - t0) / c.NS_PER_S + 2.0
     fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True, gridspec_kw={"height_ratios": [1, 1, 2]})
-    audio = tl.waveform(t0, span)
-    axes[0].plot(np.arange(audio.size) / c.AUDIO_SAMPLE_RATE, audio, lw=0.5, color="0.3")
+    wav = path.with_suffix(".wav")
+    write_audio_track(tl, wav, t0, span)
+    times, low, high = audio_envelope(wav)
+    wav.unlink()
+    axes[0].fill_between(times, low, high, step="post", lw=0.5, color="0.3")
     axes[0].set_ylabel("speech")
     for uid, ev in tl.utterances.items():
         off = (ev.start_ns - t0) / c.NS_PER_S

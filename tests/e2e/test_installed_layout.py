@@ -115,7 +115,7 @@ def _run_installed_graph(ros, tmp: Path, merge: bool, sig: int) -> None:
 
 
 def _gesture_then_stop(ros, procs: dict, logs: dict, sig: int, install: Path) -> None:
-    from gesture_ros.description_node import QOS
+    from gesture_ros.ros_io import publisher_qos
     from sensor_msgs.msg import JointState
     from std_msgs.msg import String
 
@@ -124,7 +124,10 @@ def _gesture_then_stop(ros, procs: dict, logs: dict, sig: int, install: Path) ->
     ros.node.create_subscription(
         JointState, c.JOINT_STATES.name, lambda m: states.append(np.array(m.position)), 50
     )
-    ros.node.create_subscription(String, c.ROBOT_DESCRIPTION.name, lambda m: descriptions.append(m.data), QOS)
+    durable = publisher_qos(c.ROBOT_DESCRIPTION)
+    ros.node.create_subscription(
+        String, c.ROBOT_DESCRIPTION.name, lambda m: descriptions.append(m.data), durable
+    )
     say = ros.node.create_publisher(String, c.SAY.name, c.SAY.depth)
 
     def check_alive() -> bool:

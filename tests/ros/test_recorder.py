@@ -116,8 +116,9 @@ def test_recorder_node_records_every_topic_and_closes_on_sigint(ros, tmp_path):
 
 @pytest.mark.ros
 def test_a_killed_recorder_keeps_the_utterance_start_published_before_it_subscribed(ros, tmp_path):
-    """The start event is published (by a durable publisher, as the speech source's) before the
-    recorder exists; the recorder gets it anyway, and after a SIGKILL its file still holds it."""
+    """The start event and the robot description are published (by durable publishers, as the
+    speech source's and robot_state_publisher's) before the recorder exists; the recorder gets them
+    anyway, and after a SIGKILL its file still holds them."""
     import signal
 
     from gesture_ros.ros_io import publisher_qos
@@ -125,14 +126,21 @@ def test_a_killed_recorder_keeps_the_utterance_start_published_before_it_subscri
     events = ros.node.create_publisher(gm.UtteranceEvent, c.UTTERANCE.name, publisher_qos(c.UTTERANCE))
     start = c.UtteranceEvent("u-before", "start", 7 * c.NS_PER_S, "tts", "hello")
     events.publish(c.encode_utterance(gm.UtteranceEvent(), start))
+    topic = c.ROBOT_DESCRIPTION
+    description = ros.node.create_publisher(String, topic.name, publisher_qos(topic))
+    description.publish(String(data="<robot name='r'/>"))
     rec = ros.start("gesture_ros.recorder_node", {"output_dir": str(tmp_path)})
-    ros.spin_until(lambda: "recording /speech/utterance" in rec.log(), 30.0, "the recorder's subscription")
+    ros.spin_until(lambda: "recording /robot_description" in rec.log(), 30.0, "the recorder's subscriptions")
     ros.wait_for_subscribers(events, timeout=30)
+    ros.wait_for_subscribers(description, timeout=30)
     ros.spin_for(2.5)  # two flushes
     rec.proc.send_signal(signal.SIGKILL)
     rec.proc.wait()
     got = [c.decode_utterance(m) for topic, _, m in read_messages(tmp_path / "recording.mcap") if topic == "/speech/utterance"]
     assert got == [start]
+    recorded = read_messages(tmp_path / "recording.mcap")
+    urdf = [m.data for name, _, m in recorded if name == "/robot_description"]
+    assert urdf == ["<robot name='r'/>"]
 
 
 def test_outputs_skip_an_absurd_start_time_and_stream_the_frames(tmp_path, caplog):
@@ -196,3 +204,42 @@ def test_the_contact_sheet_shows_each_lexicon_gesture_at_its_stroke(tmp_path):
     ]  # fmt: skip
     assert [int(img[0, 0, 0]) for _, img in sheet_frames(tl, moments)] == [0, 5, 15, 24]
     assert write_contact_sheet(tl, tmp_path / "sheet.png") == 4 and (tmp_path / "sheet.png").stat().st_size > 5000
+
+
+def test_the_audio_track_is_written_chunk_by_chunk_with_every_chunk_at_its_time(tmp_path):
+    """The outputs' audio track (streamed to a WAV, never whole in memory) holds every chunk of the
+    recording at its stamp, overlapping utterances summed, whatever the recording order; the
+    picture's waveform is its min/max per stretch."""
+    import soundfile as sf
+
+    from gesture_core.outputs import audio_envelope, load_timeline, write_audio_track
+
+    rate, t0, rng = c.AUDIO_SAMPLE_RATE, 10_000 * c.NS_PER_S, np.random.default_rng(0)
+    expected = np.zeros(2 * rate, dtype=np.float32)
+    # (utterance, stamp, first sample): recorded out of time order; b overlaps a
+    chunks = [("a", t0 + c.NS_PER_S // 10, 1600), ("a", t0, 0), ("b", t0 + c.NS_PER_S // 20, 0)]
+    with McapRecorder(tmp_path / "r.mcap", MessageDefinitions(SHARE)) as rec:
+        for topic in (c.UTTERANCE, c.AUDIO):
+            rec.add_topic("/" + topic.name, topic.msg_type)
+        for uid, start in (("a", t0), ("b", t0 + c.NS_PER_S // 20)):
+            ev = c.UtteranceEvent(uid, "start", start, "tts")
+            rec.write("/speech/utterance", serialize_message(c.encode_utterance(gm.UtteranceEvent(), ev)), t0)
+        for uid, stamp, index in chunks:
+            samples = rng.uniform(-0.6, 0.6, 1600).astype(np.float32)  # two overlapping may clip
+            chunk = c.AudioChunk(uid, stamp, samples, index)
+            rec.write("/speech/audio", serialize_message(c.encode_audio(gm.AudioChunk(), chunk)), t0)
+            i = round((stamp - t0) * rate / c.NS_PER_S)
+            expected[i : i + samples.size] += samples
+    expected = np.clip(expected, -1.0, 1.0)
+    tl = load_timeline(tmp_path / "r.mcap")
+    tenth, twentieth = c.NS_PER_S // 10, c.NS_PER_S // 20
+    assert tl.audio == {"a": [(t0 + tenth, 1600), (t0, 1600)], "b": [(t0 + twentieth, 1600)]}
+    assert write_audio_track(tl, tmp_path / "track.wav", t0, 2.0) == 2 * rate
+    track, got_rate = sf.read(tmp_path / "track.wav", dtype="float32")
+    assert got_rate == rate and track.shape == (2 * rate,)
+    np.testing.assert_allclose(track, expected, atol=1e-6)
+    times, low, high = audio_envelope(tmp_path / "track.wav", points=100)
+    stretches = expected.reshape(100, -1)
+    np.testing.assert_allclose(times, np.arange(100) * 0.02)
+    np.testing.assert_allclose(low, stretches.min(axis=1), atol=1e-6)
+    np.testing.assert_allclose(high, stretches.max(axis=1), atol=1e-6)

@@ -203,7 +203,7 @@ def test_gazebo_launch_description(robot, tmp_path):
     processes = graph.plan(full, FULL_ROS)
     assert graph.missing_packages(full, FULL_ROS) == [] and graph.missing_packages(full, PIP_ONLY)
     nodes = {(p.spec.package, p.spec.executable, p.spec.name) for p in processes}
-    own = {"speech_source", "asr", "audio_features", "gesture_generator", "retarget"}
+    own = {"speech_source", "asr", "audio_features", "gesture_generator", "retarget", "trajectory_watchdog"}
     assert nodes == {(graph.NODE_PACKAGE, n, n) for n in own} | {
         ("robot_state_publisher", "robot_state_publisher", "robot_state_publisher"),
         ("ros_gz_sim", "gzserver", "gazebo"),
@@ -214,7 +214,8 @@ def test_gazebo_launch_description(robot, tmp_path):
     for p in processes:  # sim time everywhere a clock matters; the one-shot tools keep the wall clock
         assert _values(p).get("use_sim_time", False) is (p.spec.name not in {"clock_bridge", "spawn_robot", "controller_spawner"}), p.spec.name
         assert (graph.params_file(full) in p.parameters) is (p.spec.package == graph.NODE_PACKAGE)
-    assert _process(processes, "retarget").spec.remappings == ((c.JOINT_TRAJECTORY.name, rc.TRAJECTORY_TOPIC),)
+    for name in ("retarget", "trajectory_watchdog"):  # the watchdog watches and rests the controller
+        assert _process(processes, name).spec.remappings == ((c.JOINT_TRAJECTORY.name, rc.TRAJECTORY_TOPIC),)
     assert graph.trajectory_topic(full) == "/joint_trajectory_controller/joint_trajectory"
     # Gazebo, the world, the spawn and the clock
     world = Path(_values(_process(processes, "gazebo"))["world_sdf_file"])

@@ -13,6 +13,7 @@ NODES = {
     "mujoco_sim": "sim_node",
     "recorder": "recorder_node",
     "robot_description": "description_node",
+    "trajectory_watchdog": "watchdog_node",
     "stream_wav": "stream_wav",  # an example client, not a node of the graph: streams a speech file in
 }
 

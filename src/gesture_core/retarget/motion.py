@@ -230,6 +230,13 @@ class MotionPlanner:
         traj = self.safety.blend_to(self.rest, self.state_at(now_ns), self.cfg.rest_blend_time)
         return self._issue(REST_ID, now_ns, traj)
 
+    def plan_stop(self, now_ns: int) -> JointCommand:
+        """A safe stop: the fastest command from the commanded state at ``now_ns`` to the rest
+        pose that the velocity and acceleration limits allow (:meth:`SafetyStage.stop_at`; stamp
+        ``now_ns``, utterance id ``rest``)."""
+        self._stream = None
+        return self._issue(REST_ID, now_ns, self.safety.stop_at(self.rest, self.state_at(now_ns)))
+
     def plan_startup(self, now_ns: int) -> JointCommand:
         """The start-up command: one point, the rest pose, ``rest_blend_time`` after ``now_ns``.
 

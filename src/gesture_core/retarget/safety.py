@@ -302,6 +302,21 @@ class SafetyStage:
         s = minimum_jerk(np.arange(n + 1) / n)[:, None]
         return self._limited(start.position + s * (goal - start.position), start)
 
+    def stop_at(self, goal: np.ndarray, start: JointState) -> Trajectory:
+        """The fastest safe trajectory from ``start`` to the posture ``goal`` (J,), ending at rest:
+        each joint brakes, accelerates and cruises at its velocity and acceleration limits
+        (time-optimal per joint, :func:`limit_trajectory` towards a fixed target), so the robot
+        is at rest after ``max_j`` of the shortest time the limits allow joint ``j`` (a safe stop;
+        :meth:`blend_to` is the gentle return)."""
+        start = self.limits.admissible(start)
+        goal = np.asarray(goal, dtype=np.float64)
+        if goal.shape != (len(self.joint_names),):
+            raise ContractError(f"goal posture has shape {goal.shape}, expected ({len(self.joint_names)},)")
+        goal = self._clamped(self._repaired(goal[None, :], start))
+        x = limit_trajectory(goal, start, self.dt, self.limits)
+        times = np.arange(len(x)) * self.dt
+        return Trajectory(times, x, central_velocities(x, self.dt, start.velocity))
+
     # -- the steps ------------------------------------------------------------------------------
 
     def _checked(self, frame_times: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,8 @@ follows the reference exactly where the limits allow it and otherwise as closely
 position (the URDF's, narrowed by the robot config's ``limits.position``, kept
 :data:`SERVO_PAD` inside so the servo's tracking error stays within them), velocity (the URDF's,
 lowered by ``limits.velocity``) and acceleration (the config's ``limits.acceleration``, per joint
-``acceleration_per_joint``; without a config the config default). Trajectories from any sender, a
+``acceleration_per_joint``; without a config the config default; times :data:`ACCELERATION_SLACK`).
+Trajectories from any sender, a
 jump to a far posture, a late trajectory or one beyond the limits are all executed within them.
 The scales and margin of the retargeter's safety stage are not applied here: they are its
 tuning, these are the robot's.
@@ -45,6 +46,14 @@ log = logging.getLogger(__name__)
 #: The limiter keeps commands this far (rad or m) inside each position limit (at most a quarter of
 #: the range), so that the servo's tracking error keeps the measured joint within the limit.
 SERVO_PAD = 0.01
+#: The limiter allows this times the configured acceleration limits. A trajectory planned at the
+#: limit on its own grid (the retargeter's, 100 Hz) changes velocity in steps at its points and,
+#: interpolated, accelerates harder than the limit between them: a limiter at exactly the limit
+#: falls further behind through every full-acceleration phase and overshoots where the trajectory
+#: brakes (measured on strokes from rest to the safety limits and back: 0.038 rad past the
+#: retargeter's limits, 0.15 rad from the trajectory; with 1.1x 0.0001 rad and 0.001 rad, with
+#: 1.2x 0.0001 rad and 0.0005 rad). The position and velocity limits hold exactly.
+ACCELERATION_SLACK = 1.2
 #: Joints heavier than this (kg m^2, diagonal of the joint-space inertia at rest) get servo gains
 #: scaled up in proportion: every joint then has the bandwidth and damping of one of this inertia.
 SERVO_INERTIA = 0.1
@@ -112,8 +121,11 @@ class Simulator:
             self.lower, self.upper = self.description.limits()
             self.velocity_limit = np.array([self.description.joint(n).velocity for n in names], dtype=float)
             limits = LimitsConfig()
-        #: Acceleration limits (J,), rad/s^2.
-        self.acceleration_limit = np.array([limits.acceleration_per_joint.get(n, limits.acceleration) for n in names])
+        #: Acceleration limits (J,), rad/s^2, that the limiter holds (the configured ones times
+        #: ACCELERATION_SLACK).
+        self.acceleration_limit = ACCELERATION_SLACK * np.array(
+            [limits.acceleration_per_joint.get(n, limits.acceleration) for n in names]
+        )
         with np.errstate(invalid="ignore"):  # inf - inf of continuous joints: no pad
             pad = np.nan_to_num(np.minimum(SERVO_PAD, (self.upper - self.lower) / 4), nan=0.0)
         self._envelope = (self.lower + pad, self.upper - pad)  # where the limiter keeps the command

@@ -28,6 +28,9 @@ line ``launch_ros`` gives a node, so anything can start the same processes witho
   node on sim time, the retargeter's output remapped to the controller's topic;
 - ``none``: a real robot: ``ros2_control_node`` (where ``controller_manager`` is installed) with the
   robot's controllers YAML on the robot's URDF, the same controllers spawned, the same remapping.
+
+With ``gazebo`` and ``none`` the ``trajectory_watchdog`` runs beside the controller (same remapping):
+JTC holds its last point when the retargeter dies; the watchdog sends it the rest pose.
 """
 
 from __future__ import annotations
@@ -197,7 +200,10 @@ def build_graph(args: dict[str, str], installed: Callable[[str], bool] = ros_pac
                                 "-name", rc.robot_name(robot_config(args)))),
             _spawner(),
         ]  # fmt: skip
-    elif sim == "none" and installed("controller_manager"):
+    if sim != "mujoco":  # JTC holds its last point when the retargeter dies: the watchdog rests the robot
+        nodes.append(NodeSpec("trajectory_watchdog", "trajectory_watchdog", "gesture_ros.watchdog_node",
+                              {"config_file": "robot"}, to_robot))  # fmt: skip
+    if sim == "none" and installed("controller_manager"):
         nodes += [
             NodeSpec(rc.CONTROLLER_MANAGER, "ros2_control_node", package="controller_manager", params_file=False),
             _spawner(),

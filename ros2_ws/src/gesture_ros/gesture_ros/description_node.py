@@ -17,14 +17,8 @@ from gesture_core.errors import ConfigError
 from gesture_core.node_settings import DescriptionSettings
 from gesture_core.retarget.config import default_config_path, read_config, resolve_urdf
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-from .ros_io import NodeSettings, msg_class, run_node
-
-#: The QoS of robot_description, as robot_state_publisher publishes it.
-QOS = QoSProfile(depth=c.ROBOT_DESCRIPTION.depth, reliability=ReliabilityPolicy.RELIABLE,
-                 durability=DurabilityPolicy.TRANSIENT_LOCAL)  # fmt: skip
-
+from .ros_io import NodeSettings, msg_class, publisher_qos, run_node
 
 class DescriptionNode(Node):
     def __init__(self) -> None:
@@ -36,7 +30,8 @@ class DescriptionNode(Node):
         except OSError as exc:
             raise ConfigError(f"robot_description_file: cannot read {urdf}: {exc.strerror}") from None
         String = msg_class(c.ROBOT_DESCRIPTION)
-        self._pub = self.create_publisher(String, c.ROBOT_DESCRIPTION.name, QOS)
+        topic = c.ROBOT_DESCRIPTION
+        self._pub = self.create_publisher(String, topic.name, publisher_qos(topic))
         self._pub.publish(String(data=text))
         self.get_logger().info(f"published {urdf} on {c.ROBOT_DESCRIPTION.name} ({len(text)} characters)")
 

@@ -2,9 +2,10 @@
 
 Subscribes to every topic it discovers (checked once a second), with raw (serialized) callbacks so
 messages are stored exactly as they travelled, and closes the file cleanly on shutdown (Ctrl-C).
-The contract's durable topics (``speech/utterance``) are subscribed up front, transient local: a
-one-off utterance start published before discovery completes (a loaded machine) is still recorded
-(their publishers in the graph keep their last events; a volatile publisher of them is not recorded).
+The contract's durable topics (``speech/utterance``, ``robot_description``) are subscribed up
+front, transient local: a one-off utterance start published before discovery completes (a loaded
+machine) and the robot description published once at start-up are still recorded (their publishers
+in the graph keep their last messages; a volatile publisher of them is not recorded).
 The chunk in progress is written out every second, so a killed recorder (SIGKILL) leaves a file
 ``gesture_core.recording.read_messages`` reads up to the last second.
 

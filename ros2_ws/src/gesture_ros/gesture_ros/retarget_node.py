@@ -23,10 +23,13 @@ controller-rate resampling, joined to the commanded state).
 - At start-up, once a controller subscribes, the rest pose is commanded (one point,
   ``rest_blend_time`` ahead) so the robot starts in a known posture; so is it whenever another
   controller subscribes while the robot is idle.
-- **Safe stop**: when a publisher of ``gesture/human_pose`` or ``speech/utterance`` (the generator,
-  the speech source) dies, freezes or leaves (its liveliness lease, ``ros_io.watch_publishers``,
-  runs out: within about 0.5 s) while the robot moves, the robot blends to rest from its commanded
-  state over ``rest_blend_time`` (logged); the node lives on for the restarted upstream.
+- **Safe stop**: when a publisher of ``gesture/human_pose``, ``speech/utterance``,
+  ``speech/words`` or ``speech/features`` (the generator, the speech source, ``asr``,
+  ``audio_features``: every node upstream) dies, freezes or leaves (its liveliness lease,
+  ``ros_io.watch_publishers``, runs out: within about ``LIVELINESS_LEASE_S``, 0.5 s) or is stuck in
+  a callback (its process ends after ``STALL_S``, 5 s) while the robot moves, the robot returns to rest from
+  its commanded state as fast as its velocity and acceleration limits allow
+  (``MotionPlanner.plan_stop``; logged); the node lives on for the restarted upstream.
 
 Every tunable parameter is live: a change applies to the next message. Bad messages (wrong
 layout, NaN, ...) are logged and dropped.
@@ -49,6 +52,9 @@ from .ros_io import GestureNode, NodeSettings, guarded, msg_class, publisher_qos
 
 #: Period of the timer that watches for the end of the gestures and plans the pieces due (s).
 WATCH_PERIOD_S = 0.05
+#: The topics of every node upstream (generator, speech source, asr, audio_features): when a
+#: publisher of one of them dies or stalls, the robot rests.
+UPSTREAM = (c.HUMAN_POSE, c.UTTERANCE, c.WORDS, c.FEATURES)
 #: A piece of a gesture is planned once its first frame is due within this many seconds (or within its
 #: expected planning time, if that is longer).
 PLAN_AHEAD_S = 2.0
@@ -66,7 +72,7 @@ class RetargetNode(GestureNode):
         self._Trajectory = msg_class(c.JOINT_TRAJECTORY)
         topic = c.JOINT_TRAJECTORY
         self._pub = self.create_publisher(self._Trajectory, topic.name, publisher_qos(topic))
-        for upstream in (c.HUMAN_POSE, c.UTTERANCE):
+        for upstream in UPSTREAM:
             watch_publishers(self, upstream, self._on_upstream_gone)
         topic = c.HUMAN_POSE
         self.create_subscription(msg_class(topic), topic.name, self._on_pose, topic.depth)
@@ -170,13 +176,15 @@ class RetargetNode(GestureNode):
             self.get_logger().info(f"{ev.utterance_id}: canceled; returning to the rest pose now")
 
     def _on_upstream_gone(self, why: str) -> None:
-        """Safe stop: an upstream node died or froze; rest now if the robot moves."""
+        """Safe stop: an upstream node died, froze or is stuck; rest now, as fast as the limits
+        allow, if the robot moves."""
         now = self._now_ns()
         end = self._planner.end_ns
         if end is not None and (now < end or not self._planner.resting()):
-            self._publish(self._planner.plan_rest(now))
-            self._moving = None
             self.get_logger().warning(f"{why}: returning to the rest pose now")
+            self._drop_pending(why)
+            self._publish(self._planner.plan_stop(now))
+            self._moving = None
         else:
             self.get_logger().warning(f"{why}; the robot is at rest")
 

@@ -16,12 +16,16 @@
   stops within :data:`STOP_GRACE_S` of either, at any moment, with exit status 0.
 - :func:`publisher_qos` is the QoS a publisher of a contract topic offers (durability and
   liveliness as the contract says); :func:`watch_publishers` tells a node when a publisher of a
-  topic it depends on dies or leaves (the retargeter's and the simulator's safe stops).
+  topic it depends on dies, stalls or leaves (the retargeter's and the simulator's safe stops).
+  A :class:`GestureNode` with such publishers ends its process when one of its callbacks has run
+  :data:`~gesture_core.contracts.STALL_S` (stuck): its consumers then see it gone, as a dead one,
+  and ``gesture-bringup`` restarts it.
 """
 
 from __future__ import annotations
 
 import difflib
+import faulthandler
 import functools
 import importlib
 import logging
@@ -35,7 +39,7 @@ import traceback
 from collections import OrderedDict
 from typing import Any, Callable, Generic, TypeVar
 
-from gesture_core.contracts import Topic
+from gesture_core.contracts import STALL_S, Topic
 from gesture_core.errors import ConfigError, GestureError
 from gesture_core.settings import Item, Settings, specs
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
@@ -212,21 +216,45 @@ def guard(node: Node, fn: F, what: str, fallback: Callable[..., Any] | None = No
 
     @functools.wraps(fn)
     def guarded_call(*args: Any, **kwargs: Any) -> Any:
+        began = time.monotonic()
+        outermost = getattr(node, "_busy_since", None) is None
+        if outermost:
+            node._busy_since = began  # type: ignore[attr-defined]
+            if getattr(node, "_stall_watch", False):  # see GestureNode: a stuck callback ends the process
+                faulthandler.dump_traceback_later(STALL_S, exit=True)
         try:
             return fn(*args, **kwargs)
         except GestureError as exc:
             error_log(node).error(f"dropped {what}: {exc}")
         except Exception as exc:  # a bug must not take the robot's node down with it
             error_log(node).error(f"dropped {what}, internal error {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        finally:
+            if outermost:
+                if getattr(node, "_stall_watch", False):
+                    faulthandler.cancel_dump_traceback_later()
+                node._busy_since = None  # type: ignore[attr-defined]
+                _check_stall(node, what, time.monotonic() - began)
         return fallback(*args, **kwargs) if fallback is not None else None
 
     return guarded_call  # type: ignore[return-value]
 
 
+def _check_stall(node: Node, what: str, took: float) -> None:
+    """Warn when a callback of a node with a stall limit ran more than half of ``STALL_S``."""
+    if getattr(node, "_stall_watch", False) and took > STALL_S / 2:
+        error_log(node).warning(
+            f"{what} took {took:.2f} s; at {STALL_S} s the node is taken for stuck and its process ends"
+        )
+
+
 def publisher_qos(topic: Topic) -> QoSProfile:
     """What a publisher of ``topic`` offers: reliable, the contract's depth, transient local if the
-    topic is ``durable``, automatic liveliness with the contract's lease if it has one. Every
-    subscriber that asks for the defaults (reliable, volatile, no lease) is served."""
+    topic is ``durable``, automatic liveliness with the contract's lease if it has one (asserted
+    by DDS while the process lives; a :class:`GestureNode` ends a process stuck in a callback).
+    Every subscriber that asks for the defaults (reliable, volatile, no lease) is served.
+    (Manual liveliness, asserted by the node, would tell a stuck node without ending it, but
+    Fast DDS, the default RMW here, delivers no manual assertion: its readers saw a writer alive
+    only while it wrote data.)"""
     qos = QoSProfile(depth=topic.depth, reliability=ReliabilityPolicy.RELIABLE)
     if topic.durable:
         qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
@@ -239,7 +267,8 @@ def publisher_qos(topic: Topic) -> QoSProfile:
 def watch_publishers(node: Node, topic: Topic, on_gone: Callable[[str], None]) -> Any:
     """Call ``on_gone(why)`` whenever a publisher of ``topic`` (one that offers the contract's
     liveliness lease, as the graph's nodes do) stops: its process died or froze (no liveliness
-    within the lease) or it left the graph. Returns the watching subscription, which receives the
+    within the lease; a :class:`GestureNode` stuck in a callback ends its process after
+    ``STALL_S``) or it left the graph. Returns the watching subscription, which receives the
     topic's messages too (raw, dropped unread); publishers without the lease (a test, the CLI)
     are not watched."""
     if topic.lease_s is None:
@@ -253,7 +282,8 @@ def watch_publishers(node: Node, topic: Topic, on_gone: Callable[[str], None]) -
 
     def changed(info: QoSLivelinessChangedInfo) -> None:
         if info.alive_count_change < 0:
-            why = "stopped responding (killed or frozen)" if info.not_alive_count_change > 0 else "left"
+            stopped = info.not_alive_count_change > 0
+            why = "stopped responding (killed, frozen or stuck)" if stopped else "left"
             on_gone(f"a publisher of {topic.name} {why}")
 
     events = SubscriptionEventCallbacks(liveliness=changed, incompatible_qos=lambda _info: None)
@@ -355,7 +385,26 @@ class GestureNode(Node):
     a parameter change naming an undeclared parameter or giving a value of the wrong type is
     refused with a readable reason (rclpy's own says ``expected '3' got '4'``); an integer given
     for a double parameter is taken as that number (``ros2 param set /retarget speed_scale 1``).
+
+    **Stalls**: a node with a publisher that offers a liveliness lease (:func:`publisher_qos` of
+    a topic with ``lease_s``: its consumers watch it) ends its process when one of its callbacks
+    has run for :data:`~gesture_core.contracts.STALL_S` (a loop that never ends, a blocking
+    call): :func:`faulthandler.dump_traceback_later` prints where every thread is and exits with
+    status 1, from a C thread that needs no GIL (a native call holding it is caught too). Its
+    consumers then see it gone within the lease (:func:`watch_publishers`: the robot rests) and
+    ``gesture-bringup`` restarts it. Liveliness itself is asserted by DDS (see
+    :func:`publisher_qos`). A callback that ends after more than half of ``STALL_S`` is logged.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._stall_watch = False  # set by the first publisher with a lease (Node.__init__ makes publishers)
+        self._busy_since: float | None = None  # monotonic start of the callback running now
+        super().__init__(*args, **kwargs)
+
+    def create_publisher(self, msg_type: Any, topic: str, qos_profile: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(qos_profile, QoSProfile) and qos_profile.liveliness_lease_duration.nanoseconds > 0:
+            self._stall_watch = True
+        return super().create_publisher(msg_type, topic, qos_profile, *args, **kwargs)
 
     def create_subscription(self, msg_type: Any, topic: str, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return super().create_subscription(msg_type, topic, guard(self, callback, f"a message on {topic}"), *args, **kwargs)
