@@ -22,6 +22,7 @@ from gesture_core.retarget.config import (
     resolve_urdf,
     velocity_limits,
 )
+from gesture_core.retarget.motion import MAX_PLAN_FRAMES, PIECE_OVERLAP_FRAMES
 from gesture_core.robot import parse_urdf
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -202,7 +203,9 @@ def test_no_input_takes_a_node_down_and_the_next_utterance_is_gestured(graph: Gr
     # the long gesture plays piece after piece
     ros.spin_until(lambda: len(g.trajectories.get("long-1", [])) >= 2, TIMEOUT, "two pieces of long-1")
     pieces = sorted(g.trajectories["long-1"], key=lambda t: t.stamp_ns)
-    assert pieces[0].stamp_ns >= long_start and pieces[0].times[-1] <= 10.5
+    # a piece: at most MAX_PLAN_FRAMES frames plus the PIECE_OVERLAP_FRAMES it reaches into the next
+    longest = (MAX_PLAN_FRAMES + PIECE_OVERLAP_FRAMES) / c.GESTURE_FPS
+    assert pieces[0].stamp_ns >= long_start and pieces[0].times[-1] <= longest + 0.5
 
     # the next normal utterance takes over from the long gesture and is gestured from its start
     start_ns = g.say("after-1", speech_with_clicks(2.0, clicks=(0.5, 1.2)), lead=3.0)
