@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
 import math
 import os
 import tempfile
@@ -212,9 +213,12 @@ def _compile_librosa_kernels() -> None:
     loads them (numba issue #10128). The node graph starts several processes that extract features
     at the same moment, so each process's first call runs the whole feature path on a short tone
     under an exclusive file lock: the first one writes the cache, the others then only read it.
-    Called once per process (``functools.cache``); costs milliseconds once the cache exists.
+    Called once per process (``functools.cache``); costs milliseconds once the cache exists. The
+    lock is per librosa installation (its cache is), so processes of another virtual environment do
+    not wait for it.
     """
-    lock_path = Path(tempfile.gettempdir()) / f"gesture_core-librosa-numba-{os.getuid()}.lock"
+    install = hashlib.sha1(str(Path(librosa.__file__).resolve().parent).encode()).hexdigest()[:12]
+    lock_path = Path(tempfile.gettempdir()) / f"gesture_core-librosa-numba-{os.getuid()}-{install}.lock"
     tone = (0.1 * np.sin(2 * np.pi * 200.0 * np.arange(SR // 2) / SR)).astype(np.float32)
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
