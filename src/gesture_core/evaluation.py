@@ -397,14 +397,15 @@ class RowResult:
 
     def value(self, group: str, key: str) -> tuple[float, float]:
         """Mean and sd over seeds of the dotted ``key`` (e.g. ``sync.sync.percentile``) of ``group``."""
-        values = [_lookup(g, key) for g in self.groups.get(group, [])]
+        values = [lookup(g, key) for g in self.groups.get(group, [])]
         values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
         if not values:
             return float("nan"), float("nan")
         return float(np.mean(values)), float(np.std(values))
 
 
-def _lookup(d: Any, key: str) -> Any:
+def lookup(d: Any, key: str) -> Any:
+    """The value at the dotted ``key`` (e.g. ``sync.sync.percentile``) of nested dicts ``d``; None if absent."""
     for part in key.split("."):
         if not isinstance(d, dict) or part not in d:
             return None

@@ -19,7 +19,7 @@ recorded) is skipped with a warning, so it cannot stretch the outputs over decad
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,6 +186,20 @@ def audio_envelope(path: Path, points: int = WAVEFORM_POINTS) -> tuple[np.ndarra
     return edges[:-1] / rate, low, high
 
 
+def _frames_at(tl: Timeline, times_ns: Iterable[int]) -> Iterator[np.ndarray]:
+    """For each time of ``times_ns`` (ascending), the latest rendered image stamped at or before it
+    (the first image for times before any), streamed from the recording (one in memory at a time)."""
+    if not tl.frame_stamps:
+        raise GestureError("the recording holds no rendered frames (sim/image): was render on?")
+    frames = _frames(tl)
+    current = next(frames)
+    upcoming = next(frames, None)
+    for t in times_ns:
+        while upcoming is not None and upcoming[0] <= t:
+            current, upcoming = upcoming, next(frames, None)
+        yield current[1]
+
+
 def write_video(tl: Timeline, path: Path, fps: float = 25.0, tail_s: float = 0.4) -> float:
     """MP4 of the rendered frames from the first utterance start to the last end + ``tail_s``.
 
@@ -197,27 +211,22 @@ def write_video(tl: Timeline, path: Path, fps: float = 25.0, tail_s: float = 0.4
     """
     import imageio_ffmpeg
 
-    if not tl.frame_stamps:
-        raise GestureError("the recording holds no rendered frames (sim/image): was render on?")
     t0, t1 = tl.speech_span()
     duration = (t1 - t0) / c.NS_PER_S + tail_s
     n = max(1, int(round(duration * fps)))
-    frames = _frames(tl)
-    current = next(frames)
-    upcoming = next(frames, None)
+    images = _frames_at(tl, (t0 + round(k * c.NS_PER_S / fps) for k in range(n)))
+    first = next(images)
     wav = path.with_suffix(".wav")
     write_audio_track(tl, wav, t0, n / fps)
-    h, w = current[1].shape[:2]
+    h, w = first.shape[:2]
     writer = imageio_ffmpeg.write_frames(
         str(path), (w, h), fps=fps, audio_path=str(wav), audio_codec="aac", macro_block_size=1,
         output_params=["-shortest"], ffmpeg_log_level="error",
     )  # fmt: skip
     writer.send(None)
-    for k in range(n):
-        t = t0 + round(k * c.NS_PER_S / fps)
-        while upcoming is not None and upcoming[0] <= t:
-            current, upcoming = upcoming, next(frames, None)
-        writer.send(np.ascontiguousarray(current[1]))
+    writer.send(np.ascontiguousarray(first))
+    for image in images:
+        writer.send(np.ascontiguousarray(image))
     writer.close()
     wav.unlink()
     return n / fps
@@ -305,7 +314,7 @@ def sheet_moments(tl: Timeline, max_gestures: int = 8, tail_s: float = 0.4) -> l
         if label == "beat" or not t0 <= t <= t1:
             continue
         if len(moments) > max_gestures:
-            log.info("contact sheet: %d more gesture strokes left out", sum(1 for _, lb in tl.strokes if lb != "beat") - max_gestures)
+            log.info("contact sheet: only the first %d gesture strokes are shown", max_gestures)
             break
         word = word_at(tl, t)
         moments.append((t, f"{(t - t0) / c.NS_PER_S:.2f} s: {label}" + (f' on "{word}"' if word else "")))
@@ -317,17 +326,8 @@ def sheet_moments(tl: Timeline, max_gestures: int = 8, tail_s: float = 0.4) -> l
 def sheet_frames(tl: Timeline, moments: list[tuple[int, str]]) -> list[tuple[str, np.ndarray]]:
     """The latest rendered frame at or before each moment (the first frame before any), with its caption;
     the frames stream from the recording, only the chosen ones are kept."""
-    if not tl.frame_stamps:
-        raise GestureError("the recording holds no rendered frames (sim/image): was render on?")
     order = sorted(range(len(moments)), key=lambda i: moments[i][0])
-    chosen: dict[int, np.ndarray] = {}
-    frames = _frames(tl)
-    current = next(frames)
-    upcoming = next(frames, None)
-    for i in order:
-        while upcoming is not None and upcoming[0] <= moments[i][0]:
-            current, upcoming = upcoming, next(frames, None)
-        chosen[i] = current[1]
+    chosen = dict(zip(order, _frames_at(tl, (moments[i][0] for i in order))))
     return [(moments[i][1], chosen[i]) for i in range(len(moments))]
 
 

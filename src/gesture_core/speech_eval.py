@@ -50,6 +50,7 @@ from .data import textgrid
 from .errors import ConfigError, DataError, GestureError
 from .evaluation import (
     BackendSpec,
+    lookup,
     default_backends,
     fit_length,
     generate,
@@ -129,13 +130,8 @@ class Row:
 
     def values(self, key: str) -> np.ndarray:
         """The dotted ``key`` (e.g. ``sync.sync.percentile``) of every seed."""
-        out = []
-        for p in self.pooled:
-            v: object = p
-            for part in key.split("."):
-                v = v.get(part, {}) if isinstance(v, dict) else {}
-            out.append(float(v) if isinstance(v, (int, float)) else np.nan)
-        return np.array(out)
+        values = (lookup(p, key) for p in self.pooled)
+        return np.array([float(v) if isinstance(v, (int, float)) else np.nan for v in values])
 
 
 def _score(
