@@ -124,11 +124,15 @@ class RetargetNode(GestureNode):
             self.get_logger().info(f"{seq.utterance_id}: canceled; its gestures (frame {seq.first_frame} on) dropped")
             return
         self._drop_pending(f"{seq.utterance_id} takes over", keep=seq.utterance_id)
-        # A message that could not be planned whole before its first frame is due has its first second
-        # planned first, and the rest while that plays (split_sequence), instead of losing its start.
+        # A message that could not be planned whole before its first frame is due is planned in short
+        # pieces, its first second first and each next one while the previous plays (split_sequence),
+        # instead of losing its start (or, with one long second piece, the frames after the first second).
         lead_s = (seq.start_ns - self._now_ns()) / c.NS_PER_S + seq.first_frame / c.GESTURE_FPS
-        short_first = lead_s < self._planner.timing.estimate(min(len(seq.poses), MAX_PLAN_FRAMES))
-        self._pending.extend(split_sequence(seq, first_frames=FIRST_PLAN_FRAMES if short_first else None))
+        if lead_s < self._planner.timing.estimate(min(len(seq.poses), MAX_PLAN_FRAMES)):
+            pieces = split_sequence(seq, max_frames=2 * FIRST_PLAN_FRAMES, first_frames=FIRST_PLAN_FRAMES)
+        else:
+            pieces = split_sequence(seq)
+        self._pending.extend(pieces)
         self._plan_due()
 
     def _drop_pending(self, why: str, keep: str | None = None) -> None:
