@@ -49,7 +49,7 @@ def test_the_client_streams_an_utterance_in_real_time_with_its_words(ros, tmp_pa
     )  # fmt: skip
     ros.spin_until(lambda: "end" in events or client.poll() not in (None, 0), TIMEOUT, "the end of the stream")
     n = events["end"].n_samples  # the END event may overtake the last chunk (another topic)
-    ros.spin_until(lambda: sum(ch.samples.size for _, ch in chunks) >= n, 5.0, "every chunk")
+    ros.spin_until(lambda: sum(ch.samples.size for _, ch in chunks) >= n and words, 5.0, "every chunk and the words")
     assert client.wait(10) == 0, client.communicate()[0]  # (after the spinning: receive times stay exact)
 
     start, end = events["start"], events["end"]
